@@ -1,0 +1,218 @@
+"""The ``escalation`` command line: a thin layer over the Python API.
+
+Every user mistake (bad file, bad flag, bad value) ends with one clear message on stderr and exit
+status 2. Anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.scenario.errors import Problem, UserError
+from sim.scenario.schema import MAX_RUNS
+
+EXIT_USER_ERROR = 2
+
+
+def _positive_int(limit: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"found '{text}'; allowed: a whole number") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"found {value}; allowed: 1 or more")
+        if limit is not None and value > limit:
+            raise argparse.ArgumentTypeError(f"found {value:,}; allowed: at most {limit:,}")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"found '{text}'; allowed: a whole number from 0") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"found {value}; allowed: 0 to 2**63 - 1")
+    return value
+
+
+def _probability_width(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"found '{text}'; allowed: a number between 0 and 1") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"found {value}; allowed: a width strictly between 0 and 1")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in the project's one-message form (exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
+def _add_execution(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=_positive_int(1024), default=None,
+                        help="local worker processes (default: all cores)")
+    parser.add_argument("--executor", choices=("processes", "serial", "dask"), default="processes",
+                        help="where chunks run (default: local processes)")
+    parser.add_argument("--scheduler", default=None,
+                        help="Dask scheduler address tcp://HOST:PORT (default: a local cluster)")
+    parser.add_argument("--chunk-size", type=_positive_int(1_000_000), default=None,
+                        help="replications per chunk (default 10,000); results depend on it, not on --workers")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``escalation`` argument parser with its subcommands."""
+    parser = _Parser(prog="escalation", description="Scenario simulator of regional escalation risk.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run a scenario many times and save the results")
+    run.add_argument("scenario", nargs="?", help="scenario YAML file")
+    run.add_argument("--runs", type=_positive_int(MAX_RUNS), help="replications (default: the scenario's runs)")
+    run.add_argument("--seed", type=_seed, help="master seed (default: the scenario's seed)")
+    run.add_argument("--out", type=Path, help="results folder (default results/<scenario>/<UTC time>)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
+                     help="override a scenario value, list entries named by id (repeatable)")
+    run.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted run from its saved chunks")
+    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--target-ci-width", type=_probability_width, metavar="W",
+                     help="add chunks until the 95%% interval of P(regional escalation) is narrower than W")
+    run.add_argument("--max-runs", type=_positive_int(MAX_RUNS), help="cap for --target-ci-width")
+    _add_execution(run)
+
+    validate = commands.add_parser("validate", help="check a scenario file and explain every problem")
+    validate.add_argument("scenario", help="scenario YAML file")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE")
+
+    plot = commands.add_parser("plot", help="redraw the figures of a saved run")
+    plot.add_argument("results", type=Path, help="a results folder")
+
+    rerun = commands.add_parser("rerun", help="run a saved run again from its manifest and compare")
+    rerun.add_argument("results", type=Path, help="a results folder")
+    rerun.add_argument("--out", type=Path, help="folder for the new run (default: beside the old one)")
+    _add_execution(rerun)
+    return parser
+
+
+def _notify(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def _executor(args: argparse.Namespace):
+    from sim.ensemble.executors import make_executor
+
+    if args.scheduler and args.executor != "dask":
+        raise UserError(Problem("--scheduler needs --executor dask", source="--scheduler"))
+    return make_executor(args.workers, args.executor, args.scheduler)
+
+
+def _chunk_size(args: argparse.Namespace) -> int:
+    from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE
+
+    return args.chunk_size or DEFAULT_CHUNK_SIZE
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """``escalation run``: run, save, print the summary table."""
+    from sim.output.report import run_report
+    from sim.output.results import execute_run, resume_run
+    from sim.scenario.loader import load_with_provenance
+
+    progress = not args.no_progress
+    if args.resume is not None:
+        if args.scenario or args.overrides or args.runs or args.seed is not None or args.out:
+            raise UserError(Problem("--resume continues a saved run as it was started; give only the folder "
+                                    "(and --workers)", source="--resume"))
+        outcome = resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
+                             figures=not args.no_figures)
+    else:
+        if not args.scenario:
+            raise UserError(Problem("give a scenario file, or --resume DIR", source="escalation run"))
+        loaded = load_with_provenance(args.scenario, args.overrides)
+        runs = args.runs or loaded.scenario.runs
+        seed = loaded.scenario.seed if args.seed is None else args.seed
+        if args.target_ci_width is not None:
+            from sim.analysis.adaptive import adaptive_runs
+
+            runs = adaptive_runs(loaded.scenario, args.target_ci_width, max_runs=args.max_runs or MAX_RUNS,
+                                 seed=seed, chunk_size=_chunk_size(args), executor=_executor(args),
+                                 progress=progress, notify=_notify)
+        elif args.max_runs is not None:
+            raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
+        outcome = execute_run(loaded, runs=runs, seed=seed, out=args.out, executor=_executor(args),
+                              chunk_size=_chunk_size(args), progress=progress, figures=not args.no_figures,
+                              command=["escalation", *sys.argv[1:]], notify=_notify)
+    print(run_report(outcome.summary, str(outcome.folder)))
+    return 0
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    """``escalation validate``: every problem in the file, or a one-line all-clear."""
+    from sim.scenario.loader import load_with_provenance
+
+    loaded = load_with_provenance(args.scenario, args.overrides)
+    scenario = loaded.scenario
+    print(f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.actors)} actors, "
+          f"{len(scenario.ties)} ties, {len(scenario.truces.scheduled)} scheduled truces, "
+          f"horizon {scenario.horizon_days} days")
+    return 0
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    """``escalation plot``: redraw the figures from a results folder."""
+    from sim.output.results import redraw
+
+    for path in redraw(args.results):
+        print(path)
+    return 0
+
+
+def command_rerun(args: argparse.Namespace) -> int:
+    """``escalation rerun``: the same run again from its manifest; say whether summary.json matches."""
+    from sim.output.results import execute_run, manifest_scenario, read_manifest
+
+    old = args.results
+    manifest = read_manifest(old)
+    loaded = manifest_scenario(manifest, old)
+    out = args.out or old.with_name(old.name + "-rerun")
+    outcome = execute_run(loaded, runs=manifest["runs"], seed=manifest["seed"], out=out,
+                          chunk_size=manifest["chunk_size"], executor=_executor(args),
+                          progress=not args.no_progress, command=["escalation", *sys.argv[1:]], notify=_notify)
+    same = (old / "summary.json").read_bytes() == (outcome.folder / "summary.json").read_bytes()
+    print(f"rerun written to {outcome.folder}")
+    print("summary.json is identical to the original" if same else "summary.json DIFFERS from the original")
+    return 0 if same else 1
+
+
+COMMANDS = {"run": command_run, "validate": command_validate, "plot": command_plot, "rerun": command_rerun}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``escalation`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as error:
+        print(f"error: {error.render()}" if len(error.problems) == 1 else error.render(), file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
