@@ -19,7 +19,7 @@ from sim.model.params import Parameters
 Notify = Callable[[str], None]
 
 
-class WorkerDied(RuntimeError):
+class WorkerDiedError(RuntimeError):
     """A worker process died twice on the same chunk."""
 
 
@@ -71,7 +71,7 @@ class ProcessExecutor:
                 for chunk in lost:
                     attempts[chunk.index] = attempts.get(chunk.index, 0) + 1
                     if attempts[chunk.index] > 1:
-                        raise WorkerDied(
+                        raise WorkerDiedError(
                             f"a worker process died twice while running chunk {chunk.index}; "
                             "the chunks finished so far are kept"
                         ) from None

@@ -112,7 +112,7 @@ class Backer(mesa.Agent):
             setattr(self, name, value[index])
         shape = model.lane_shape
         self.ties = ties
-        self.willing = [draw < tie["reliability"] for (_, tie), draw in zip(ties, willing_draws)]
+        self.willing = [draw < tie["reliability"] for (_, tie), draw in zip(ties, willing_draws, strict=True)]
         self.rung = np.zeros(shape, dtype=np.int8)
         self.highest_rung = np.zeros(shape, dtype=np.int8)
         self.side = np.full(shape, -1, dtype=np.int8)
@@ -143,7 +143,7 @@ class Backer(mesa.Agent):
         if not self.ties:
             return np.zeros(self.rung.shape, dtype=bool)
         weights = []
-        for (structure, _), willing, trigger in zip(self.ties, self.willing, triggers):
+        for (structure, _), willing, trigger in zip(self.ties, self.willing, triggers, strict=True):
             eligible = willing & (self.rung < CAP_RUNG[structure.kind])
             weights.append(np.where(eligible, trigger, 0.0))
         stacked = np.stack(weights)

@@ -291,7 +291,7 @@ class EscalationModel(mesa.Model):
         opposed = self._rival_open_entry()
         for backer in self.backers:
             triggers = []
-            for (structure, tie), in_rivalry in zip(backer.ties, opposed[backer.index]):
+            for (structure, tie), in_rivalry in zip(backer.ties, opposed[backer.index], strict=True):
                 client = self.belligerents[structure.client_side]
                 trigger = backer.trigger(structure, tie, client, self.fighting_today, distress[structure.client_side])
                 trigger = np.maximum(trigger, in_rivalry)
@@ -306,7 +306,7 @@ class EscalationModel(mesa.Model):
         """Per backer and tie: the rivalry's intensity where a rival entered openly against the client."""
         zero = np.zeros(self.lane_shape)
         result = [[zero for _ in backer.ties] for backer in self.backers]
-        for pair, intensity in zip(self.params.rivalry_pairs, self.params.rivalry_intensity):
+        for pair, intensity in zip(self.params.rivalry_pairs, self.params.rivalry_intensity, strict=True):
             for me, rival in (pair, pair[::-1]):
                 backer, other = self.backers[me], self.backers[rival]
                 for t, (structure, _) in enumerate(backer.ties):
@@ -317,7 +317,7 @@ class EscalationModel(mesa.Model):
     def _backer_clashes(self, draws: dict[str, Array], active: Array) -> None:
         """Rival backers engaged on opposite sides, one of them openly, may come to blows."""
         for index, ((first, second), intensity) in enumerate(
-            zip(self.params.rivalry_pairs, self.params.rivalry_intensity)
+            zip(self.params.rivalry_pairs, self.params.rivalry_intensity, strict=True)
         ):
             x, y = self.backers[first], self.backers[second]
             engaged = (active & (x.rung >= 7) & (y.rung >= 7) & (x.side >= 0) & (y.side >= 0)

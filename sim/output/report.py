@@ -30,7 +30,8 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
             lines.append(f"    {actor:<22} {percent(estimate)}")
     war = summary["war_days"]
     truces = summary["truces"]
-    lines += ["", f"  Median war length        {war['median']:.0f} days (90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"]
+    lines += ["", f"  Median war length        {war['median']:.0f} days "
+                  f"(90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"]
     if truces["total"]:
         lines.append(
             f"  Truces                   {truces['brokered_per_run']:.2f} brokered, {truces['broken_per_run']:.2f} "

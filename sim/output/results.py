@@ -37,7 +37,7 @@ RESULTS_ROOT = Path("results")
 PARTIAL = ".partial"
 
 
-class RunInterrupted(UserError):
+class RunInterruptedError(UserError):
     """The run stopped before every chunk was done; finished chunks are kept for --resume."""
 
 
@@ -251,7 +251,7 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
             save_chunk(partial, result)
     except KeyboardInterrupt:
         saved = len(finished_chunks(partial))
-        raise RunInterrupted(Problem(
+        raise RunInterruptedError(Problem(
             f"interrupted: {saved} of {len(chunks)} chunks are saved; continue with "
             f"`escalation run --resume {partial}`", source=str(partial),
         )) from None

@@ -62,7 +62,7 @@ def resolve_path(data: dict[str, Any], dotted: str, *, origin: str, create: bool
             if part not in labels:
                 raise ScenarioError(Problem(
                     f"'{'.'.join(parts[:depth]) or 'the scenario'}' has no entry with id '{part}'; "
-                    f"allowed: {', '.join(l for l in labels if l) or 'none'}{did_you_mean(part, labels)}",
+                    f"allowed: {', '.join(label for label in labels if label) or 'none'}{did_you_mean(part, labels)}",
                     field=dotted, source=origin,
                 ))
             index = labels.index(part)
