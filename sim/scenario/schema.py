@@ -211,16 +211,42 @@ class Dynamics(Strict):
     backer_clash_rate: Probability = 0.05
 
 
+STATISTICS = (
+    "p_regional_escalation",
+    "p_backer_war",
+    "p_decisive_victory",
+    "p_truce_holding",
+    "p_war_ongoing",
+    "truces_broken_within_3_days",
+    "truces_broken_per_run",
+    "median_war_days",
+)
+
+
+class StylisedFact(Strict):
+    """A pattern the case is known for, checked as a range on one summary statistic."""
+
+    fact: str = Field(min_length=1, description="the pattern in words")
+    statistic: Literal[STATISTICS] = Field(description="the summary statistic that shows it")
+    range: list[float] = Field(min_length=2, max_length=2, description="[low, high] it must fall in")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StylisedFact:
+        if self.range[0] > self.range[1]:
+            raise ValueError(f"range [{self.range[0]}, {self.range[1]}] must be [low, high]")
+        return self
+
+
 class Observed(Strict):
     """What actually happened, for historical cases (used by backtests, never by the model)."""
 
-    backer_entered_openly: bool
-    backers_fought: bool = False
-    truces_broken: Annotated[int, Field(ge=0)] | None = None
-    war_days: Annotated[int, Field(ge=0)] | None = None
-    decisive_victory: bool | None = None
-    sources: list[str] = Field(default_factory=list)
-    stylised_facts: dict[str, list[float]] = Field(default_factory=dict)
+    backer_entered_openly: bool = Field(description="a backer entered the war openly")
+    backers_fought: bool = Field(False, description="backers fought each other")
+    decisive_victory: bool | None = Field(None, description="the war ended in one side's defeat")
+    truces_broken: Annotated[int, Field(ge=0)] | None = Field(None, description="truces broken")
+    war_days: Annotated[int, Field(ge=0)] | None = Field(None, description="days from onset to the last fighting")
+    sources: list[str] = Field(default_factory=list, description="where these facts come from")
+    stylised_facts: list[StylisedFact] = Field(default_factory=list)
 
 
 class Scenario(Strict):
