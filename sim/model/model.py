@@ -341,12 +341,12 @@ class EscalationModel(mesa.Model):
         decisive = self.winner >= 0
         at_horizon = self.day + 1 >= self.params.horizon_by_point
         ending = active & (decisive | self.backer_war | at_horizon)
-        self._end_truce(ending & self.truce_in_force, broken=False, end_day=self.day + 1)
         outcome = np.where(self.truce_in_force, TRUCE_HOLDING, WAR_ONGOING)
         outcome = np.where(decisive, DECISIVE, outcome)
         outcome = np.where(self.escalation_day >= 0, REGIONAL, outcome)
         outcome = np.where(self.backer_war, BACKER_WAR, outcome)
         self.outcome = np.where(ending, outcome, self.outcome).astype(np.int8)
+        self._end_truce(ending & self.truce_in_force, broken=False, end_day=self.day + 1)
         self.finished |= ending
 
     # ---- results ------------------------------------------------------------------------

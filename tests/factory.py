@@ -1,0 +1,97 @@
+"""Small scenarios built in code, for tests that need a mechanism in isolation."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sim.scenario.schema import Scenario
+
+
+def belligerent(opponent: str, **overrides: Any) -> dict[str, Any]:
+    """A belligerent that never tires, never capitulates and never strikes deep unless told."""
+    profile = {
+        "opponent": opponent,
+        "strength": 1.0,
+        "resolve": 1.0,
+        "war_weariness": 0.0,
+        "casualty_sensitivity": 0.0,
+        "territory_sensitivity": 0.0,
+        "truce_compliance": 1.0,
+        "retaliation_propensity": 1.0,
+        "deep_strike_propensity": 0.0,
+        "contested_territory": 0.5,
+    }
+    profile.update(overrides)
+    return profile
+
+
+def backer(**overrides: Any) -> dict[str, Any]:
+    profile = {"escalation_rate": 0.0, "indirect_support": 0.0, "intervention_power": 0.0,
+               "exposure": 0.0, "incident_absorption": 1.0}
+    profile.update(overrides)
+    return profile
+
+
+QUIET_DYNAMICS = {
+    "front_noise": 0.0,
+    "attribution_noise": 0.0,
+    "spiral_gain": 0.0,
+    "emboldening": 0.0,
+    "momentum_truce_breaking": 0.0,
+    "momentum_mediation_refusal": 0.0,
+    "fatality_penalty": 0.0,
+}
+
+
+def scenario_data(*, horizon: int = 30, initial_state: str = "war", a: dict | None = None, b: dict | None = None,
+                  backers: dict[str, dict] | None = None, ties: list[dict] | None = None,
+                  mediators: dict[str, dict] | None = None, rivalries: list[dict] | None = None,
+                  dynamics: dict | None = None, brokered: bool = False, scheduled: list[dict] | None = None,
+                  **top: Any) -> dict[str, Any]:
+    """A two-belligerent scenario (``a`` vs ``b``) with quiet dynamics, as plain data."""
+    actors = [
+        {"id": "a", "name": "A", "roles": ["belligerent"], "belligerent": belligerent("b", **(a or {}))},
+        {"id": "b", "name": "B", "roles": ["belligerent"], "belligerent": belligerent("a", **(b or {}))},
+    ]
+    for actor_id, profile in (backers or {}).items():
+        actors.append({"id": actor_id, "name": actor_id.title(), "roles": ["backer"], "backer": backer(**profile)})
+    for actor_id, profile in (mediators or {}).items():
+        actors.append({"id": actor_id, "name": actor_id.title(), "roles": ["mediator"], "mediator": copy.deepcopy(profile)})
+    data = {
+        "name": "test_case",
+        "title": "Test case",
+        "start_date": "2020-01-01",
+        "horizon_days": horizon,
+        "initial_state": initial_state,
+        "runs": 1000,
+        "seed": 1,
+        "actors": actors,
+        "ties": ties or [],
+        "rivalries": rivalries or [],
+        "truces": {"brokered": brokered, "scheduled": scheduled or []},
+        "dynamics": {**QUIET_DYNAMICS, **(dynamics or {})},
+    }
+    data.update(top)
+    return data
+
+
+def make_scenario(**kwargs: Any) -> Scenario:
+    """A validated :class:`Scenario` from :func:`scenario_data` arguments."""
+    from sim.scenario.checks import check_scenario
+
+    scenario = Scenario.model_validate(scenario_data(**kwargs))
+    problems = check_scenario(scenario)
+    assert not problems, problems
+    return scenario
+
+
+def entry_tie(backer_id: str = "patron", client: str = "a", *, scope: str = "anywhere",
+              reliability: float = 1.0, kind: str = "defence_pact") -> dict[str, Any]:
+    return {"backer": backer_id, "client": client, "kind": kind, "scope": scope, "strength": 0.5,
+            "reliability": reliability}
+
+
+def proxy_tie(backer_id: str = "patron", client: str = "a") -> dict[str, Any]:
+    return {"backer": backer_id, "client": client, "kind": "proxy_fighters", "scope": "anywhere",
+            "strength": 0.5, "reliability": 1.0}

@@ -1,0 +1,240 @@
+"""Each mechanism in isolation, against exact values, within sampling error (fixed seeds).
+
+Tolerances are four standard errors of the estimate, and the seeds are fixed: the tests are
+deterministic, and a failure means the mechanism departs from its documented law.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.model.model import DECISIVE, REGIONAL, TRUCE_HOLDING, EscalationModel
+from tests.factory import entry_tie, make_scenario, proxy_tie
+
+
+def simulate(scenario, replications: int = 20_000, seed: int = 7) -> tuple[dict, dict]:
+    model = EscalationModel(scenario, replications=replications, rng=seed, record_series=False)
+    model.run()
+    return model.results(), model.truces()
+
+
+def assert_share(successes: int, trials: int, expected: float) -> None:
+    """The observed share lies within four standard errors of the exact probability."""
+    standard_error = np.sqrt(expected * (1 - expected) / trials)
+    assert abs(successes / trials - expected) <= 4 * standard_error + 1e-12, (successes / trials, expected)
+
+
+# ---- truce conduct ----------------------------------------------------------------------------
+
+def test_truce_survival_follows_the_geometric_law() -> None:
+    """Fixed daily compliance c_a, c_b and sure retaliation: P(truce holds >= k days) = (c_a c_b)^k."""
+    scenario = make_scenario(initial_state="truce", horizon=40, a={"truce_compliance": 0.9},
+                             b={"truce_compliance": 0.8})
+    _, truces = simulate(scenario)
+    assert truces["days"].size == 20_000  # one truce per lane, never re-brokered
+    survive = 0.9 * 0.8
+    for k in range(0, 8):
+        assert_share(int(np.sum(truces["days"] >= k)), 20_000, survive**k)
+    mean_if_uncensored = survive / (1 - survive)
+    assert truces["days"].mean() == pytest.approx(mean_if_uncensored, rel=0.03)
+
+
+def test_attribution_noise_alone_breaks_truces() -> None:
+    """No one violates, but each side imagines a violation with probability n a day."""
+    noise = 0.1
+    scenario = make_scenario(initial_state="truce", horizon=30, dynamics={"attribution_noise": noise})
+    _, truces = simulate(scenario)
+    survive = (1 - noise) ** 2
+    for k in (1, 3, 6):
+        assert_share(int(np.sum(truces["days"] >= k)), 20_000, survive**k)
+
+
+def test_a_perfect_truce_holds_to_the_horizon() -> None:
+    runs, truces = simulate(make_scenario(initial_state="truce", horizon=25), replications=2_000)
+    assert np.all(runs["outcome"] == TRUCE_HOLDING)
+    assert np.all(truces["broken"] == 0) and np.all(truces["days"] == 25)
+
+
+def test_spiral_retaliation_shortens_truces() -> None:
+    """Absorbed violations raise the victim's propensity to answer the next one (same random numbers)."""
+    kwargs = dict(initial_state="truce", horizon=60, a={"truce_compliance": 0.9, "retaliation_propensity": 0.2},
+                  b={"truce_compliance": 0.9, "retaliation_propensity": 0.2})
+    _, calm = simulate(make_scenario(**kwargs, dynamics={"spiral_gain": 0.0}), replications=5_000)
+    _, spiral = simulate(make_scenario(**kwargs, dynamics={"spiral_gain": 2.0}), replications=5_000)
+    assert spiral["days"].mean() < 0.8 * calm["days"].mean()
+    assert np.all(spiral["days"] <= calm["days"])  # common random numbers: never longer, lane by lane
+
+
+def test_momentum_tempts_the_winning_side_to_break_the_truce() -> None:
+    kwargs = dict(horizon=40, a={"strength": 3.0, "truce_compliance": 0.8}, b={"truce_compliance": 1.0},
+                  mediators={"m": {"attempt_rate": 0.0, "leverage": {"a": 1.0, "b": 1.0}}},
+                  scheduled=[{"day": 10, "broker": "m"}])
+    _, plain = simulate(make_scenario(**kwargs, dynamics={"momentum_truce_breaking": 0.0}), replications=5_000)
+    _, tempted = simulate(make_scenario(**kwargs, dynamics={"momentum_truce_breaking": 2.0}), replications=5_000)
+    assert tempted["days"].mean() < 0.7 * plain["days"].mean()
+
+
+def test_monitored_truces_last_longer_than_bare_ones() -> None:
+    kwargs = dict(horizon=40, a={"truce_compliance": 0.8}, b={"truce_compliance": 0.8},
+                  mediators={"m": {"attempt_rate": 0.0, "leverage": {"a": 1.0, "b": 1.0}}})
+    _, bare = simulate(make_scenario(**kwargs, scheduled=[{"day": 1, "broker": "m", "design": "bare"}]), 5_000)
+    _, kept = simulate(make_scenario(**kwargs, scheduled=[{"day": 1, "broker": "m", "design": "peacekept"}]), 5_000)
+    # peacekept: violation hazard x0.3, so daily survival (1 - 0.2 x 0.3)^2 against 0.8^2
+    assert_share(int(np.sum(kept["days"] >= 3)), 5_000, (1 - 0.06) ** 6)
+    assert_share(int(np.sum(bare["days"] >= 3)), 5_000, 0.8**6)
+
+
+# ---- mediation ----------------------------------------------------------------------------
+
+def test_mediation_brokers_at_the_product_of_rate_and_leverage() -> None:
+    """Daily success = attempt_rate x leverage_a x leverage_b when no one has momentum."""
+    mediator = {"attempt_rate": 0.2, "leverage": {"a": 0.5, "b": 0.6}}
+    scenario = make_scenario(horizon=30, brokered=True, mediators={"m": mediator})
+    runs, truces = simulate(scenario)
+    daily = 0.2 * 0.5 * 0.6
+    # compliance is perfect, so the first truce holds to the horizon
+    assert_share(int(np.sum(runs["outcome"] == TRUCE_HOLDING)), 20_000, 1 - (1 - daily) ** 30)
+    first_start = truces["start_day"]
+    assert first_start.min() == 1  # brokered today, in force tomorrow
+    assert_share(int(np.sum(first_start <= 5)), 20_000, 1 - (1 - daily) ** 5)
+
+
+# ---- fighting and war weariness ---------------------------------------------------------------
+
+def test_equal_sides_share_the_daily_losses() -> None:
+    scenario = make_scenario(horizon=30, dynamics={"daily_casualties": 100.0, "casualty_noise": 0.5})
+    runs, _ = simulate(scenario, replications=4_000)
+    per_lane_sd = np.sqrt(30 * 50.0**2 * (np.exp(0.25) - 1))
+    for side in ("a", "b"):
+        assert abs(runs[f"casualties_{side}"].mean() - 1500.0) <= 4 * per_lane_sd / np.sqrt(4_000)
+    assert np.all(runs["territory"] == 0.5)  # equal power, no noise: the front does not move
+
+
+def test_the_stronger_side_advances_and_loses_fewer() -> None:
+    runs, _ = simulate(make_scenario(horizon=20, a={"strength": 2.0}), replications=2_000)
+    assert runs["territory"].mean() > 0.5 + 20 * 0.04 * (1 / 3) * 0.9
+    assert runs["casualties_a"].mean() < runs["casualties_b"].mean()
+
+
+def test_war_weariness_brings_capitulation_on_the_exact_day() -> None:
+    weariness, threshold = 0.07, 0.2
+    resolve, days = 1.0, 0
+    while resolve > threshold:
+        resolve -= weariness
+        days += 1
+    runs, _ = simulate(make_scenario(horizon=40, a={"war_weariness": weariness}), replications=500)
+    assert np.all(runs["outcome"] == DECISIVE)
+    assert np.all(runs["winner"] == 1) and np.all(runs["war_days"] == days)
+
+
+# ---- backers ------------------------------------------------------------------------------
+
+def _patron_scenario(rate: float, *, scope: str = "anywhere", reliability: float = 1.0, struck: bool = True,
+                     horizon: int = 20, b: dict | None = None, **kwargs):
+    return make_scenario(
+        horizon=horizon,
+        b={"deep_strike_propensity": 1.0 if struck else 0.0, **(b or {})},
+        backers={"patron": {"escalation_rate": rate}},
+        ties=[proxy_tie(), entry_tie(scope=scope, reliability=reliability)],
+        **kwargs,
+    )
+
+
+def test_fixed_daily_hazard_gives_geometric_time_to_entry() -> None:
+    """Client struck every day, tie willing: open entry with probability h each day."""
+    hazard, horizon = 0.05, 20
+    runs, _ = simulate(_patron_scenario(hazard, horizon=horizon))
+    entered = runs["escalation_day"] >= 0
+    assert_share(int(entered.sum()), 20_000, 1 - (1 - hazard) ** horizon)
+    for day in (0, 4, 9):
+        assert_share(int(np.sum(runs["escalation_day"] == day)), 20_000, (1 - hazard) ** day * hazard)
+    assert np.all(runs["outcome"][entered] == REGIONAL)
+
+
+def test_reliability_is_the_chance_of_honouring_the_tie_at_all() -> None:
+    runs, _ = simulate(_patron_scenario(1.0, reliability=0.3, horizon=5))
+    assert_share(int(np.sum(runs["escalation_day"] == 0)), 20_000, 0.3)
+    assert np.all(runs["escalation_day"] <= 0)
+
+
+def test_a_tie_out_of_scope_never_triggers() -> None:
+    """Scope is the client's recognised territory and no one strikes it: no entry, however the war goes."""
+    scenario = _patron_scenario(1.0, scope="recognised_territory", struck=False, horizon=40,
+                                b={"strength": 5.0}, a={"territory_sensitivity": 0.5})
+    runs, _ = simulate(scenario, replications=5_000)
+    assert np.all(runs["escalation_day"] < 0)
+    assert np.all(runs["highest_rung_patron"] == 7)
+
+
+def test_in_scope_strikes_trigger_a_territorial_tie() -> None:
+    runs, _ = simulate(_patron_scenario(0.1, scope="recognised_territory", horizon=10))
+    assert_share(int(np.sum(runs["escalation_day"] >= 0)), 20_000, 1 - 0.9**10)
+
+
+def test_two_independent_backers() -> None:
+    """P(at least one enters) = 1 - (1 - p1)(1 - p2)."""
+    horizon = 15
+    scenario = make_scenario(
+        horizon=horizon,
+        b={"deep_strike_propensity": 1.0},
+        backers={"first": {"escalation_rate": 0.03}, "second": {"escalation_rate": 0.05}},
+        ties=[proxy_tie("first"), entry_tie("first"), proxy_tie("second"), entry_tie("second")],
+    )
+    runs, _ = simulate(scenario)
+    p1, p2 = 1 - 0.97**horizon, 1 - 0.95**horizon
+    assert_share(int(np.sum(runs["escalation_day"] >= 0)), 20_000, 1 - (1 - p1) * (1 - p2))
+    assert_share(int(np.sum(runs["highest_rung_first"] >= 8)), 20_000, p1)
+
+
+def test_distress_drives_a_backer_of_a_losing_client() -> None:
+    """Scope anywhere, no strikes: the trigger is the client's distress, so a losing client pulls harder."""
+    kwargs = dict(horizon=30, backers={"patron": {"escalation_rate": 0.2}}, ties=[proxy_tie(), entry_tie()])
+    losing, _ = simulate(make_scenario(b={"strength": 3.0}, **kwargs), replications=4_000)
+    even, _ = simulate(make_scenario(**kwargs), replications=4_000)
+    assert np.mean(losing["escalation_day"] >= 0) > 0.5
+    assert np.all(even["escalation_day"] < 0)  # even war, no momentum, no distress
+
+
+def test_dual_ties_restrain_the_backer() -> None:
+    kwargs = dict(horizon=20, b={"deep_strike_propensity": 1.0}, backers={"patron": {"escalation_rate": 0.1}})
+    single, _ = simulate(make_scenario(ties=[proxy_tie(), entry_tie()], **kwargs))
+    arms_to_other = {"backer": "patron", "client": "b", "kind": "arms_supply", "strength": 0.5, "reliability": 1.0}
+    dual, _ = simulate(make_scenario(ties=[proxy_tie(), entry_tie(), arms_to_other], **kwargs))
+    assert_share(int(np.sum(single["escalation_day"] >= 0)), 20_000, 1 - 0.9**20)
+    assert_share(int(np.sum(dual["escalation_day"] >= 0)), 20_000, 1 - 0.95**20)
+
+
+def test_unabsorbed_incidents_push_a_backer_up_one_rung() -> None:
+    exposure, horizon = 0.05, 20
+    scenario = make_scenario(
+        horizon=horizon, backers={"patron": {"exposure": exposure, "incident_absorption": 0.5}},
+        ties=[{"backer": "patron", "client": "a", "kind": "arms_supply", "strength": 0.5, "reliability": 1.0}],
+    )
+    runs, _ = simulate(scenario)
+    assert_share(int(np.sum(runs["highest_rung_patron"] >= 7)), 20_000, 1 - (1 - exposure * 0.5) ** horizon)
+    assert_share(int(np.sum(runs["incidents_patron"] >= 1)), 20_000, 1 - (1 - exposure) ** horizon)
+
+
+def test_open_entry_feeds_back_into_the_war() -> None:
+    kwargs = dict(horizon=30, b={"deep_strike_propensity": 1.0}, ties=[proxy_tie(), entry_tie()])
+    helped, _ = simulate(make_scenario(backers={"patron": {"escalation_rate": 1.0, "intervention_power": 2.0}},
+                                       **kwargs), 2_000)
+    unhelped, _ = simulate(make_scenario(backers={"patron": {"escalation_rate": 1.0}}, **kwargs), 2_000)
+    assert helped["territory"].mean() > unhelped["territory"].mean() + 0.2
+
+
+def test_rival_backers_on_opposite_sides_can_clash() -> None:
+    scenario = make_scenario(
+        horizon=20,
+        a={"deep_strike_propensity": 1.0}, b={"deep_strike_propensity": 1.0},
+        backers={"first": {"escalation_rate": 1.0}, "second": {"escalation_rate": 1.0}},
+        ties=[proxy_tie("first", "a"), entry_tie("first", "a"), proxy_tie("second", "b"), entry_tie("second", "b")],
+        rivalries=[{"between": ["first", "second"], "intensity": 1.0}],
+        dynamics={"backer_clash_rate": 0.1},
+    )
+    runs, _ = simulate(scenario)
+    # both enter on day 0; from then on they clash with probability 0.1 a day (checked from day 0)
+    clashed = runs["highest_rung_first"] == 9
+    assert_share(int(clashed.sum()), 20_000, 1 - 0.9**20)
+    assert np.all(runs["highest_rung_second"][clashed] == 9)
