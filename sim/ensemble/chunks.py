@@ -13,21 +13,38 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.model import EscalationModel
-from sim.model.params import Parameters
+from sim.model.params import Parameters, select_points
 
 DEFAULT_CHUNK_SIZE = 10_000
+MAX_LANES_PER_CHUNK = 50_000
 
 ChunkArrays = dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Replications ``first .. first + replications - 1`` of every point, seeded by ``(seed, index)``."""
+    """Replications ``first .. first + replications - 1`` of points ``point_start .. point_stop - 1``.
+
+    Its random stream is ``(seed, block)``: every point of a sweep sees the same random numbers
+    for the same replication (common random numbers), whichever chunk of points it falls in.
+    """
 
     index: int
     first: int
     replications: int
     seed: int
+    block: int = -1
+    point_start: int = 0
+    point_stop: int = 1
+
+    @property
+    def seed_key(self) -> int:
+        """The spawn key of this chunk's random stream: its block of replications."""
+        return self.index if self.block < 0 else self.block
+
+    @property
+    def points(self) -> int:
+        return self.point_stop - self.point_start
 
 
 @dataclass
@@ -39,14 +56,28 @@ class ChunkResult:
     truces: ChunkArrays
 
 
-def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[Chunk]:
-    """Split ``runs`` replications into chunks of ``chunk_size`` (the last one may be smaller)."""
-    if runs < 1 or chunk_size < 1:
-        raise ValueError("runs and chunk_size must be at least 1")
-    return [
-        Chunk(index=k, first=k * chunk_size, replications=min(chunk_size, runs - k * chunk_size), seed=seed)
-        for k in range(-(-runs // chunk_size))
-    ]
+def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE, points: int = 1,
+                first_block: int = 0, blocks: int | None = None) -> list[Chunk]:
+    """Split ``runs`` replications of each of ``points`` parameter points into chunks.
+
+    Replications come in blocks of ``chunk_size`` (the last may be smaller); points are grouped so
+    that a chunk holds at most ``MAX_LANES_PER_CHUNK`` lanes. ``first_block`` and ``blocks`` select
+    a range of replication blocks (adaptive precision adds them one at a time).
+    """
+    if runs < 1 or chunk_size < 1 or points < 1:
+        raise ValueError("runs, chunk_size and points must be at least 1")
+    total_blocks = -(-runs // chunk_size)
+    last_block = total_blocks if blocks is None else min(total_blocks, first_block + blocks)
+    per_chunk = max(1, MAX_LANES_PER_CHUNK // min(chunk_size, runs))
+    point_groups = [(start, min(points, start + per_chunk)) for start in range(0, points, per_chunk)]
+    chunks = []
+    for block in range(first_block, last_block):
+        replications = min(chunk_size, runs - block * chunk_size)
+        for group, (start, stop) in enumerate(point_groups):
+            chunks.append(Chunk(index=block * len(point_groups) + group, first=block * chunk_size,
+                                replications=replications, seed=seed, block=block,
+                                point_start=start, point_stop=stop))
+    return chunks
 
 
 def chunk_rng(seed: int, index: int) -> np.random.Generator:
@@ -56,13 +87,16 @@ def chunk_rng(seed: int, index: int) -> np.random.Generator:
 
 def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
     """Play every lane of one chunk to its end; a pure function of its arguments."""
-    model = EscalationModel(params, replications=chunk.replications, rng=chunk_rng(chunk.seed, chunk.index),
+    if (chunk.point_start, chunk.point_stop) != (0, params.points):
+        params = select_points(params, chunk.point_start, chunk.point_stop)
+    model = EscalationModel(params, replications=chunk.replications, rng=chunk_rng(chunk.seed, chunk.seed_key),
                             record_series=False)
     model.run()
     runs = model.results()
     runs["replication"] = runs["replication"] + chunk.first
+    runs["point"] = runs["point"] + chunk.point_start
     truces = model.truces()
     lane = truces.pop("lane")
-    truces["point"] = (lane // chunk.replications).astype(np.int32)
+    truces["point"] = (lane // chunk.replications + chunk.point_start).astype(np.int32)
     truces["replication"] = (lane % chunk.replications + chunk.first).astype(np.int64)
     return ChunkResult(chunk=chunk, runs=runs, truces=truces)

@@ -191,3 +191,18 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
         backer_vs_backer=_column([s.regional_escalation.backer_vs_backer for s in scenarios]).astype(bool),
         ladder=tuple(first.ladder),
     )
+
+
+def select_points(params: Parameters, start: int, stop: int) -> Parameters:
+    """The same parameters restricted to points ``start .. stop - 1`` (the points axis is always -2)."""
+    def cut(value):
+        if isinstance(value, np.ndarray) and value.ndim >= 2 and value.shape[-2] == params.points:
+            return value[..., start:stop, :]
+        if isinstance(value, dict):
+            return {name: cut(item) for name, item in value.items()}
+        return value
+
+    changes = {name: cut(getattr(params, name)) for name in params.__dataclass_fields__}
+    horizons = changes["horizon_by_point"]
+    changes.update(points=stop - start, horizon=int(horizons.max()))
+    return Parameters(**changes)

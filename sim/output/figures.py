@@ -1,0 +1,381 @@
+"""The five standard figures of a finished run, drawn with matplotlib.
+
+Every figure is built on a bare :class:`matplotlib.figure.Figure` (no pyplot, no global state),
+so drawing is thread-safe and needs no backend switch. Each ``*_figure`` function takes the run's
+``summary`` and ``distributions`` dictionaries (as written to summary.json and distributions.json)
+and returns a figure a notebook can display; :func:`draw_figures` writes all five as PNG files.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
+
+FIGSIZE = (8.0, 5.0)
+DPI = 130
+Z95 = 1.959963984540054
+
+NEUTRAL = "#4c72b0"
+WARNING = "#c0392b"
+WARNING_OUTCOMES = ("regional_escalation", "backer_war")
+BELLIGERENT_COLOUR = "#1f4e79"
+BACKER_COLOUR = "#7b3294"
+SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+OPEN_ENTRY_RUNG = 8  # rungs 8 and 9 (a backer entering openly, backers fighting) are regional escalation
+
+Array = np.ndarray
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _title(summary: dict[str, Any], what: str) -> str:
+    """'<scenario title> — <what> (<runs> runs)'."""
+    name = summary.get("title") or summary.get("scenario", "scenario")
+    return f"{name} — {what} ({int(summary['runs']):,} runs)"
+
+
+def _new_figure(summary: dict[str, Any], what: str) -> Figure:
+    figure = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    figure.suptitle(_title(summary, what), fontsize=12, fontweight="bold")
+    return figure
+
+
+def _label(name: str) -> str:
+    """An identifier as a reader sees it: underscores become spaces."""
+    return name.replace("_", " ")
+
+
+def _decimals(margin: float) -> int:
+    """Decimals for a share printed as a percentage: enough to show ``margin`` (a small share, or the
+    distance of a large one from 100%) with two significant digits, between 1 and 3."""
+    if margin >= 0.01:
+        return 1
+    if margin >= 0.001:
+        return 2
+    return 3
+
+
+def _percent_with_interval(estimate: float, low: float, high: float) -> str:
+    """'9.9% [9.5, 10.4]', with more decimals for intervals close to 0% or 100%."""
+    d = _decimals(min(high, 1.0 - low))
+    if estimate == 0 and low == 0:
+        return f"0% [0, {100 * high:.{d}f}]"
+    return f"{100 * estimate:.{d}f}% [{100 * low:.{d}f}, {100 * high:.{d}f}]"
+
+
+def _subtitle(ax: Any, text: str) -> None:
+    """A grey explanatory line (wrapped) under the figure's title."""
+    ax.set_title(textwrap.fill(text, 105), fontsize=8.5, color="0.3")
+
+
+def _short_share(share: float) -> str:
+    """A share for a heatmap cell: '' for none, '<0.1%' for traces, else a rounded percentage."""
+    if share <= 0:
+        return ""
+    if share < 0.001:
+        return "<0.1%"
+    if share < 0.1:
+        return f"{100 * share:.1f}%"
+    return f"{100 * share:.0f}%"
+
+
+# ---- Kaplan-Meier -------------------------------------------------------------------------------
+
+
+def truce_survival(broken: Sequence[float] | Array, censored: Sequence[float] | Array) -> tuple[
+        Array, Array, Array, Array]:
+    """Kaplan-Meier survival of truces from histograms, with a Greenwood 95% band.
+
+    ``broken[d]`` counts truces that broke ``d`` days after taking effect (0: on the day itself);
+    ``censored[c]`` counts truces still holding when the run ended after ``c`` days in force, so
+    they are known to have survived days 0 .. c-1. Returns ``(days, survival, low, high)`` where
+    ``survival[d]`` estimates the share of truces still holding at the end of day ``d``, i.e.
+    P(T > d). A truce censored after ``c`` days is at risk on days ``d < c``. Days on which no
+    truce was at risk any more are NaN. Without censoring, ``survival[d]`` is exactly the share of
+    truces that held more than ``d`` days.
+    """
+    broken_counts = np.asarray(broken, dtype=float)
+    censored_counts = np.asarray(censored, dtype=float)
+    length = max(broken_counts.size, censored_counts.size)
+    if length == 0:
+        empty = np.zeros(0)
+        return np.arange(0), empty, empty.copy(), empty.copy()
+    events = np.zeros(length)
+    events[: broken_counts.size] = broken_counts
+    lost = np.zeros(length)
+    lost[: censored_counts.size] = censored_counts
+    total = events.sum() + lost.sum()
+    # at risk on day d: not broken before d, and not censored on or before d
+    at_risk = total - np.concatenate([[0.0], np.cumsum(events)[:-1]]) - np.cumsum(lost)
+    observed = at_risk > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(observed, 1.0 - events / at_risk, 1.0)
+        survival = np.cumprod(factor)
+        term = np.where(observed, events / (at_risk * (at_risk - events)), 0.0)
+        greenwood = np.cumsum(term)
+        spread = Z95 * survival * np.sqrt(greenwood)
+    spread = np.where(survival > 0, spread, 0.0)
+    low = np.clip(survival - spread, 0.0, 1.0)
+    high = np.clip(survival + spread, 0.0, 1.0)
+    for values in (survival, low, high):
+        values[~observed] = np.nan
+    return np.arange(length), survival, low, high
+
+
+# ---- the five figures ---------------------------------------------------------------------------
+
+
+def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None = None) -> Figure:
+    """Share of runs ending in each outcome, with 95% Wilson intervals (escalations in red)."""
+    outcomes: dict[str, dict[str, float]] = summary["outcomes"]
+    names = list(outcomes)
+    figure = _new_figure(summary, "outcomes")
+    ax = figure.add_subplot()
+    _subtitle(ax, "Whiskers: 95% Wilson interval. Red: escalation beyond the two belligerents.")
+    y = np.arange(len(names))[::-1]
+    estimates = np.array([outcomes[n]["estimate"] for n in names])
+    lows = np.array([outcomes[n]["ci_low"] for n in names])
+    highs = np.array([outcomes[n]["ci_high"] for n in names])
+    colours = [WARNING if n in WARNING_OUTCOMES else NEUTRAL for n in names]
+    ax.barh(y, estimates, color=colours, height=0.6)
+    errors = np.vstack([np.clip(estimates - lows, 0, None), np.clip(highs - estimates, 0, None)])
+    ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", elinewidth=1.2, capsize=4)
+    for yi, name, est, high in zip(y, names, estimates, highs, strict=True):
+        text = _percent_with_interval(est, outcomes[name]["ci_low"], high)
+        text += f"  ({int(outcomes[name].get('count', 0)):,} runs)"
+        if est > 0.55:
+            ax.text(est - 0.015, yi, text, va="center", ha="right", color="white", fontsize=9,
+                    fontweight="bold")
+        else:
+            ax.text(high + 0.015, yi, text, va="center", ha="left", fontsize=9)
+    ax.set_yticks(y, [_label(n) for n in names], fontsize=10)
+    for tick, colour in zip(ax.get_yticklabels(), colours, strict=True):
+        tick.set_color(colour if colour == WARNING else "black")
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.set_xlabel("share of runs (%)")
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    return figure
+
+
+def escalation_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
+    """Cumulative probability of regional escalation by day of the war, with its 95% band."""
+    by_day = distributions["escalation_by_day"]
+    horizon = int(distributions.get("horizon_days", len(by_day["estimate"])))
+    # entry d is P(escalated on or before day d), i.e. by the end of day d: plot it at time d + 1
+    estimate = np.concatenate([[0.0], np.asarray(by_day["estimate"], dtype=float)])
+    low = np.concatenate([[0.0], np.asarray(by_day["ci_low"], dtype=float)])
+    high = np.concatenate([[0.0], np.asarray(by_day["ci_high"], dtype=float)])
+    days = np.arange(estimate.size)
+    figure = _new_figure(summary, "regional escalation over time")
+    ax = figure.add_subplot()
+    _subtitle(ax, "Regional escalation: a backer entering the war openly, or backers fighting each other. "
+                  "Band: 95% CI.")
+    ax.fill_between(days, low, high, color=WARNING, alpha=0.2, linewidth=0, label="95% interval")
+    ax.plot(days, estimate, color=WARNING, linewidth=2, label="share of runs escalated so far")
+    final = _percent_with_interval(estimate[-1], low[-1], high[-1])
+    ax.plot([days[-1]], [estimate[-1]], "o", color=WARNING)
+    ax.annotate(f"after {days[-1]} days:\n{final}", xy=(days[-1], estimate[-1]),
+                xytext=(-10, 12), textcoords="offset points", ha="right", va="bottom", fontsize=9.5,
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.7"})
+    ax.set_xlim(0, max(horizon, days[-1]))
+    top = float(np.nanmax(high)) if high.size else 0.0
+    ax.set_ylim(0, max(top * 1.3, 0.01))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=_decimals(top) - 1 if top < 0.1 else 0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.set_xlabel("days since the war began")
+    ax.set_ylabel("probability of regional escalation so far (%)")
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
+    """Kaplan-Meier curve of how long truces hold, with a Greenwood 95% band."""
+    broken = np.asarray(distributions["truce_days_broken"], dtype=float)
+    censored = np.asarray(distributions["truce_days_censored"], dtype=float)
+    total = broken.sum() + censored.sum()
+    figure = _new_figure(summary, "how long truces hold")
+    ax = figure.add_subplot()
+    ax.set_xlabel("days since the truce took effect (0 = the day it took effect)")
+    ax.set_ylabel("truces still holding at the end of the day (%)")
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.set_ylim(0, 1.05)
+    _subtitle(ax, "Kaplan-Meier estimate over all truces of all runs; truces still holding at the end are censored.")
+    if total <= 0:
+        ax.set_xlim(0, max(int(distributions.get("horizon_days", 10)), 1))
+        ax.text(0.5, 0.5, "no truces in this run", transform=ax.transAxes, ha="center", va="center",
+                fontsize=14, color="0.4")
+        return figure
+    days, survival, low, high = truce_survival(broken, censored)
+    shown = np.flatnonzero(~np.isnan(survival))
+    last = int(shown[-1]) if shown.size else 0
+    x = np.concatenate([days[: last + 1], [last + 1]])  # close the last step
+    s = np.concatenate([survival[: last + 1], survival[last : last + 1]])
+    lo = np.concatenate([low[: last + 1], low[last : last + 1]])
+    hi = np.concatenate([high[: last + 1], high[last : last + 1]])
+    narrow = float(np.nanmax(hi - lo)) < 0.01
+    ax.fill_between(x, lo, hi, step="post", color=NEUTRAL, alpha=0.25, linewidth=0,
+                    label="95% interval (Greenwood)" + ("; narrower than the line" if narrow else ""))
+    ax.step(x, s, where="post", color=NEUTRAL, linewidth=2, label="Kaplan-Meier estimate")
+    for day in range(min(last + 1, 10)):
+        if s[day] > 0:
+            d = _decimals(min(s[day], 1.0 - s[day]))
+            ax.text(day + 0.5, s[day] + 0.015, f"{100 * s[day]:.{d}f}%", ha="center", va="bottom",
+                    fontsize=8.5, color=NEUTRAL)
+    ax.set_xlim(0, max(last + 1, 7))
+    runs = int(summary["runs"])
+    stated = (summary.get("truces") or {}).get("broken_within_3_days")
+    if stated:
+        within_three = "broke within 3 days: " + _percent_with_interval(
+            stated["estimate"], stated["ci_low"], stated["ci_high"])
+    else:
+        share = broken[:4].sum() / total
+        within_three = f"broke within 3 days: {100 * share:.{_decimals(min(share, 1 - share))}f}%"
+    first_day = broken[:1].sum() / total
+    lines = [
+        f"{int(total):,} truces in {runs:,} runs ({total / max(runs, 1):.1f} per run)",
+        f"broke on the day they took effect: {100 * first_day:.{_decimals(min(first_day, 1 - first_day))}f}%",
+        within_three,
+        f"still holding when the run ended: {int(censored.sum()):,}",
+    ]
+    ax.text(0.98, 0.96, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=9.5,
+            bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "0.7"})
+    ax.legend(loc="center right", fontsize=9, frameon=False)
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def casualty_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
+    """Distribution of each belligerent's deaths per run, one colour per belligerent."""
+    edges = np.asarray(distributions["casualty_edges"], dtype=float)
+    histograms = {actor: np.asarray(counts, dtype=float) for actor, counts in distributions["casualties"].items()}
+    figure = _new_figure(summary, "military deaths per run")
+    ax = figure.add_subplot()
+    width = float(np.median(np.diff(edges))) if edges.size > 1 else 1.0
+    cut = 0.0
+    beyond = 0
+    for counts in histograms.values():
+        if counts.sum() <= 0:
+            continue
+        share = np.cumsum(counts) / counts.sum()
+        cut = max(cut, float(edges[min(int(np.searchsorted(share, 0.999)) + 2, edges.size - 1)]))
+    for counts in histograms.values():
+        beyond += int(counts[edges[:-1] >= cut].sum()) if cut > 0 else 0
+    for index, (actor, counts) in enumerate(histograms.items()):
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        shares = counts / counts.sum() if counts.sum() > 0 else counts
+        stats = summary.get("casualties", {}).get(actor, {})
+        label = _label(actor)
+        if stats:
+            label += (f": median {stats['median']:,.0f}, 90% of runs "
+                      f"{stats['p05']:,.0f}–{stats['p95']:,.0f}")
+        ax.stairs(shares, edges, fill=True, color=colour, alpha=0.3, zorder=1)
+        ax.stairs(shares, edges, color=colour, linewidth=1.5, label=label, zorder=2)  # outlines above all fills
+        if stats and np.isfinite(stats.get("median", np.nan)):
+            ax.axvline(stats["median"], color=colour, linestyle="--", linewidth=1.2)
+    note = f"Dashed lines: medians. Bins of {width:,.0f} deaths."
+    if beyond:
+        note += f" Axis cut at {cut:,.0f} deaths; {beyond:,} runs beyond are not shown."
+    _subtitle(ax, note)
+    if cut > 0:
+        ax.set_xlim(0, cut)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # headroom for the legend
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    ax.set_xlabel("military deaths in the run")
+    ax.set_ylabel(f"share of runs per {width:,.0f}-death bin (%)")
+    ax.legend(loc="upper right", fontsize=9, framealpha=0.95)
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def rung_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
+    """Heatmap of the highest escalation rung each actor reached: share of runs, rung x actor."""
+    ladder: list[str] = list(distributions["ladder"])
+    roles: dict[str, str] = distributions.get("actor_roles", {})
+    rungs: dict[str, list[int]] = distributions["highest_rung"]
+    actors = sorted(rungs, key=lambda a: (roles.get(a) != "belligerent", list(rungs).index(a)))
+    counts = np.array([rungs[a] for a in actors], dtype=float).reshape(len(actors), -1)
+    levels = counts.shape[1]
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0).T  # rung x actor
+    figure = _new_figure(summary, "highest escalation rung reached")
+    ax = figure.add_subplot()
+    _subtitle(ax, "Share of runs in which this was the actor's highest rung. "
+                  "Red rungs count as regional escalation.")
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto", origin="lower")
+    for rung in range(levels):
+        for column in range(len(actors)):
+            value = shares[rung, column]
+            text = _short_share(value)
+            if text:
+                ax.text(column, rung, text, ha="center", va="center", fontsize=9,
+                        color="white" if value > 0.55 else "black")
+    names = [ladder[r] if r < len(ladder) else "" for r in range(levels)]
+    labels = [textwrap.fill(f"{r} {name}".strip(), 34, subsequent_indent="   ") for r, name in enumerate(names)]
+    ax.set_yticks(range(levels), labels, fontsize=8)
+    for rung, tick in enumerate(ax.get_yticklabels()):
+        if rung >= OPEN_ENTRY_RUNG:
+            tick.set_color(WARNING)
+    ax.set_xticks(range(len(actors)), [f"{_label(a)}\n({roles.get(a, 'actor')})" for a in actors], fontsize=9.5)
+    for actor, tick in zip(actors, ax.get_xticklabels(), strict=True):
+        tick.set_color(BACKER_COLOUR if roles.get(actor) == "backer" else BELLIGERENT_COLOUR)
+    ax.set_xticks(np.arange(len(actors) + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(levels + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    belligerents = sum(roles.get(a) == "belligerent" for a in actors)
+    if 0 < belligerents < len(actors):
+        ax.axvline(belligerents - 0.5, color="black", linewidth=2)
+    ax.set_xlabel("actor (belligerents left, backers right)")
+    ax.set_ylabel("highest rung reached")
+    return figure
+
+
+# ---- all five -----------------------------------------------------------------------------------
+
+FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any]], Figure]] = {
+    "outcomes.png": outcome_figure,
+    "escalation_over_time.png": escalation_figure,
+    "truce_survival.png": truce_figure,
+    "casualties.png": casualty_figure,
+    "highest_rungs.png": rung_figure,
+}
+
+
+def draw_figures(summary: dict[str, Any], distributions: dict[str, Any], folder: Path) -> list[Path]:
+    """Write the five PNG figures into ``folder`` (created if missing) and return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, draw in FIGURES.items():
+        figure = draw(summary, distributions)
+        path = folder / name
+        figure.savefig(path, dpi=DPI)
+        figure.clear()  # a bare Figure is not registered with pyplot; clearing frees its artists now
+        paths.append(path)
+    return paths
+
+
+__all__ = [
+    "FIGURES",
+    "casualty_figure",
+    "draw_figures",
+    "escalation_figure",
+    "outcome_figure",
+    "rung_figure",
+    "truce_figure",
+    "truce_survival",
+]
+
