@@ -51,6 +51,18 @@ def load_text(text: str, source: str = "<scenario>", overrides: Sequence[str] = 
     return _finish(parse_bytes(text.encode("utf-8"), source), overrides)
 
 
+def load_variants(loaded: LoadedScenario, variants: Sequence[Sequence[str]], origin: str = "--param") -> list[Scenario]:
+    """One validated scenario per list of extra overrides (sweep points), parsing the text once."""
+    document = parse_bytes(loaded.text.encode("utf-8"), loaded.source)
+    base = apply_overrides(document, loaded.overrides)
+    document.data = base
+    scenarios = []
+    for overrides in variants:
+        document.overridden.clear()
+        scenarios.append(validate_data(document, apply_overrides(document, overrides, origin=origin)))
+    return scenarios
+
+
 def validate_file(path: str | Path, overrides: Sequence[str] = ()) -> list[Problem]:
     """Every problem in a scenario file, or an empty list when it is valid."""
     try:
@@ -110,7 +122,7 @@ def field_name(data: Any, path: Sequence[Any]) -> str:
 def _problem(document: Document, data: Any, path: Sequence[Any], message: str, *, key: bool = False) -> Problem:
     override = document.override_for(tuple(path))
     if override is not None:
-        return Problem(message, field_name(data, path), source=f"--set {override}")
+        return Problem(message, field_name(data, path), source=override)
     location = document.locate(tuple(path), key=key)
     line, column = location if location else (None, None)
     return Problem(message, field_name(data, path), line, column, document.source)
@@ -192,6 +204,7 @@ __all__ = [
     "field_name",
     "load_scenario",
     "load_text",
+    "load_variants",
     "load_with_provenance",
     "validate_data",
     "validate_file",

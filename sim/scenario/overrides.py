@@ -35,14 +35,17 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return path.strip(), parsed
 
 
-def apply_overrides(document: Document, overrides: Sequence[str]) -> dict[str, Any]:
-    """A copy of the document's data with every override applied; the document learns which."""
+def apply_overrides(document: Document, overrides: Sequence[str], origin: str = "--set") -> dict[str, Any]:
+    """A copy of the document's data with every override applied; the document learns which.
+
+    ``origin`` names where the overrides came from in messages (``--set``, ``--param``).
+    """
     data = copy.deepcopy(document.data)
     for text in overrides:
         dotted, value = parse_assignment(text)
-        path = resolve_path(data, dotted, origin=f"--set {text}")
+        path = resolve_path(data, dotted, origin=f"{origin} {text}")
         _assign(data, path, value)
-        document.overridden[path] = text
+        document.overridden[path] = f"{origin} {text}"
     return data
 
 

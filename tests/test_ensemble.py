@@ -1,0 +1,129 @@
+"""Seeding, chunking, executors, the Python API and Mesa's batch_run."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.ensemble.chunks import chunk_rng, plan_chunks, simulate_chunk
+from sim.ensemble.executors import ProcessExecutor, SerialExecutor
+from sim.ensemble.runner import run_ensemble
+from sim.model.params import compile_scenarios
+from tests.factory import entry_tie, make_scenario, proxy_tie
+
+KARABAKH = "scenarios/nagorno_karabakh_2020.yaml"
+
+
+@pytest.fixture(scope="module")
+def karabakh() -> sim.Scenario:
+    return sim.load_scenario(KARABAKH)
+
+
+def test_chunks_cover_every_replication_once() -> None:
+    chunks = plan_chunks(25_001, seed=3, chunk_size=10_000)
+    assert [c.replications for c in chunks] == [10_000, 10_000, 5_001]
+    assert [c.first for c in chunks] == [0, 10_000, 20_000]
+    assert [c.index for c in chunks] == [0, 1, 2]
+
+
+def test_a_chunk_stream_depends_on_seed_and_index_only() -> None:
+    assert np.array_equal(chunk_rng(5, 2).random(4), chunk_rng(5, 2).random(4))
+    assert not np.array_equal(chunk_rng(5, 2).random(4), chunk_rng(5, 3).random(4))
+    assert not np.array_equal(chunk_rng(5, 2).random(4), chunk_rng(6, 2).random(4))
+
+
+def test_same_seed_same_results_whatever_the_workers(karabakh: sim.Scenario) -> None:
+    one = run_ensemble(karabakh, runs=3_000, seed=11, workers=1, chunk_size=500, progress=False)
+    two = run_ensemble(karabakh, runs=3_000, seed=11, workers=2, chunk_size=500, progress=False)
+    assert one.summary == two.summary
+    pd.testing.assert_frame_equal(one.runs, two.runs)
+    pd.testing.assert_frame_equal(one.truces, two.truces)
+    other = run_ensemble(karabakh, runs=3_000, seed=12, workers=1, chunk_size=500, progress=False)
+    assert other.summary != one.summary
+
+
+def test_chunk_order_does_not_change_the_summary(karabakh: sim.Scenario) -> None:
+    """Chunks arriving in reverse order (as a busy cluster may return them) give the same summary."""
+
+    class Reversed(SerialExecutor):
+        def map(self, params, chunks, notify=None):
+            yield from super().map(params, list(chunks)[::-1], notify)
+
+    forward = run_ensemble(karabakh, runs=2_000, seed=4, chunk_size=300, workers=1, progress=False)
+    backward = run_ensemble(karabakh, runs=2_000, seed=4, chunk_size=300, executor=Reversed(), progress=False)
+    assert forward.summary == backward.summary
+
+
+def test_process_executor_yields_every_chunk(karabakh: sim.Scenario) -> None:
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(1_000, seed=2, chunk_size=200)
+    results = list(ProcessExecutor(2).map(params, chunks))
+    assert sorted(r.chunk.index for r in results) == [0, 1, 2, 3, 4]
+    serial = simulate_chunk(params, chunks[3])
+    parallel = next(r for r in results if r.chunk.index == 3)
+    for name, values in serial.runs.items():
+        assert np.array_equal(values, parallel.runs[name]), name
+
+
+def test_api_returns_tables_and_summary_with_intervals(karabakh: sim.Scenario) -> None:
+    result = sim.run_ensemble(karabakh, runs=1_000, seed=1, workers=1, progress=False)
+    assert len(result.runs) == 1_000 and result.runs["run"].tolist() == list(range(1_000))
+    estimate = result.summary["p_regional_escalation"]
+    assert estimate["ci_low"] <= estimate["estimate"] <= estimate["ci_high"]
+    assert estimate["runs"] == 1_000
+    assert estimate["count"] == int(result.runs["regional_escalation"].sum())
+    shares = sum(o["estimate"] for o in result.summary["outcomes"].values())
+    assert shares == pytest.approx(1.0)
+    assert set(result.truces.columns) >= {"run", "start_day", "days", "broken", "broker", "design"}
+
+
+def test_a_single_run_is_a_model_of_one_lane(karabakh: sim.Scenario) -> None:
+    model = sim.EscalationModel(karabakh, replications=1, rng=42)
+    while model.running:
+        model.step()
+    series = model.datacollector.get_model_vars_dataframe()
+    assert len(series) == model.day + 1
+    assert set(series.columns) >= {"at_war", "regional_escalation", "casualties_armenia"}
+    assert model.results()["outcome"].shape == (1,)
+    assert len(model.agents) == len(karabakh.actors) + 1  # Russia is a backer and a mediator
+
+
+def test_same_seed_same_single_run(karabakh: sim.Scenario) -> None:
+    def play(seed):
+        model = sim.EscalationModel(karabakh, replications=50, rng=seed, record_series=False)
+        model.run()
+        return model.results()
+
+    first, again = play(9), play(9)
+    for name in first:
+        assert np.array_equal(first[name], again[name])
+
+
+def test_the_model_runs_under_mesa_batch_run(karabakh: sim.Scenario) -> None:
+    results = mesa.batch_run(sim.EscalationModel, parameters={"scenario": [karabakh], "replications": 1},
+                             iterations=3, max_steps=200, number_processes=1, display_progress=False)
+    assert len(results) == 3
+    assert {"RunId", "Step", "at_war", "regional_escalation"} <= set(results[0])
+    assert all(0.0 <= r["regional_escalation"] <= 1.0 for r in results)
+
+
+def test_the_model_takes_a_path_too() -> None:
+    model = sim.EscalationModel(KARABAKH, replications=3, rng=1)
+    model.run()
+    assert not model.running
+
+
+def test_sweep_points_share_random_numbers() -> None:
+    """Lanes of two identical points see the same random numbers: identical records."""
+    scenario = make_scenario(horizon=20, b={"deep_strike_propensity": 0.5},
+                             backers={"patron": {"escalation_rate": 0.1}}, ties=[proxy_tie(), entry_tie()])
+    params = compile_scenarios([scenario, scenario])
+    model = sim.EscalationModel(params, replications=500, rng=3, record_series=False)
+    model.run()
+    records = model.results()
+    for name, values in records.items():
+        if name not in ("point",):
+            assert np.array_equal(values[:500], values[500:]), name
