@@ -94,6 +94,47 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE")
 
+    sweep = commands.add_parser("sweep", help="sweep parameters: P(regional escalation) at every point")
+    sweep.add_argument("scenario", nargs="?", help="scenario YAML file")
+    sweep.add_argument("--param", dest="parameters", action="append", default=[], metavar="PATH=START:STOP:NUM",
+                       help="a parameter to vary (repeatable); PATH=a,b,c for a list of values")
+    sweep.add_argument("--design", choices=("grid", "lhs"), default="grid", help="full grid, or Latin hypercube")
+    sweep.add_argument("--samples", type=_positive_int(100_000), help="points of a Latin hypercube")
+    sweep.add_argument("--runs", type=_positive_int(MAX_RUNS), default=1_000, help="replications per point")
+    sweep.add_argument("--seed", type=_seed, help="master seed (default: the scenario's seed)")
+    sweep.add_argument("--out", type=Path, help="results folder (default results/<scenario>/<UTC time>)")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
+                       help="fixed overrides applied to every point")
+    sweep.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted sweep")
+    sweep.add_argument("--no-figures", action="store_true", help="skip the figures")
+    sweep.add_argument("--target-ci-width", type=_probability_width, metavar="W",
+                       help="add replications until every point's 95%% interval is narrower than W")
+    sweep.add_argument("--max-runs", type=_positive_int(MAX_RUNS), help="cap per point for --target-ci-width")
+    _add_execution(sweep)
+
+    sensitivity = commands.add_parser("sensitivity", help="global sensitivity analysis with SALib")
+    sensitivity.add_argument("scenario", help="scenario YAML file")
+    sensitivity.add_argument("--param", dest="parameters", action="append", default=[], metavar="PATH=LOW:HIGH",
+                             help="a parameter and its range (repeatable)")
+    sensitivity.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    sensitivity.add_argument("--samples", type=_positive_int(1 << 16), default=64,
+                             help="base samples N (Sobol': a power of two) or Morris trajectories")
+    sensitivity.add_argument("--runs", type=_positive_int(MAX_RUNS), default=500, help="replications per point")
+    sensitivity.add_argument("--seed", type=_seed, help="master seed (default: the scenario's seed)")
+    sensitivity.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE")
+    sensitivity.add_argument("--out", type=Path, help="results folder")
+    _add_execution(sensitivity)
+
+    compare = commands.add_parser("compare", help="compare two variants on common random numbers")
+    compare.add_argument("first", help="scenario YAML file")
+    compare.add_argument("second", nargs="?", help="second scenario (default: the first, with --set-b)")
+    compare.add_argument("--set-a", dest="first_overrides", action="append", default=[], metavar="PATH=VALUE")
+    compare.add_argument("--set-b", dest="second_overrides", action="append", default=[], metavar="PATH=VALUE")
+    compare.add_argument("--runs", type=_positive_int(MAX_RUNS), default=10_000, help="paired replications")
+    compare.add_argument("--seed", type=_seed, help="master seed (default: the first scenario's seed)")
+    compare.add_argument("--out", type=Path, help="results folder")
+    _add_execution(compare)
+
     plot = commands.add_parser("plot", help="redraw the figures of a saved run")
     plot.add_argument("results", type=Path, help="a results folder")
 
@@ -141,18 +182,117 @@ def command_run(args: argparse.Namespace) -> int:
         loaded = load_with_provenance(args.scenario, args.overrides)
         runs = args.runs or loaded.scenario.runs
         seed = loaded.scenario.seed if args.seed is None else args.seed
-        if args.target_ci_width is not None:
-            from sim.analysis.adaptive import adaptive_runs
-
-            runs = adaptive_runs(loaded.scenario, args.target_ci_width, max_runs=args.max_runs or MAX_RUNS,
-                                 seed=seed, chunk_size=_chunk_size(args), executor=_executor(args),
-                                 progress=progress, notify=_notify)
-        elif args.max_runs is not None:
+        if args.max_runs is not None and args.target_ci_width is None:
             raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
         outcome = execute_run(loaded, runs=runs, seed=seed, out=args.out, executor=_executor(args),
                               chunk_size=_chunk_size(args), progress=progress, figures=not args.no_figures,
-                              command=["escalation", *sys.argv[1:]], notify=_notify)
+                              command=["escalation", *sys.argv[1:]], notify=_notify,
+                              target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS)
     print(run_report(outcome.summary, str(outcome.folder)))
+    return 0
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    """``escalation sweep``: a grid or Latin hypercube of points, one vectorised ensemble."""
+    from sim.analysis.sweep import make_design
+    from sim.output.results import execute_run, resume_run
+    from sim.scenario.loader import load_with_provenance
+
+    progress = not args.no_progress
+    if args.resume is not None:
+        outcome = resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
+                             figures=not args.no_figures)
+    else:
+        if not args.scenario:
+            raise UserError(Problem("give a scenario file, or --resume DIR", source="escalation sweep"))
+        if args.samples is not None and args.design != "lhs":
+            raise UserError(Problem("--samples is for --design lhs", source="--samples"))
+        if args.max_runs is not None and args.target_ci_width is None:
+            raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
+        loaded = load_with_provenance(args.scenario, args.overrides)
+        seed = loaded.scenario.seed if args.seed is None else args.seed
+        design = make_design(args.parameters, args.design, args.samples, seed)
+        outcome = execute_run(loaded, runs=args.runs, seed=seed, out=args.out, executor=_executor(args),
+                              chunk_size=_chunk_size(args), progress=progress, figures=not args.no_figures,
+                              command=["escalation", *sys.argv[1:]], notify=_notify, design=design,
+                              design_kind=args.design, target_ci_width=args.target_ci_width,
+                              max_runs=args.max_runs or MAX_RUNS)
+    summary = outcome.summary
+    low, high = summary["p_regional_escalation_range"]
+    print(f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {summary['points']:,} points x "
+          f"{summary['runs_per_point']:,} runs, seed {summary['seed']}")
+    print(f"  P(regional escalation) ranges from {100 * low:.2f}% to {100 * high:.2f}% over the points; "
+          f"widest 95% interval {100 * summary['max_ci_width']:.2f} points")
+    print(f"  Results: {outcome.folder} (sweep.csv, figures/)")
+    return 0
+
+
+def command_sensitivity(args: argparse.Namespace) -> int:
+    """``escalation sensitivity``: SALib indices, saved and printed, with a ranked bar chart."""
+    from sim.analysis.sensitivity import sensitivity
+    from sim.output.analysis_figures import save, sensitivity_figure
+    from sim.output.results import build_manifest, claim_folder, publish, write_json
+    from sim.scenario.loader import load_with_provenance
+
+    loaded = load_with_provenance(args.scenario, args.overrides)
+    seed = loaded.scenario.seed if args.seed is None else args.seed
+    result = sensitivity(loaded, args.parameters, method=args.method, samples=args.samples, runs=args.runs,
+                         seed=seed, executor=_executor(args), chunk_size=_chunk_size(args),
+                         progress=not args.no_progress)
+    partial = claim_folder(args.out, loaded.scenario.name)
+    result.indices.to_csv(partial / "sensitivity.csv", index=False)
+    result.design.to_csv(partial / "design.csv", index=False)
+    write_json(partial / "manifest.json", build_manifest(
+        loaded, runs=args.runs, seed=seed, chunk_size=_chunk_size(args), command=["escalation", *sys.argv[1:]],
+        extra={"kind": "sensitivity", "method": args.method, "samples": args.samples,
+               "parameters": args.parameters, "status": "complete"}))
+    save(sensitivity_figure(result.indices, args.method, loaded.scenario.title, len(result.design), args.runs),
+         partial / "figures" / "sensitivity.png")
+    folder = publish(partial)
+    print(f"{loaded.scenario.title} - {args.method} sensitivity of P(regional escalation): "
+          f"{len(result.design):,} points x {args.runs:,} runs, seed {seed}")
+    print(result.indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"  Results: {folder}")
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    """``escalation compare``: two variants, paired difference, side-by-side outcomes."""
+    from sim.analysis.compare import compare
+    from sim.output.analysis_figures import comparison_figure, save
+    from sim.output.report import percent
+    from sim.output.results import build_manifest, claim_folder, publish, write_json
+    from sim.scenario.loader import load_with_provenance
+
+    first = load_with_provenance(args.first)
+    second = load_with_provenance(args.second) if args.second else None
+    if second is None and not (args.first_overrides or args.second_overrides):
+        raise UserError(Problem("give a second scenario, or --set-a/--set-b overrides that make two variants",
+                                source="escalation compare"))
+    seed = first.scenario.seed if args.seed is None else args.seed
+    result = compare(first, second, first_overrides=args.first_overrides, second_overrides=args.second_overrides,
+                     runs=args.runs, seed=seed, chunk_size=_chunk_size(args), executor=_executor(args),
+                     progress=not args.no_progress)
+    partial = claim_folder(args.out, first.scenario.name)
+    data = result.to_dict()
+    write_json(partial / "comparison.json", data)
+    write_json(partial / "manifest.json", build_manifest(
+        first, runs=args.runs, seed=seed, chunk_size=_chunk_size(args), command=["escalation", *sys.argv[1:]],
+        extra={"kind": "comparison", "second": None if second is None else {"source": second.source,
+                                                                          "sha256": second.sha256,
+                                                                          "text": second.text},
+               "first_overrides": args.first_overrides, "second_overrides": args.second_overrides,
+               "status": "complete"}))
+    save(comparison_figure(data), partial / "figures" / "comparison.png")
+    folder = publish(partial)
+    d = result.difference
+    print(f"{first.scenario.title} - comparison on {args.runs:,} paired runs, seed {seed}"
+          f"{'' if result.exact_common_random_numbers else ' (structures differ: paired by replication seed)'}")
+    for label, summary in zip(result.labels, result.summaries, strict=True):
+        print(f"  {label:<40} P(regional escalation) {percent(summary['p_regional_escalation'])}")
+    print(f"  difference (first - second)              {100 * d['estimate']:+.2f} points "
+          f"[{100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}] (paired 95%, Newcombe)")
+    print(f"  Results: {folder}")
     return 0
 
 
@@ -194,7 +334,15 @@ def command_rerun(args: argparse.Namespace) -> int:
     return 0 if same else 1
 
 
-COMMANDS = {"run": command_run, "validate": command_validate, "plot": command_plot, "rerun": command_rerun}
+COMMANDS = {
+    "run": command_run,
+    "sweep": command_sweep,
+    "sensitivity": command_sensitivity,
+    "compare": command_compare,
+    "validate": command_validate,
+    "plot": command_plot,
+    "rerun": command_rerun,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

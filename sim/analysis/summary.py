@@ -12,8 +12,9 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from sim.analysis.stats import cumulative_proportion, histogram_quantile, proportion
+from sim.analysis.stats import cumulative_proportion, histogram_quantile, proportion, wilson_interval
 from sim.ensemble.chunks import ChunkResult
 from sim.model.model import OUTCOMES, REGIONAL
 from sim.model.params import Parameters
@@ -76,6 +77,13 @@ class Accumulator:
             self.territory_totals[p].append(float(runs["territory"][point == p].sum()))
 
     # ---- reading the counts ---------------------------------------------------------------
+
+    def max_interval_width(self) -> float:
+        """The widest 95% interval of P(regional escalation) over all points (1 before any run)."""
+        if not self.runs.min():
+            return 1.0
+        low, high = wilson_interval(self.escalation_days.sum(axis=1), self.runs)
+        return float(np.max(high - low))
 
     def escalated(self, point: int = 0) -> int:
         """Replications with a regional escalation, by the scenario's definition."""
@@ -152,3 +160,27 @@ class Accumulator:
                            for side, actor_id in enumerate(params.belligerent_ids)},
             "ladder": list(params.ladder),
         }
+
+
+def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
+    """One row per sweep point: its parameter values, runs, P(regional escalation) with its
+    interval, every outcome share with its interval, backers' entry and the median war length."""
+    params = accumulator.params
+    runs = accumulator.runs
+    table = design.reset_index(drop=True).copy()
+    table["runs"] = runs
+    escalated = accumulator.escalation_days.sum(axis=1)
+    low, high = wilson_interval(escalated, runs)
+    table["p_regional_escalation"] = escalated / runs
+    table["ci_low"] = low
+    table["ci_high"] = high
+    for k, name in enumerate(OUTCOMES):
+        low, high = wilson_interval(accumulator.outcomes[:, k], runs)
+        table[f"share_{name}"] = accumulator.outcomes[:, k] / runs
+        table[f"share_{name}_ci_low"] = low
+        table[f"share_{name}_ci_high"] = high
+    for b, actor_id in enumerate(params.backer_ids):
+        table[f"p_entry_{actor_id}"] = accumulator.rungs[:, len(params.belligerent_ids) + b, 8:].sum(axis=1) / runs
+    edges = np.arange(params.horizon + 2) - 0.5
+    table["median_war_days"] = [histogram_quantile(row, edges, 0.5) for row in accumulator.war_days]
+    return table

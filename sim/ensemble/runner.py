@@ -40,13 +40,13 @@ def stream_chunks(params: Parameters, chunks: Sequence[Chunk], *, workers: int |
                   notify: Callable[[str], None] | None = None) -> Iterator[ChunkResult]:
     """Run ``chunks`` and yield each result as it finishes (in any order)."""
     executor = executor or make_executor(workers)
-    total = sum(c.replications for c in chunks) * params.points
+    total = sum(c.replications * c.points for c in chunks)
     results: Iterable[ChunkResult] = executor.map(params, chunks, notify=notify)
     bar = tqdm(total=total, unit="runs", unit_scale=True, disable=not progress, delay=1.0,
                file=sys.stderr, desc=params.name, dynamic_ncols=True)
     try:
         for result in results:
-            bar.update(result.chunk.replications * params.points)
+            bar.update(result.chunk.replications * result.chunk.points)
             yield result
     finally:
         bar.close()

@@ -24,14 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from sim.analysis.summary import Accumulator
+from sim.analysis.designs import point_overrides
+from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
+from sim.ensemble.executors import make_executor
 from sim.ensemble.runner import stream_chunks
 from sim.ensemble.tables import runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.loader import LoadedScenario, load_text
+from sim.scenario.variants import load_variants
 
 RESULTS_ROOT = Path("results")
 PARTIAL = ".partial"
@@ -48,8 +52,6 @@ class RunOutcome:
     folder: Path
     summary: dict[str, Any]
     manifest: dict[str, Any]
-    computed_chunks: int
-    reused_chunks: int
 
 
 def versions() -> dict[str, str]:
@@ -73,6 +75,36 @@ def default_folder(scenario_name: str, root: Path = RESULTS_ROOT) -> Path:
         n += 1
         candidate = base.with_name(f"{stamp}-{n}")
     return candidate
+
+
+def claim_folder(out: Path | None, scenario_name: str) -> Path:
+    """Create the ``.partial`` folder for a new result; never one of an existing run."""
+    folder = Path(out) if out is not None else default_folder(scenario_name)
+    if folder.exists():
+        raise UserError(Problem(
+            "this results folder exists already; runs never overwrite one: choose another --out", source=str(folder)
+        ))
+    partial = _partial(folder)
+    if partial.exists():
+        raise UserError(Problem(
+            f"an unfinished run is in {partial}; continue it with --resume {partial}, or choose another --out",
+            source=str(folder),
+        ))
+    try:
+        partial.mkdir(parents=True)
+    except OSError as error:
+        raise _disk_error("create the results folder", partial, error) from None
+    return partial
+
+
+def publish(partial: Path) -> Path:
+    """Rename a finished ``.partial`` folder to its final name: it appears complete or not at all."""
+    final = final_of(partial)
+    try:
+        os.replace(partial, final)
+    except OSError as error:
+        raise _disk_error("finish the results folder", partial, error) from None
+    return final
 
 
 def _partial(folder: Path) -> Path:
@@ -175,24 +207,29 @@ def finished_chunks(folder: Path) -> dict[int, Path]:
 def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | None = None,
                 workers: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, executor: Any = None,
                 progress: bool = True, figures: bool = True, command: Sequence[str] | None = None,
-                notify: Callable[[str], None] | None = None) -> RunOutcome:
-    """Run a scenario into a new results folder (``out`` or ``results/<name>/<timestamp>``)."""
-    folder = Path(out) if out is not None else default_folder(loaded.scenario.name)
-    if folder.exists():
-        raise UserError(Problem(
-            "this results folder exists already; runs never overwrite one: choose another --out", source=str(folder)
-        ))
-    partial = _partial(folder)
-    if partial.exists():
-        raise UserError(Problem(
-            f"an unfinished run is in {partial}; continue it with --resume {partial}, or choose another --out",
-            source=str(folder),
-        ))
-    manifest = build_manifest(loaded, runs=runs, seed=seed, chunk_size=chunk_size, command=command,
-                              extra={"executor": getattr(executor, "name", "processes" if workers != 1 else "serial"),
-                                     "workers": getattr(executor, "workers", workers or os.cpu_count())})
+                notify: Callable[[str], None] | None = None, design: pd.DataFrame | None = None,
+                design_kind: str | None = None, target_ci_width: float | None = None,
+                max_runs: int | None = None) -> RunOutcome:
+    """Run a scenario (or a sweep ``design`` over it) into a new results folder.
+
+    The folder is ``out`` or ``results/<scenario>/<UTC timestamp>``. With ``target_ci_width``,
+    replication blocks are added until every point's 95% interval of P(regional escalation) is
+    narrower than it, or ``max_runs`` is reached; ``runs`` is then ignored.
+    """
+    partial = claim_folder(out, loaded.scenario.name)
+    extra: dict[str, Any] = {
+        "kind": "run" if design is None else "sweep",
+        "executor": getattr(executor, "name", "processes" if workers != 1 else "serial"),
+        "workers": getattr(executor, "workers", workers or os.cpu_count()),
+    }
+    if design is not None:
+        extra["design"] = {"kind": design_kind or "grid", "columns": list(design.columns),
+                           "rows": design.to_numpy(dtype=object).tolist()}
+    if target_ci_width is not None:
+        extra.update(target_ci_width=target_ci_width, max_runs=max_runs or runs)
+    manifest = build_manifest(loaded, runs=runs, seed=seed, chunk_size=chunk_size, command=command, extra=extra)
     try:
-        (partial / "chunks").mkdir(parents=True)
+        (partial / "chunks").mkdir()
         write_json(partial / "manifest.json", manifest)
     except OSError as error:
         raise _disk_error("create the results folder", partial, error) from None
@@ -202,7 +239,7 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
 
 def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None, progress: bool = True,
                figures: bool = True, notify: Callable[[str], None] | None = None) -> RunOutcome:
-    """Finish an interrupted run from its finished chunks."""
+    """Finish an interrupted run or sweep from its finished chunks."""
     folder = Path(folder)
     partial = folder if folder.name.endswith(PARTIAL) else _partial(folder)
     if not partial.exists():
@@ -213,6 +250,21 @@ def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None
     loaded = manifest_scenario(manifest, partial)
     return _complete(partial, loaded, manifest, workers=workers, executor=executor, progress=progress,
                      figures=figures, notify=notify)
+
+
+def manifest_design(manifest: dict[str, Any]) -> pd.DataFrame | None:
+    """The sweep design saved in a manifest (None for a plain run)."""
+    design = manifest.get("design")
+    if not design:
+        return None
+    return pd.DataFrame(design["rows"], columns=design["columns"])
+
+
+def study_parameters(loaded: LoadedScenario, design: pd.DataFrame | None) -> Parameters:
+    """Compiled parameters: one point for a run, one per design row for a sweep."""
+    if design is None:
+        return compile_scenarios([loaded.scenario])
+    return compile_scenarios(load_variants(loaded, point_overrides(design)))
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -238,38 +290,69 @@ def manifest_scenario(manifest: dict[str, Any], folder: Path) -> LoadedScenario:
 
 def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *, workers: int | None,
               executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None) -> RunOutcome:
-    params = compile_scenarios([loaded.scenario])
-    chunks = plan_chunks(manifest["runs"], manifest["seed"], manifest["chunk_size"])
+    design = manifest_design(manifest)
+    params = study_parameters(loaded, design)
+    target = manifest.get("target_ci_width")
+    cap = manifest["max_runs"] if target is not None else manifest["runs"]
+    chunks = plan_chunks(cap, manifest["seed"], manifest["chunk_size"], params.points)
+    blocks: dict[int, list[Chunk]] = {}
+    for chunk in chunks:
+        blocks.setdefault(chunk.block, []).append(chunk)
     done = finished_chunks(partial)
-    todo = [c for c in chunks if c.index not in done]
     if done and notify:
-        notify(f"resuming: {len(done)} of {len(chunks)} chunks already on disk")
+        notify(f"resuming: {len(done)} chunk(s) already on disk")
+    executor = executor or make_executor(workers)
+    batch = len(blocks) if target is None else max(1, int(getattr(executor, "workers", 1) or 1))
+    order = sorted(blocks)
+    used = 0
+    accumulator = Accumulator(params)
     started = time.perf_counter()
     try:
-        for result in stream_chunks(params, todo, workers=workers, executor=executor, progress=progress,
-                                    notify=notify):
-            save_chunk(partial, result)
+        while used < len(order):
+            batch_blocks = order[used:used + batch]
+            todo = [c for b in batch_blocks for c in blocks[b] if c.index not in done]
+            for result in stream_chunks(params, todo, executor=executor, progress=progress, notify=notify):
+                done[result.chunk.index] = save_chunk(partial, result)
+            if target is None:
+                used = len(order)
+                break
+            for block in batch_blocks:
+                for chunk in blocks[block]:
+                    accumulator.add(load_chunk(done[chunk.index]))
+                used += 1
+                if accumulator.max_interval_width() < target:
+                    break
+            if accumulator.max_interval_width() < target:
+                break
     except KeyboardInterrupt:
-        saved = len(finished_chunks(partial))
         raise RunInterruptedError(Problem(
-            f"interrupted: {saved} of {len(chunks)} chunks are saved; continue with "
+            f"interrupted: {len(finished_chunks(partial))} chunk(s) are saved; continue with "
             f"`escalation run --resume {partial}`", source=str(partial),
         )) from None
     except OSError as error:
         raise _disk_error("write a chunk", partial, error) from None
+    if target is not None:
+        for block in order[used:]:
+            for chunk in blocks[block]:
+                if chunk.index in done:
+                    done.pop(chunk.index).unlink()
+        manifest["runs"] = min(cap, used * manifest["chunk_size"])
+        manifest["reached_ci_width"] = accumulator.max_interval_width()
+        if notify:
+            met = "met" if manifest["reached_ci_width"] < target else "NOT met (--max-runs reached)"
+            notify(f"target interval width {target} {met} after {manifest['runs']:,} runs per point")
     wall = time.perf_counter() - started
     try:
         summary = finalise(partial, params, manifest, figures=figures, wall_time=wall)
-        final = final_of(partial)
-        os.replace(partial, final)
     except OSError as error:
         raise _disk_error("write the results", partial, error) from None
-    return RunOutcome(final, summary, read_manifest(final), computed_chunks=len(todo), reused_chunks=len(done))
+    final = publish(partial)
+    return RunOutcome(final, summary, read_manifest(final))
 
 
 def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, figures: bool,
              wall_time: float) -> dict[str, Any]:
-    """Derive runs.csv, truces.csv, summary, distributions and figures from the chunk files."""
+    """Derive runs.csv, truces.csv, the summary (or sweep table) and figures from the chunk files."""
     accumulator = Accumulator(params)
     paths = finished_chunks(partial)
     for name, table in (("runs.csv", runs_table), ("truces.csv", truces_table)):
@@ -282,20 +365,34 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
                 frame = table(params, result.runs if name == "runs.csv" else result.truces)
                 frame.to_csv(handle, header=position == 0, index=False, lineterminator="\n")
         os.replace(temporary, partial / name)
-    summary = {
+    head = {
         "scenario": manifest["scenario"]["name"],
         "title": manifest["scenario"]["title"],
         "seed": manifest["seed"],
         "chunk_size": manifest["chunk_size"],
-        **accumulator.summary(),
     }
-    distributions = {"title": manifest["scenario"]["title"], **accumulator.distributions()}
-    write_json(partial / "summary.json", summary)
-    write_json(partial / "distributions.json", distributions)
-    if figures:
-        from sim.output.figures import draw_figures
+    design = manifest_design(manifest)
+    if design is None:
+        summary = {**head, **accumulator.summary()}
+        distributions = {"title": manifest["scenario"]["title"], **accumulator.distributions()}
+        write_json(partial / "distributions.json", distributions)
+        if figures:
+            from sim.output.figures import draw_figures
 
-        draw_figures(summary, distributions, partial / "figures")
+            draw_figures(summary, distributions, partial / "figures")
+    else:
+        table = sweep_table(design, accumulator)
+        table.to_csv(partial / "sweep.csv", index=False, lineterminator="\n")
+        summary = {**head, "kind": "sweep", "design": manifest["design"]["kind"], "points": params.points,
+                   "runs_per_point": int(accumulator.runs[0]), "parameters": list(design.columns),
+                   "max_ci_width": accumulator.max_interval_width(),
+                   "p_regional_escalation_range": [float(table["p_regional_escalation"].min()),
+                                                   float(table["p_regional_escalation"].max())]}
+        if figures:
+            from sim.output.sweep_figures import draw_sweep_figures
+
+            draw_sweep_figures(table, list(design.columns), summary, partial / "figures")
+    write_json(partial / "summary.json", summary)
     shutil.rmtree(partial / "chunks")
     manifest.update({
         "status": "complete",

@@ -1,0 +1,94 @@
+"""Parameter sweeps as one vectorised ensemble: every point is more lanes of the same model.
+
+All points of a sweep share the random numbers of each replication (common random numbers), so
+differences between points come from the parameters, not from noise. These functions return
+DataFrames, so the model can be driven by exploratory-modelling tools (a scenario plus parameter
+overrides in, a table of outcomes out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sim.analysis.designs import grid_design, lhs_design, parse_parameter, point_overrides
+from sim.analysis.summary import Accumulator, sweep_table
+from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, plan_chunks
+from sim.ensemble.runner import stream_chunks
+from sim.model.params import compile_scenarios
+from sim.scenario.errors import Problem, UserError
+from sim.scenario.loader import LoadedScenario, load_text, load_with_provenance
+from sim.scenario.schema import Scenario
+from sim.scenario.variants import load_variants
+
+ScenarioLike = Scenario | LoadedScenario | str | Path
+
+
+def as_loaded(scenario: ScenarioLike) -> LoadedScenario:
+    """A scenario with its text, whether given as a path, a loaded scenario or a Scenario object."""
+    if isinstance(scenario, LoadedScenario):
+        return scenario
+    if isinstance(scenario, Scenario):
+        text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        return load_text(text, source=f"<scenario {scenario.name}>")
+    return load_with_provenance(scenario)
+
+
+def make_design(specs: Sequence[str], kind: str = "grid", samples: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The points of a sweep from ``--param`` specs: a full grid, or ``samples`` LHS points."""
+    if kind == "grid":
+        return grid_design([parse_parameter(spec) for spec in specs])
+    if kind == "lhs":
+        if samples is None:
+            raise UserError(Problem("a Latin hypercube needs --samples K", source="--design lhs"))
+        return lhs_design([parse_parameter(spec, need_num=False) for spec in specs], samples, seed)
+    raise UserError(Problem(f"found '{kind}'; allowed: 'grid' or 'lhs'", source="--design"))
+
+
+def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: int | None = None, *,
+               chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None, executor: Any = None,
+               progress: bool = True) -> pd.DataFrame:
+    """Run every point of ``design`` ``runs`` times; one row per point (see :func:`sweep_table`)."""
+    loaded = as_loaded(scenario)
+    seed = loaded.scenario.seed if seed is None else seed
+    params = compile_scenarios(load_variants(loaded, point_overrides(design)))
+    accumulator = Accumulator(params)
+    chunks = plan_chunks(runs, seed, chunk_size, params.points)
+    for result in stream_chunks(params, chunks, workers=workers, executor=executor, progress=progress):
+        accumulator.add(result)
+    return sweep_table(design, accumulator)
+
+
+def sweep(scenario: ScenarioLike, parameters: Sequence[str], runs: int = 1_000, *, design: str = "grid",
+          samples: int | None = None, seed: int | None = None, workers: int | None = None,
+          executor: Any = None, chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool = True) -> pd.DataFrame:
+    """Sweep parameters (``"actors.turkey.backer.escalation_rate=0:0.2:5"``) and tabulate the risk.
+
+    Returns one row per point: the parameter values, runs, ``p_regional_escalation`` with
+    ``ci_low`` and ``ci_high``, every outcome share with its interval, backers' entry
+    probabilities and the median war length.
+    """
+    loaded = as_loaded(scenario)
+    seed = loaded.scenario.seed if seed is None else seed
+    points = make_design(parameters, design, samples, seed)
+    return run_design(loaded, points, runs, seed, chunk_size=chunk_size, workers=workers, executor=executor,
+                      progress=progress)
+
+
+def evaluate(scenario: ScenarioLike, overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]], runs: int = 1_000,
+             seed: int | None = None, **options: Any) -> pd.DataFrame:
+    """Outcomes for one or more sets of parameter overrides (dotted path -> value): one row each.
+
+    The entry point for exploratory-modelling tools, e.g. an EMA Workbench function model.
+    """
+    rows = [dict(overrides)] if isinstance(overrides, Mapping) else [dict(o) for o in overrides]
+    if not rows:
+        raise UserError(Problem("no parameter sets given", source="evaluate"))
+    keys = list(rows[0])
+    if any(list(row) != keys for row in rows):
+        raise UserError(Problem("every parameter set must name the same paths", source="evaluate"))
+    return run_design(scenario, pd.DataFrame(rows, columns=keys), runs, seed, **options)

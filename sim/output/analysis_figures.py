@@ -1,0 +1,79 @@
+"""Figures of a comparison (side-by-side outcomes) and of a sensitivity analysis (ranked indices)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+DPI = 130
+COLOURS = ("#2c7fb8", "#f39c12")
+
+
+def comparison_figure(comparison: dict[str, Any]) -> Figure:
+    """Outcome shares of both variants side by side with 95% intervals, and the paired difference."""
+    first, second = comparison["first"], comparison["second"]
+    labels = comparison["labels"]
+    names = list(first["outcomes"])
+    figure = Figure(figsize=(9, 5.5), layout="constrained")
+    axes = figure.subplots()
+    y = np.arange(len(names))
+    for offset, (summary, label, colour) in enumerate(zip((first, second), labels, COLOURS, strict=True)):
+        shares = np.array([summary["outcomes"][n]["estimate"] for n in names])
+        low = np.array([summary["outcomes"][n]["ci_low"] for n in names])
+        high = np.array([summary["outcomes"][n]["ci_high"] for n in names])
+        positions = y + (0.2 if offset == 0 else -0.2)
+        axes.barh(positions, 100 * shares, height=0.38, color=colour, label=label,
+                  xerr=[100 * (shares - low), 100 * (high - shares)], capsize=3)
+        for position, share in zip(positions, shares, strict=True):
+            axes.text(100 * share + 1, position, f"{100 * share:.1f}%", va="center", fontsize=8)
+    axes.set_yticks(y, [n.replace("_", " ") for n in names])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 105)
+    axes.set_xlabel("share of runs (%) with 95% Wilson interval")
+    axes.legend(loc="lower right")
+    axes.grid(axis="x", alpha=0.3)
+    d = comparison["difference_in_p_regional_escalation"]
+    runs = first["runs"]
+    figure.suptitle(
+        f"{first['title']} — comparison ({runs:,} paired runs)\n"
+        f"P(regional escalation): {labels[0]} minus {labels[1]} = {100 * d['estimate']:+.2f} points "
+        f"[{100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}] (paired 95%)",
+        fontsize=10,
+    )
+    return figure
+
+
+def sensitivity_figure(indices: pd.DataFrame, method: str, title: str, points: int, runs: int) -> Figure:
+    """Parameters ranked by influence: Sobol' first-order and total indices, or Morris mu*."""
+    figure = Figure(figsize=(9, 1.2 + 0.55 * len(indices)), layout="constrained")
+    axes = figure.subplots()
+    y = np.arange(len(indices))
+    names = [p.replace("_", " ") for p in indices["parameter"]]
+    if method == "sobol":
+        axes.barh(y - 0.2, indices["ST"], height=0.38, xerr=indices["ST_conf"], capsize=3, color="#c0392b",
+                  label="total effect ST")
+        axes.barh(y + 0.2, indices["S1"], height=0.38, xerr=indices["S1_conf"], capsize=3, color="#2c7fb8",
+                  label="first order S1")
+        axes.set_xlabel("Sobol' index (share of the variance of P(regional escalation)), 95% interval")
+    else:
+        axes.barh(y, indices["mu_star"], xerr=indices["mu_star_conf"], capsize=3, color="#c0392b", label="mu*")
+        axes.set_xlabel("Morris mu* (mean absolute elementary effect on P(regional escalation)), 95% interval")
+    axes.set_yticks(y, names, fontsize=8)
+    axes.invert_yaxis()
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.grid(axis="x", alpha=0.3)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.suptitle(f"{title} — what drives the risk ({method}, {points:,} points × {runs:,} runs)", fontsize=10)
+    return figure
+
+
+def save(figure: Figure, path: Path) -> Path:
+    """Save and release a figure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=DPI)
+    figure.clear()
+    return path
