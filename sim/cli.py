@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.output.results import RunInterruptedError
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.schema import MAX_RUNS
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def _positive_int(limit: int | None = None):
@@ -349,8 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``escalation`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args)
+    except RunInterruptedError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except UserError as error:
         print(f"error: {error.render()}" if len(error.problems) == 1 else error.render(), file=sys.stderr)
         return EXIT_USER_ERROR
@@ -360,6 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops a run like Ctrl-C: finished chunks stay on disk for --resume."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
