@@ -57,7 +57,8 @@ def scenario_data(*, horizon: int = 30, initial_state: str = "war", a: dict | No
     for actor_id, profile in (backers or {}).items():
         actors.append({"id": actor_id, "name": actor_id.title(), "roles": ["backer"], "backer": backer(**profile)})
     for actor_id, profile in (mediators or {}).items():
-        actors.append({"id": actor_id, "name": actor_id.title(), "roles": ["mediator"], "mediator": copy.deepcopy(profile)})
+        actors.append({"id": actor_id, "name": actor_id.title(), "roles": ["mediator"],
+                       "mediator": copy.deepcopy(profile)})
     data = {
         "name": "test_case",
         "title": "Test case",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -192,7 +194,7 @@ def test_a_riskier_variant_shows_a_positive_paired_difference() -> None:
 
 
 def test_scenarios_of_different_structure_are_still_paired(tmp_path) -> None:
-    text = open(KARABAKH, encoding="utf-8").read()
+    text = Path(KARABAKH).read_text(encoding="utf-8")
     start = text.index("rivalries:")  # the second variant has no rivalry: another structure
     end = text.index("truces:", start)
     second = tmp_path / "no_rivalry.yaml"
