@@ -89,7 +89,7 @@ def make_scenario(**kwargs: Any) -> Scenario:
 
 def entry_tie(backer_id: str = "patron", client: str = "a", *, scope: str = "anywhere",
               reliability: float = 1.0, kind: str = "defence_pact") -> dict[str, Any]:
-    return {"backer": backer_id, "client": client, "kind": kind, "scope": scope, "strength": 0.5,
+    return {"backer": backer_id, "client": client, "kind": kind, "scope": scope, "strength": 1.0,
             "reliability": reliability}
 
 

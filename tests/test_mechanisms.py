@@ -238,3 +238,48 @@ def test_rival_backers_on_opposite_sides_can_clash() -> None:
     clashed = runs["highest_rung_first"] == 9
     assert_share(int(clashed.sum()), 20_000, 1 - 0.9**20)
     assert np.all(runs["highest_rung_second"][clashed] == 9)
+
+
+def test_backer_against_backer_counts_only_when_the_definition_says_so() -> None:
+    def clash_scenario(definition):
+        return make_scenario(
+            horizon=20, regional_escalation=definition,
+            a={"deep_strike_propensity": 1.0}, b={"deep_strike_propensity": 1.0},
+            backers={"first": {"escalation_rate": 1.0}, "second": {"escalation_rate": 1.0}},
+            ties=[proxy_tie("first", "a"), entry_tie("first", "a"), proxy_tie("second", "b"),
+                  entry_tie("second", "b")],
+            rivalries=[{"between": ["first", "second"], "intensity": 1.0}],
+            dynamics={"backer_clash_rate": 0.1},
+        )
+    counted, _ = simulate(clash_scenario({"backer_rung": 9, "backer_vs_backer": True}), 5_000)
+    ignored, _ = simulate(clash_scenario({"backer_rung": 9, "backer_vs_backer": False}), 5_000)
+    clashed = counted["highest_rung_first"] == 9
+    assert np.array_equal(counted["escalation_day"] >= 0, clashed) and clashed.any()
+    assert np.all(ignored["escalation_day"] < 0)
+
+
+def test_an_unwilling_tie_does_not_mobilise_its_backer() -> None:
+    unreliable_proxies = {**proxy_tie(), "reliability": 0.25}
+    runs, _ = simulate(make_scenario(horizon=5, backers={"patron": {}}, ties=[unreliable_proxies]))
+    assert_share(int(np.sum(runs["highest_rung_patron"] == 7)), 20_000, 0.25)
+    assert np.all(np.isin(runs["highest_rung_patron"], (0, 7)))
+
+
+def test_tie_strength_scales_the_climb() -> None:
+    weak = {**entry_tie(), "strength": 0.4}
+    runs, _ = simulate(make_scenario(horizon=10, b={"deep_strike_propensity": 1.0},
+                                     backers={"patron": {"escalation_rate": 0.25}}, ties=[proxy_tie(), weak]))
+    assert_share(int(np.sum(runs["escalation_day"] >= 0)), 20_000, 1 - (1 - 0.25 * 0.4) ** 10)
+
+
+def test_lost_ground_weighs_on_resolve_net_of_the_front_swaying() -> None:
+    """Resolve counts ground lost since the start, net: ground regained restores it."""
+    model = EscalationModel(make_scenario(a={"territory_sensitivity": 2.0, "war_weariness": 0.01}), rng=1)
+    side = model.belligerents[0]
+    fighting = np.ones(model.lane_shape, dtype=bool)
+    side.absorb_losses(np.zeros(model.lane_shape), np.full(model.lane_shape, 0.3), fighting)
+    assert side.resolve[0, 0] == pytest.approx(1.0 - 0.01 - 2.0 * 0.2)
+    side.absorb_losses(np.zeros(model.lane_shape), np.full(model.lane_shape, 0.6), fighting)
+    assert side.resolve[0, 0] == pytest.approx(1.0 - 0.02)
+    losing, _ = simulate(make_scenario(horizon=60, a={"territory_sensitivity": 2.0}, b={"strength": 3.0}), 500)
+    assert np.all(losing["winner"] == 1)

@@ -37,6 +37,8 @@ class Belligerent(mesa.Agent):
             setattr(self, name, value[side])
         shape = model.lane_shape
         self.initial_resolve = self.resolve
+        self.initial_held = self.contested_territory
+        self.weariness = np.zeros(shape)
         self.resolve = np.broadcast_to(self.resolve, shape).copy()
         self.casualties = np.zeros(shape)
         self.grievance = np.zeros(shape)
@@ -78,12 +80,13 @@ class Belligerent(mesa.Agent):
         distress = self.distress(momentum, capitulation_resolve)
         return fighting & (draw < np.minimum(self.deep_strike_propensity * (1.0 + distress), 1.0))
 
-    def absorb_losses(self, deaths: Array, ground_lost: Array, fighting: Array) -> None:
-        """War weariness: days of fighting, deaths and lost ground erode its resolve."""
+    def absorb_losses(self, deaths: Array, held: Array, fighting: Array) -> None:
+        """War weariness: days of fighting and deaths wear its resolve down; ground lost since
+        the start (net, so a front that sways without moving costs nothing) weighs on it too."""
         self.casualties += deaths
-        erosion = (self.war_weariness + self.casualty_sensitivity * deaths / 1000.0
-                   + self.territory_sensitivity * ground_lost)
-        self.resolve -= np.where(fighting, erosion, 0.0)
+        self.weariness += np.where(fighting, self.war_weariness + self.casualty_sensitivity * deaths / 1000.0, 0.0)
+        ground_lost = np.maximum(self.initial_held - held, 0.0)
+        self.resolve = self.initial_resolve - self.weariness - self.territory_sensitivity * ground_lost
 
     def reach(self, rung: int, where: Array) -> None:
         """Stand on ``rung`` today where ``where`` holds, if that is higher than today's rung."""
@@ -123,10 +126,10 @@ class Backer(mesa.Agent):
         self.lean = sides[int(np.argmax([float(np.mean(w)) for w in weights]))] if ties else 0
 
     def mobilise(self, war_fought: Array) -> None:
-        """Once the war is fought, each tie puts it on its kind's baseline rung (proxies: 7)."""
-        for structure, _ in self.ties:
+        """Once the war is fought, each willing tie puts it on its kind's baseline rung (proxies: 7)."""
+        for (structure, _), willing in zip(self.ties, self.willing, strict=True):
             baseline = BASELINE_RUNG[structure.kind]
-            lift = war_fought & (self.rung < baseline)
+            lift = war_fought & willing & (self.rung < baseline)
             if baseline >= 7:
                 self.side = np.where(lift, np.int8(structure.client_side), self.side)
             self.rung = np.where(lift, np.int8(baseline), self.rung)
@@ -143,9 +146,9 @@ class Backer(mesa.Agent):
         if not self.ties:
             return np.zeros(self.rung.shape, dtype=bool)
         weights = []
-        for (structure, _), willing, trigger in zip(self.ties, self.willing, triggers, strict=True):
+        for (structure, tie), willing, trigger in zip(self.ties, self.willing, triggers, strict=True):
             eligible = willing & (self.rung < CAP_RUNG[structure.kind])
-            weights.append(np.where(eligible, trigger, 0.0))
+            weights.append(np.where(eligible, trigger * tie["strength"], 0.0))
         stacked = np.stack(weights)
         best = np.argmax(stacked, axis=0)
         weight = np.take_along_axis(stacked, best[None], axis=0)[0]

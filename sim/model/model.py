@@ -256,8 +256,8 @@ class EscalationModel(mesa.Model):
             self.belligerents[1 - belligerent.side].struck_today = strikes
             belligerent.reach(5, fighting)
             belligerent.reach(6, strikes)
-        a.absorb_losses(deaths[0], np.maximum(-gained, 0.0), fighting)
-        b.absorb_losses(deaths[1], np.maximum(gained, 0.0), fighting)
+        a.absorb_losses(deaths[0], self.territory, fighting)
+        b.absorb_losses(deaths[1], 1.0 - self.territory, fighting)
         broken = [active & (x.resolve <= d["capitulation_resolve"]) for x in self.belligerents]
         loser = np.where(broken[0] & broken[1], np.where(a.resolve <= b.resolve, 0, 1),
                          np.where(broken[0], 0, np.where(broken[1], 1, -1)))
@@ -331,9 +331,10 @@ class EscalationModel(mesa.Model):
         """Record rungs, escalation and war length; finish lanes that are decided or at the horizon."""
         for actor in (*self.belligerents, *self.backers):
             np.maximum(actor.highest_rung, np.where(active, actor.rung, 0).astype(np.int8), out=actor.highest_rung)
+        # Rung 9 is reached only by a clash, which the backer_vs_backer switch governs on its own.
         top = np.zeros(self.lane_shape, dtype=np.int8)
         for backer in self.backers:
-            np.maximum(top, backer.rung, out=top)
+            np.maximum(top, np.minimum(backer.rung, 8), out=top)
         escalated = (top >= self.params.escalation_rung) | (self.backer_war & self.params.backer_vs_backer)
         self.escalation_day = np.where(active & escalated & (self.escalation_day < 0), self.day, self.escalation_day)
         self.fighting_days += self.fighting_today

@@ -196,7 +196,7 @@ class Dynamics(Strict):
     casualty_noise: NonNegative = 0.5
     front_speed: Positive = 0.04
     front_noise: NonNegative = 0.02
-    momentum_memory_days: Annotated[float, Field(ge=1.0)] = 5.0
+    momentum_memory_days: Annotated[float, Field(ge=1.0, le=365.0, allow_inf_nan=False)] = 5.0
     momentum_truce_breaking: NonNegative = 1.0
     momentum_mediation_refusal: Probability = 0.8
     attribution_noise: Probability = 0.1
