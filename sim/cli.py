@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="results folder")
     _add_execution(compare)
 
+    backtest = commands.add_parser("backtest", help="score the model's forecasts on historical cases")
+    backtest.add_argument("cases", type=Path, help="a folder of case scenarios with 'observed:' blocks")
+    backtest.add_argument("--runs", type=_positive_int(MAX_RUNS), default=10_000, help="replications per case")
+    backtest.add_argument("--seed", type=_seed, help="master seed (default: each case's own)")
+    backtest.add_argument("--out", type=Path, help="results folder (default results/backtest/<UTC time>)")
+    _add_execution(backtest)
+
     plot = commands.add_parser("plot", help="redraw the figures of a saved run")
     plot.add_argument("results", type=Path, help="a results folder")
 
@@ -299,6 +306,45 @@ def command_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_backtest(args: argparse.Namespace) -> int:
+    """``escalation backtest``: forecasts next to history, Brier and log scores, reliability plot."""
+    from sim.analysis.backtest import backtest
+    from sim.output.analysis_figures import reliability_figure, save
+    from sim.output.results import claim_folder, publish, versions, write_json
+
+    result = backtest(args.cases, runs=args.runs, seed=args.seed, executor=_executor(args),
+                      chunk_size=_chunk_size(args), progress=not args.no_progress)
+    partial = claim_folder(args.out, "backtest")
+    result.cases.to_csv(partial / "backtest.csv", index=False)
+    result.facts.to_csv(partial / "stylised_facts.csv", index=False)
+    write_json(partial / "backtest.json", {**result.to_dict(), "runs_per_case": args.runs, "seed": args.seed,
+                                           "command": ["escalation", *sys.argv[1:]], "versions": versions()})
+    save(reliability_figure(result.cases, result.scores), partial / "figures" / "reliability.png")
+    folder = publish(partial)
+    cases = result.cases
+    print(f"Backtest of {len(cases)} cases, {args.runs:,} runs each\n")
+    print(f"  {'case':<28} {'P(regional escalation) [95%]':<30} happened   decisive: P / happened")
+    for row in cases.itertuples():
+        decisive = "-" if row.observed_decisive_victory is None else ("yes" if row.observed_decisive_victory else "no")
+        print(f"  {row.case:<28} {100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, "
+              f"{100 * row.ci_high:.2f}]{'':<6} {'yes' if row.observed_regional_escalation else 'no':<10} "
+              f"{100 * row.p_decisive_victory:5.1f}% / {decisive}")
+    print("\n  Scores on regional escalation (Brier: lower is better; log score: higher is better)")
+    for row in result.scores.itertuples():
+        skill = row.model_brier_skill
+        skill = "" if skill != skill else f"   model's Brier skill {skill:+.2f}"  # NaN for the model itself
+        print(f"    {row.forecaster:<48} Brier {row.brier:.3f}   log {row.log_score:.3f}{skill}")
+    if len(result.facts):
+        held = int(result.facts["holds"].sum())
+        print(f"\n  Stylised facts: {held} of {len(result.facts)} hold")
+        for row in result.facts.itertuples():
+            value = "n/a" if row.value is None or row.value != row.value else f"{row.value:.3g}"
+            print(f"    [{'x' if row.holds else ' '}] {row.case}: {row.fact} ({row.statistic} = {value}, "
+                  f"range {row.low:g} to {row.high:g})")
+    print(f"\n  Results: {folder}")
+    return 0
+
+
 def command_validate(args: argparse.Namespace) -> int:
     """``escalation validate``: every problem in the file, or a one-line all-clear."""
     from sim.scenario.loader import load_with_provenance
@@ -342,6 +388,7 @@ COMMANDS = {
     "sweep": command_sweep,
     "sensitivity": command_sensitivity,
     "compare": command_compare,
+    "backtest": command_backtest,
     "validate": command_validate,
     "plot": command_plot,
     "rerun": command_rerun,

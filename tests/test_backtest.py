@@ -1,0 +1,86 @@
+"""Backtests: proper scores, case loading, stylised facts, and the command."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.analysis.backtest import backtest, brier, load_cases, log_score, score
+from sim.cli import main
+from sim.scenario.errors import UserError
+from tests.factory import entry_tie, proxy_tie, scenario_data
+
+
+def test_brier_and_log_scores_known_values() -> None:
+    assert brier([1.0, 0.0], [True, False]) == 0.0
+    assert brier([0.5, 0.5], [True, False]) == 0.25
+    assert brier([0.2], [True]) == pytest.approx(0.64)
+    assert log_score([0.5, 0.5], [True, False]) == pytest.approx(math.log(0.5))
+    assert log_score([0.0], [True]) == pytest.approx(math.log(1e-3))  # floored, never -inf
+
+
+def _write_case(folder: Path, name: str, rate: float, entered: bool) -> None:
+    data = scenario_data(horizon=20, b={"deep_strike_propensity": 1.0},
+                         backers={"patron": {"escalation_rate": rate}}, ties=[proxy_tie(), entry_tie()])
+    data["name"] = name
+    data["observed"] = {
+        "backer_entered_openly": entered,
+        "sources": ["synthetic test case"],
+        "stylised_facts": [{"fact": "entry is likely", "statistic": "p_regional_escalation", "range": [0.5, 1.0]}],
+    }
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def test_backtest_scores_a_sharp_model_above_the_references(tmp_path: Path) -> None:
+    _write_case(tmp_path, "likely", 0.3, True)     # P(entry in 20 days) = 1 - 0.7^20, about 0.999
+    _write_case(tmp_path, "unlikely", 0.0, False)  # never
+    result = backtest(tmp_path, runs=500, seed=1, workers=1, progress=False)
+    assert list(result.cases["case"]) == ["likely", "unlikely"]
+    model, base, published = result.scores.itertuples()
+    assert model.brier < 0.01 and model.brier < base.brier and model.brier < published.brier
+    assert base.brier == pytest.approx(0.25)
+    assert list(result.facts["holds"]) == [True, False]
+
+
+def test_score_table_has_the_two_references() -> None:
+    import pandas as pd
+
+    cases = pd.DataFrame({"p_regional_escalation": [0.1, 0.9], "observed_regional_escalation": [False, True]})
+    table = score(cases)
+    assert len(table) == 3 and table["brier"].iloc[0] == pytest.approx(0.01)
+    assert "GML" in table["forecaster"].iloc[2]
+
+
+def test_cases_need_an_observed_block(tmp_path: Path) -> None:
+    data = scenario_data()
+    (tmp_path / "x.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(UserError, match="observed"):
+        load_cases(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserError, match="no case files"):
+        load_cases(empty)
+
+
+def test_the_case_library_loads_and_each_case_records_its_outcome() -> None:
+    cases = load_cases(Path(__file__).resolve().parent.parent / "scenarios" / "cases")
+    assert len(cases) >= 5
+    names = {scenario.name for _, scenario in cases}
+    assert len(names) == len(cases)
+    for _, scenario in cases:
+        assert scenario.observed.sources, scenario.name
+
+
+def test_backtest_command_writes_table_scores_and_plot(tmp_path: Path, capsys) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    _write_case(cases, "likely", 0.3, True)
+    _write_case(cases, "unlikely", 0.0, False)
+    out = tmp_path / "out"
+    assert main(["backtest", str(cases), "--runs", "300", "--out", str(out), "--no-progress", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "Brier" in printed and "Stylised facts: 1 of 2 hold" in printed
+    assert (out / "backtest.csv").exists() and (out / "figures" / "reliability.png").stat().st_size > 0
