@@ -283,3 +283,23 @@ def test_lost_ground_weighs_on_resolve_net_of_the_front_swaying() -> None:
     assert side.resolve[0, 0] == pytest.approx(1.0 - 0.02)
     losing, _ = simulate(make_scenario(horizon=60, a={"territory_sensitivity": 2.0}, b={"strength": 3.0}), 500)
     assert np.all(losing["winner"] == 1)
+
+
+def test_reported_intervals_cover_the_exact_probability() -> None:
+    """Over 1,000 independent seeds, the 95% interval of P(entry by the horizon) holds the exact
+    value 93-97% of the time: the model's randomness and the interval are both honest."""
+    from sim.analysis.stats import wilson_interval
+    from sim.ensemble.chunks import Chunk, simulate_chunk
+    from sim.model.params import compile_scenarios
+
+    hazard, horizon, runs = 0.03, 10, 200
+    exact = 1 - (1 - hazard) ** horizon
+    params = compile_scenarios([_patron_scenario(hazard, horizon=horizon)])
+    counts = np.array([
+        int(np.sum(simulate_chunk(params, Chunk(0, 0, runs, seed)).runs["escalation_day"] >= 0))
+        for seed in range(1_000)
+    ])
+    low, high = wilson_interval(counts, runs)
+    coverage = np.mean((low <= exact) & (exact <= high))
+    assert 0.93 <= coverage <= 0.97, coverage
+    assert abs(counts.mean() / runs - exact) < 4 * np.sqrt(exact * (1 - exact) / (runs * 1_000))
