@@ -9,6 +9,10 @@ The public API, for notebooks and other tools::
     result.runs                                  # one row per replication (pandas)
 """
 
+from sim.analysis.backtest import backtest
+from sim.analysis.compare import compare
+from sim.analysis.sensitivity import sensitivity
+from sim.analysis.sweep import evaluate, sweep
 from sim.ensemble.runner import EnsembleResult, run_ensemble
 from sim.model.model import OUTCOMES, EscalationModel
 from sim.scenario.errors import ScenarioError, UserError
@@ -24,6 +28,11 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "UserError",
+    "backtest",
+    "compare",
+    "evaluate",
     "load_scenario",
     "run_ensemble",
+    "sensitivity",
+    "sweep",
 ]
