@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.ensemble.executors import WorkerDiedError
 from sim.output.results import RunInterruptedError
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.schema import MAX_RUNS
@@ -405,6 +406,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunInterruptedError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except WorkerDiedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except UserError as error:
         print(f"error: {error.render()}" if len(error.problems) == 1 else error.render(), file=sys.stderr)
         return EXIT_USER_ERROR

@@ -127,3 +127,45 @@ def test_sweep_points_share_random_numbers() -> None:
     for name, values in records.items():
         if name not in ("point",):
             assert np.array_equal(values[:500], values[500:]), name
+
+
+def _dies_once(params, chunk):
+    """Kill the worker the first time chunk 1 runs (a marker file remembers), then behave."""
+    import os
+
+    marker = os.environ["ESCALATION_TEST_MARKER"]
+    if chunk.index == 1 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return simulate_chunk(params, chunk)
+
+
+def test_a_dead_worker_is_reported_and_its_chunk_retried(karabakh, monkeypatch, tmp_path) -> None:
+    import sim.ensemble.executors as executors
+
+    monkeypatch.setenv("ESCALATION_TEST_MARKER", str(tmp_path / "died"))
+    monkeypatch.setattr(executors, "simulate_chunk", _dies_once)
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(900, seed=2, chunk_size=300)
+    notes: list[str] = []
+    results = list(ProcessExecutor(2).map(params, chunks, notify=notes.append))
+    assert sorted(r.chunk.index for r in results) == [0, 1, 2]
+    assert any("died" in note and "1" in note for note in notes)
+    expected = simulate_chunk(params, chunks[1]).runs
+    retried = next(r for r in results if r.chunk.index == 1).runs
+    assert all(np.array_equal(expected[name], retried[name]) for name in expected)
+
+
+def _always_dies(params, chunk):
+    import os
+
+    os._exit(1)
+
+
+def test_a_chunk_that_kills_its_worker_twice_stops_the_run(karabakh, monkeypatch) -> None:
+    import sim.ensemble.executors as executors
+
+    monkeypatch.setattr(executors, "simulate_chunk", _always_dies)
+    params = compile_scenarios([karabakh])
+    with pytest.raises(executors.WorkerDiedError, match="died twice"):
+        list(ProcessExecutor(2).map(params, plan_chunks(200, seed=2, chunk_size=100)))

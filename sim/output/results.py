@@ -29,7 +29,7 @@ import pandas as pd
 from sim.analysis.designs import point_overrides
 from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
-from sim.ensemble.executors import make_executor
+from sim.ensemble.executors import WorkerDiedError, make_executor
 from sim.ensemble.runner import stream_chunks
 from sim.ensemble.tables import runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
@@ -331,6 +331,9 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
         )) from None
     except OSError as error:
         raise _disk_error("write a chunk", partial, error) from None
+    except WorkerDiedError as error:
+        raise WorkerDiedError(f"{error}; {len(finished_chunks(partial))} chunk(s) are saved: continue with "
+                              f"`escalation run --resume {partial}`") from None
     if target is not None:
         for block in order[used:]:
             for chunk in blocks[block]:
