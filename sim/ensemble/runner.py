@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import tqdm as tqdm_module
 from tqdm.auto import tqdm
 
 from sim.analysis.summary import Accumulator
@@ -23,6 +24,9 @@ from sim.ensemble.tables import concatenate, runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
+
+# No tqdm monitor thread: local workers are forked, and forking a multi-threaded process is unsafe.
+tqdm_module.tqdm.monitor_interval = 0
 
 
 @dataclass
