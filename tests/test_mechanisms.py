@@ -303,3 +303,17 @@ def test_reported_intervals_cover_the_exact_probability() -> None:
     coverage = np.mean((low <= exact) & (exact <= high))
     assert 0.93 <= coverage <= 0.97, coverage
     assert abs(counts.mean() / runs - exact) < 4 * np.sqrt(exact * (1 - exact) / (runs * 1_000))
+
+
+def test_a_side_that_holds_its_war_aim_stops_pressing() -> None:
+    """A strong side that breaks truces while it gains ground stops once it holds what it fights for."""
+    kwargs = dict(horizon=60, brokered=True, a={"contested_territory": 0.5},
+                  mediators={"m": {"attempt_rate": 0.2, "leverage": {"a": 1.0, "b": 1.0}}},
+                  dynamics={"momentum_mediation_refusal": 1.0, "momentum_truce_breaking": 20.0,
+                            "momentum_memory_days": 20})
+    strong = {"strength": 3.0, "contested_territory": 0.5, "truce_compliance": 0.98}
+    total, _ = simulate(make_scenario(b=strong, **kwargs), 3_000)
+    limited, _ = simulate(make_scenario(b={**strong, "war_aim": 0.6}, **kwargs), 3_000)
+    assert limited["territory"].mean() > total["territory"].mean() + 0.15  # it stops short of taking it all
+    assert limited["truces_broken"].mean() < 0.7 * total["truces_broken"].mean()
+    assert np.median(limited["war_days"]) < np.median(total["war_days"])

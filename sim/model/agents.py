@@ -53,15 +53,20 @@ class Belligerent(mesa.Agent):
         lost = (self.initial_resolve - self.resolve) / span
         return np.clip(np.maximum(lost, -momentum), 0.0, 1.0)
 
-    def violation_hazard(self, momentum: Array, design_factor: Array, bias_against: Array,
+    def pressing(self, momentum: Array, held: Array) -> Array:
+        """Momentum it still acts on: none once it holds the ground it fights for (its war aim)."""
+        return np.where(held >= self.war_aim, 0.0, np.maximum(momentum, 0.0))
+
+    def violation_hazard(self, pressing: Array, design_factor: Array, bias_against: Array,
                          dynamics: dict[str, Array]) -> Array:
         """Daily probability of deliberately breaking the truce in force.
 
-        Momentum tempts the winning side; strong backing emboldens (Snyder 1984); a monitored or
-        peacekept truce deters; a truce brokered by a mediator biased against it is trusted less.
+        Momentum tempts a side that has not yet won what it fights for; strong backing emboldens
+        (Snyder 1984); a monitored or peacekept truce deters; a truce brokered by a mediator
+        biased against it is trusted less.
         """
         hazard = (1.0 - self.truce_compliance) * design_factor
-        hazard = hazard * (1.0 + dynamics["momentum_truce_breaking"] * np.maximum(momentum, 0.0))
+        hazard = hazard * (1.0 + dynamics["momentum_truce_breaking"] * pressing)
         hazard = hazard * (1.0 + dynamics["emboldening"] * self.backing) * (1.0 + bias_against)
         return np.minimum(hazard, 1.0)
 
@@ -188,14 +193,14 @@ class Mediator(mesa.Agent):
         self.leverage = params["leverage"][index]
         self.bias_against = params["bias_against"][index]
 
-    def brokers(self, momentum: tuple[Array, Array], fatality_factor: Array, refusal: Array,
+    def brokers(self, pressing: tuple[Array, Array], fatality_factor: Array, refusal: Array,
                 draw: Array) -> Array:
         """Whether an attempt today ends in a truce: both parties must accept.
 
-        A party accepts with the mediator's leverage over it, less the more momentum it has; any
-        success falls as the dead mount (Bercovitch 1996).
+        A party accepts with the mediator's leverage over it, less the more momentum it still
+        presses (see ``Belligerent.pressing``); any success falls as the dead mount (Bercovitch 1996).
         """
         accept = np.ones_like(fatality_factor)
         for side in (0, 1):
-            accept = accept * self.leverage[side] * (1.0 - refusal * np.maximum(momentum[side], 0.0))
+            accept = accept * self.leverage[side] * (1.0 - refusal * pressing[side])
         return draw < self.attempt_rate * accept * fatality_factor

@@ -158,6 +158,12 @@ class EscalationModel(mesa.Model):
         first = np.tanh(3.0 * self.momentum_memory / self.dynamics["front_speed"])
         return first, -first
 
+    def pressing(self) -> tuple[Array, Array]:
+        """The momentum each side still acts on, given the ground it holds and its war aim."""
+        momentum = self.momentum()
+        held = (self.territory, 1.0 - self.territory)
+        return tuple(b.pressing(momentum[b.side], held[b.side]) for b in self.belligerents)
+
     def _start_truce(self, where: Array, start_day: int, broker: int, design: Array) -> None:
         self.truce_in_force |= where
         self.truce_start = np.where(where, start_day, self.truce_start)
@@ -205,13 +211,13 @@ class EscalationModel(mesa.Model):
         design_factor = np.choose(design, (ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]))
         noise_factor = np.choose(design, (ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]))
         false_alarm_rate = d["attribution_noise"] * noise_factor
-        momentum = self.momentum()
+        pressing = self.pressing()
         violated = []
         for belligerent in self.belligerents:
             bias = np.zeros(self.lane_shape)
             for mediator in self.mediators:
                 bias = np.where(self.truce_broker == mediator.index, mediator.bias_against[belligerent.side], bias)
-            hazard = belligerent.violation_hazard(momentum[belligerent.side], design_factor, bias, d)
+            hazard = belligerent.violation_hazard(pressing[belligerent.side], design_factor, bias, d)
             violated.append(in_truce & (draws["violate"][belligerent.side] < hazard))
         answered = []
         for belligerent in self.belligerents:
@@ -273,9 +279,9 @@ class EscalationModel(mesa.Model):
         d = self.dynamics
         dead = self.belligerents[0].casualties + self.belligerents[1].casualties
         fatality_factor = 1.0 - d["fatality_penalty"] * np.minimum(dead / 10_000.0, 1.0)
-        momentum = self.momentum()
+        pressing = self.pressing()
         for mediator in self.mediators:
-            success = open_lanes & mediator.brokers(momentum, fatality_factor, d["momentum_mediation_refusal"],
+            success = open_lanes & mediator.brokers(pressing, fatality_factor, d["momentum_mediation_refusal"],
                                                     draws["mediate"][mediator.index])
             self._start_truce(success, self.day + 1, mediator.index, mediator.design.astype(np.int8))
             open_lanes &= ~success

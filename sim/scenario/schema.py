@@ -77,6 +77,10 @@ class BelligerentProfile(Strict):
     contested_territory: Probability = Field(
         description="share of the contested territory it holds at the start"
     )
+    war_aim: Probability = Field(
+        1.0, description="share of the contested territory it fights to hold; once it holds that much, "
+        "momentum no longer tempts it to break truces or refuse them"
+    )
 
 
 class BackerProfile(Strict):
