@@ -84,3 +84,16 @@ def test_backtest_command_writes_table_scores_and_plot(tmp_path: Path, capsys) -
     printed = capsys.readouterr().out
     assert "Brier" in printed and "Stylised facts: 1 of 2 hold" in printed
     assert (out / "backtest.csv").exists() and (out / "figures" / "reliability.png").stat().st_size > 0
+
+
+def test_the_karabakh_case_is_the_reference_scenario() -> None:
+    """The case library's 2020 file must carry the reference scenario's parameters unchanged."""
+    from sim.scenario.loader import load_scenario
+
+    root = Path(__file__).resolve().parent.parent
+    reference = load_scenario(root / "scenarios" / "nagorno_karabakh_2020.yaml").model_dump()
+    case = load_scenario(root / "scenarios" / "cases" / "nagorno_karabakh_2020.yaml").model_dump()
+    for field in ("name", "title", "description", "observed"):
+        reference.pop(field)
+        case.pop(field)
+    assert case == reference
