@@ -85,7 +85,8 @@ def test_a_single_run_is_a_model_of_one_lane(karabakh: sim.Scenario) -> None:
     while model.running:
         model.step()
     series = model.datacollector.get_model_vars_dataframe()
-    assert len(series) == model.day + 1
+    assert len(series) == model.day
+    assert series['regional_escalation'].iloc[-1] == float(model.escalation_day[0, 0] >= 0)
     assert set(series.columns) >= {"at_war", "regional_escalation", "casualties_armenia"}
     assert model.results()["outcome"].shape == (1,)
     assert len(model.agents) == len(karabakh.actors) + 1  # Russia is a backer and a mediator

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mesa
 import numpy as np
 
 from sim.model.model import EscalationModel
@@ -80,6 +81,14 @@ def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE, poin
     return chunks
 
 
+def _forget(model: EscalationModel) -> None:
+    """Drop Mesa's class-level reference to a finished model (Mesa 3.3 keeps every model alive in
+    ``Agent._ids``, mesa issue #3179), so a worker's memory stays flat chunk after chunk."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
+
+
 def chunk_rng(seed: int, index: int) -> np.random.Generator:
     """The random generator of chunk ``index`` of a run seeded with ``seed``."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
@@ -93,6 +102,7 @@ def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
                             record_series=False)
     model.run()
     runs = model.results()
+    _forget(model)
     runs["replication"] = runs["replication"] + chunk.first
     runs["point"] = runs["point"] + chunk.point_start
     truces = model.truces()

@@ -50,10 +50,10 @@ class EscalationModel(mesa.Model):
         self._create_agents()
         self._create_world()
         self.record_series = record_series
+        # Series are recorded at the end of each day (row k = day k), so that mesa.batch_run,
+        # which reads the row of its last step, sees the final day.
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.running = True
-        if record_series:
-            self.datacollector.collect(self)
 
     # ---- building the world -------------------------------------------------------------
 

@@ -1,0 +1,163 @@
+"""Profile the model alone: one chunk of lanes under cProfile, to guide optimisation.
+
+Runs ``sim.ensemble.chunks.simulate_chunk`` (build the model, step every lane to its end, collect
+the per-lane records) for one chunk in this process: no worker processes, no tables, no summary.
+One small warm-up chunk runs first so that first-call costs (imports, caches) are not profiled.
+
+cProfile sees Python functions only: numpy work is charged to the function that calls it, and the
+random draws of ``EscalationModel.step`` (Cython methods of the Generator) get no line of their own.
+So a second, unprofiled run times each phase of the day (by wrapping the model instance's phase
+methods; the model's code is untouched), times the day's random draws on their own, and counts the
+lanes still active each day: work done on finished lanes is work a compaction could save.
+
+Run from the repository root::
+
+    /work/venv311/bin/python benchmarks/profile_model.py                    # 10,000 lanes, top 25 by cumulative time
+    /work/venv311/bin/python benchmarks/profile_model.py --sort tottime     # where the time is spent itself
+    /work/venv311/bin/python benchmarks/profile_model.py --output model.prof  # for snakeviz / pstats
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+from pathlib import Path
+
+# The phases EscalationModel.step calls, in order; any that a model lacks are skipped.
+PHASES = ("_start_scheduled_truces", "_truce_conduct", "_fight", "_mediate", "_backers_decide",
+          "_backer_clashes", "_bookkeeping")
+
+
+def phase_breakdown(params, chunk) -> dict:
+    """Wall time per phase of one unprofiled chunk, the cost of its random draws, and lanes active per day."""
+    import numpy as np
+
+    from sim.ensemble.chunks import chunk_rng
+    from sim.model.model import EscalationModel
+
+    model = EscalationModel(params, replications=chunk.replications, rng=chunk_rng(chunk.seed, chunk.seed_key),
+                            record_series=False)
+    totals = {name: 0.0 for name in PHASES if hasattr(model, name)}
+
+    def timed(name, method):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                totals[name] += time.perf_counter() - started
+        return wrapper
+
+    for name in totals:
+        setattr(model, name, timed(name, getattr(model, name)))
+    active, stepping = [], 0.0
+    while model.running and model.day < params.horizon:
+        active.append(float(np.mean(~model.finished)))
+        started = time.perf_counter()
+        model.step()
+        stepping += time.perf_counter() - started
+    days = len(active)
+    draws = None
+    rows = getattr(model, "uniform_rows", None)
+    if rows is not None:  # the same shapes as step() draws, on a fresh generator
+        rng = np.random.default_rng(0)
+        started = time.perf_counter()
+        for _ in range(days):
+            rng.random((rows, chunk.replications))
+            rng.standard_normal((3, chunk.replications))
+        draws = time.perf_counter() - started
+    return {"phases": totals, "step": stepping, "draws": draws, "days": days, "active": active}
+
+
+def print_breakdown(breakdown: dict, lanes: int) -> None:
+    step, days, active = breakdown["step"], breakdown["days"], breakdown["active"]
+    print(f"\n== time per phase of the day (one unprofiled run: {days} days, {step * 1000:.1f} ms in step) ==")
+    rows = [(name, t) for name, t in breakdown["phases"].items()]
+    rest = step - sum(t for _, t in rows)
+    if breakdown["draws"] is not None:
+        rows.append(("random draws (timed apart, same shapes)", breakdown["draws"]))
+        rest -= breakdown["draws"]
+    rows.append(("rest of step() (setup, Python overhead)", rest))
+    for name, t in sorted(rows, key=lambda r: -r[1]):
+        print(f"  {name:42s} {t * 1000:8.2f} ms  {100 * t / step:5.1f}%")
+    mean = sum(active) / max(days, 1)
+    tail = [d for d, a in enumerate(active) if a < 0.5]
+    print(f"  lanes active per day: mean {mean:.3f}, so {100 * (1 - mean):.1f}% of lane-days are finished lanes "
+          f"that are still computed")
+    if tail:
+        print(f"  fewer than half the lanes active from day {tail[0]} ({len(tail)} of {days} days); "
+              f"fewer than 5% on {sum(a < 0.05 for a in active)} days")
+    print(f"  per day: {step / max(days, 1) * 1e6:,.0f} us for {lanes:,} lanes "
+          f"({step / max(days, 1) / lanes * 1e9:,.0f} ns per lane-day)")
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIO = REPO / "scenarios" / "nagorno_karabakh_2020.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lanes", type=int, default=10_000, help="replications in the chunk (default 10000)")
+    parser.add_argument("--top", type=int, default=25, help="functions to print (default 25)")
+    parser.add_argument("--sort", default="cumulative", nargs="+",
+                        help="pstats sort key(s), each printed as its own listing (default cumulative)")
+    parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario file")
+    parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
+    parser.add_argument("--output", type=Path, default=None, help="also save the raw profile here")
+    parser.add_argument("--no-phases", action="store_true", help="skip the per-phase timing run")
+    args = parser.parse_args(argv)
+
+    import mesa
+    import numpy
+
+    import sim
+    from sim.ensemble.chunks import plan_chunks, simulate_chunk
+    from sim.model.params import compile_scenarios
+
+    scenario = sim.load_scenario(args.scenario)
+    params = compile_scenarios([scenario])
+    seed = scenario.seed if args.seed is None else args.seed
+    chunk = plan_chunks(args.lanes, seed, chunk_size=args.lanes)[0]
+    simulate_chunk(params, plan_chunks(1_000, seed, chunk_size=1_000)[0])  # warm-up
+
+    started = time.perf_counter()
+    simulate_chunk(params, chunk)
+    plain = time.perf_counter() - started
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    result = simulate_chunk(params, chunk)
+    profiler.disable()
+    profiled = time.perf_counter() - started
+
+    days = int((result.runs["war_days"]).max()) if len(result.runs["war_days"]) else 0
+    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, mesa {mesa.__version__}")
+    print(f"scenario {scenario.name}: one chunk of {args.lanes:,} lanes, horizon {scenario.horizon_days} days, "
+          f"longest war {days} days, {len(result.truces['replication']):,} truces")
+    print(f"wall: {plain:.3f} s without the profiler ({args.lanes / plain:,.0f} lanes/s), "
+          f"{profiled:.3f} s under cProfile")
+    sorts = [args.sort] if isinstance(args.sort, str) else args.sort
+    for key in sorts:
+        stream = io.StringIO()
+        stats = pstats.Stats(profiler, stream=stream)
+        stats.strip_dirs().sort_stats(key).print_stats(args.top)
+        text = stream.getvalue()
+        # Drop pstats' preamble up to the column header line.
+        start = text.find("   ncalls")
+        print(f"\n== top {args.top} by {key} ==")
+        print(text[start:].rstrip() if start >= 0 else text.rstrip())
+    if not args.no_phases:
+        print_breakdown(phase_breakdown(params, chunk), args.lanes)
+    if args.output:
+        profiler.dump_stats(args.output)
+        print(f"\nraw profile saved to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
