@@ -10,22 +10,12 @@ import pytest
 from matplotlib.figure import Figure
 
 from sim.output.figures import FIGURES, draw_figures, truce_figure, truce_survival
+from sim.scenario.schema import DEFAULT_LADDER
 
 TITLE = "Testland border war, 2031"
 RUNS = 1234
 HORIZON = 20
-LADDER = [
-    "truce holding",
-    "protest and rhetoric",
-    "posturing, mobilisation, arms deliveries",
-    "skirmishes and truce violations",
-    "limited offensive",
-    "full war between belligerents",
-    "deep strikes or spill-over onto recognised territory",
-    "backer's indirect combat role",
-    "backer's direct, acknowledged intervention",
-    "backer against backer",
-]
+LADDER = list(DEFAULT_LADDER)
 OUTCOME_COUNTS = {"truce_holding": 100, "war_ongoing": 0, "decisive_victory": 900, "regional_escalation": 200,
                   "backer_war": 34}
 
