@@ -57,22 +57,19 @@ class ChunkResult:
     truces: ChunkArrays
 
 
-def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE, points: int = 1,
-                first_block: int = 0, blocks: int | None = None) -> list[Chunk]:
+def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE, points: int = 1) -> list[Chunk]:
     """Split ``runs`` replications of each of ``points`` parameter points into chunks.
 
     Replications come in blocks of ``chunk_size`` (the last may be smaller); points are grouped so
-    that a chunk holds at most ``MAX_LANES_PER_CHUNK`` lanes. ``first_block`` and ``blocks`` select
-    a range of replication blocks (adaptive precision adds them one at a time).
+    that a chunk holds at most ``MAX_LANES_PER_CHUNK`` lanes. Adaptive precision runs the blocks
+    in order and stops at the first that meets its target.
     """
     if runs < 1 or chunk_size < 1 or points < 1:
         raise ValueError("runs, chunk_size and points must be at least 1")
-    total_blocks = -(-runs // chunk_size)
-    last_block = total_blocks if blocks is None else min(total_blocks, first_block + blocks)
     per_chunk = max(1, MAX_LANES_PER_CHUNK // min(chunk_size, runs))
     point_groups = [(start, min(points, start + per_chunk)) for start in range(0, points, per_chunk)]
     chunks = []
-    for block in range(first_block, last_block):
+    for block in range(-(-runs // chunk_size)):
         replications = min(chunk_size, runs - block * chunk_size)
         for group, (start, stop) in enumerate(point_groups):
             chunks.append(Chunk(index=block * len(point_groups) + group, first=block * chunk_size,
