@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -130,11 +132,10 @@ def test_sweep_points_share_random_numbers() -> None:
             assert np.array_equal(values[:500], values[500:]), name
 
 
-def _dies_once(params, chunk):
+def _dies_once(marker, params, chunk):
     """Kill the worker the first time chunk 1 runs (a marker file remembers), then behave."""
     import os
 
-    marker = os.environ["ESCALATION_TEST_MARKER"]
     if chunk.index == 1 and not os.path.exists(marker):
         open(marker, "w").close()
         os._exit(1)
@@ -144,8 +145,7 @@ def _dies_once(params, chunk):
 def test_a_dead_worker_is_reported_and_its_chunk_retried(karabakh, monkeypatch, tmp_path) -> None:
     import sim.ensemble.executors as executors
 
-    monkeypatch.setenv("ESCALATION_TEST_MARKER", str(tmp_path / "died"))
-    monkeypatch.setattr(executors, "simulate_chunk", _dies_once)
+    monkeypatch.setattr(executors, "simulate_chunk", functools.partial(_dies_once, str(tmp_path / "died")))
     params = compile_scenarios([karabakh])
     chunks = plan_chunks(900, seed=2, chunk_size=300)
     notes: list[str] = []

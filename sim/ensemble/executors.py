@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -36,8 +37,11 @@ class SerialExecutor:
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    # fork starts workers instantly with the parent's imports; elsewhere spawn is the safe choice.
-    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    """fork starts workers at once with the parent's imports, but is safe only in a process with
+    a single thread; otherwise (e.g. after Dask was used) forkserver, and spawn off Linux."""
+    if sys.platform != "linux":
+        return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
 
 
 class ProcessExecutor:
