@@ -317,3 +317,25 @@ def test_a_side_that_holds_its_war_aim_stops_pressing() -> None:
     assert limited["territory"].mean() > total["territory"].mean() + 0.15  # it stops short of taking it all
     assert limited["truces_broken"].mean() < 0.7 * total["truces_broken"].mean()
     assert np.median(limited["war_days"]) < np.median(total["war_days"])
+
+
+def test_the_default_war_aim_never_stops_a_side_pressing() -> None:
+    model = EscalationModel(make_scenario(a={"contested_territory": 1.0}, b={"contested_territory": 0.0}), rng=1)
+    side = model.belligerents[0]
+    momentum, held = np.full((1, 1), 0.4), np.ones((1, 1))
+    assert side.pressing(momentum, held)[0, 0] == 0.4
+    side.war_aim = np.full((1, 1), 0.9)
+    assert side.pressing(momentum, held)[0, 0] == 0.0
+
+
+def test_a_backer_leans_per_sweep_point() -> None:
+    """Which client an incident pushes a backer towards is decided point by point, never averaged."""
+    from sim.model.params import compile_scenarios
+
+    def variant(strength_to_b: float):
+        return make_scenario(backers={"patron": {}}, ties=[
+            {"backer": "patron", "client": "a", "kind": "arms_supply", "strength": 0.5, "reliability": 1.0},
+            {"backer": "patron", "client": "b", "kind": "arms_supply", "strength": strength_to_b, "reliability": 1.0},
+        ])
+    model = EscalationModel(compile_scenarios([variant(0.1), variant(0.9)]), replications=2, rng=1)
+    assert model.backers[0].lean.ravel().tolist() == [0, 1]

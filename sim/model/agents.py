@@ -54,8 +54,10 @@ class Belligerent(mesa.Agent):
         return np.clip(np.maximum(lost, -momentum), 0.0, 1.0)
 
     def pressing(self, momentum: Array, held: Array) -> Array:
-        """Momentum it still acts on: none once it holds the ground it fights for (its war aim)."""
-        return np.where(held >= self.war_aim, 0.0, np.maximum(momentum, 0.0))
+        """Momentum it still acts on: none once it holds the ground it fights for (a war aim
+        below 1; the default 1.0, everything, never stops it)."""
+        satisfied = (self.war_aim < 1.0) & (held >= self.war_aim)
+        return np.where(satisfied, 0.0, np.maximum(momentum, 0.0))
 
     def violation_hazard(self, pressing: Array, design_factor: Array, bias_against: Array,
                          dynamics: dict[str, Array]) -> Array:
@@ -128,7 +130,9 @@ class Backer(mesa.Agent):
         weights = [tie["strength"] * tie["reliability"] for _, tie in ties]
         sides = [structure.client_side for structure, _ in ties]
         # Where an incident pushes it: towards the client it is most committed to.
-        self.lean = sides[int(np.argmax([float(np.mean(w)) for w in weights]))] if ties else 0
+        # per point (a sweep may vary the ties), never averaged across points
+        self.lean = (np.asarray(sides, dtype=np.int8)[np.argmax(np.stack(weights), axis=0)] if ties
+                     else np.zeros_like(self.exposure, dtype=np.int8))
 
     def mobilise(self, war_fought: Array) -> None:
         """Once the war is fought, each willing tie puts it on its kind's baseline rung (proxies: 7)."""
@@ -170,7 +174,7 @@ class Backer(mesa.Agent):
         escalates = hit & (absorb_draw >= self.incident_absorption) & (self.rung < 8)
         self.incidents += hit
         new_rung = BACKER_NEXT_RUNG[self.rung]
-        self.side = np.where(escalates & (new_rung >= 7), np.int8(self.lean), self.side)
+        self.side = np.where(escalates & (new_rung >= 7), self.lean, self.side)
         self.rung = np.where(escalates, new_rung, self.rung)
         return escalates
 
