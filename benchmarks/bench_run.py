@@ -402,8 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     share = one["share_escalated"]
     half = 1.96 * (share * (1 - share) / one["sample"]) ** 0.5
     print(f"   (share escalated in the sample: {share:.3f} +- {half:.3f}; "
-          f"ensemble: {speeds[0]['p_regional_escalation']};")
-    print("   batch_run rows hold the series one step before the end, so they can miss a last-day escalation)")
+          f"ensemble: {speeds[0]['p_regional_escalation']})")
     rows = []
     for s in speeds:
         for label, t in (("best", s["best"]), ("median", s["median"])):
