@@ -22,8 +22,7 @@ from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, plan_chunks
 from sim.ensemble.runner import stream_chunks
 from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.errors import ScenarioError
-from sim.scenario.loader import LoadedScenario
-from sim.scenario.variants import load_variants
+from sim.scenario.loader import LoadedScenario, load_variants
 
 
 @dataclass
@@ -68,8 +67,8 @@ def compare(first: ScenarioLike, second: ScenarioLike | None = None, *, first_ov
     loaded_first = as_loaded(first)
     loaded_second = loaded_first if second is None else as_loaded(second)
     seed = loaded_first.scenario.seed if seed is None else seed
-    variant_first = load_variants(loaded_first, [list(first_overrides)])[0]
-    variant_second = load_variants(loaded_second, [list(second_overrides)])[0]
+    variant_first = load_variants(loaded_first, [list(first_overrides)], origin="--set-a")[0]
+    variant_second = load_variants(loaded_second, [list(second_overrides)], origin="--set-b")[0]
     labels = labels or _labels(loaded_first, loaded_second, first_overrides, second_overrides)
     try:
         params = compile_scenarios([variant_first, variant_second])

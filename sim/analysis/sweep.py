@@ -21,9 +21,8 @@ from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, plan_chunks
 from sim.ensemble.runner import stream_chunks
 from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, UserError
-from sim.scenario.loader import LoadedScenario, load_text, load_with_provenance
+from sim.scenario.loader import LoadedScenario, load_text, load_variants, load_with_provenance
 from sim.scenario.schema import Scenario
-from sim.scenario.variants import load_variants
 
 ScenarioLike = Scenario | LoadedScenario | str | Path
 

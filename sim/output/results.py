@@ -34,8 +34,7 @@ from sim.ensemble.runner import stream_chunks
 from sim.ensemble.tables import runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.errors import Problem, UserError
-from sim.scenario.loader import LoadedScenario, load_text
-from sim.scenario.variants import load_variants
+from sim.scenario.loader import LoadedScenario, load_text, load_variants
 
 RESULTS_ROOT = Path("results")
 PARTIAL = ".partial"

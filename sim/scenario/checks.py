@@ -7,31 +7,43 @@ integers); the loader turns it into a field name, a line and a column.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 
 from sim.scenario.errors import did_you_mean, one_of
 from sim.scenario.schema import Scenario
 
 Finding = tuple[tuple, str]
+ROLES = ("belligerent", "backer", "mediator")
 
 
 def check_scenario(scenario: Scenario) -> list[Finding]:
     """Every cross-reference problem in the scenario, as (path, message) pairs."""
     findings: list[Finding] = []
-    for check in (_actors, _belligerents, _ties, _rivalries, _mediators, _truces, _ladder):
+    for check in (_actors, _belligerents, _ties, _rivalries, _mediators, _truces, _horizon, _ladder, _definition):
         findings.extend(check(scenario))
     return findings
 
 
 def _ids(scenario: Scenario, role: str | None = None) -> list[str]:
-    return [a.id for a in scenario.actors if role is None or role in a.roles]
+    """Ids of the actors with this role, or with its section (a mismatch is reported once, in _actors)."""
+    return list(dict.fromkeys(
+        a.id for a in scenario.actors if role is None or role in a.roles or getattr(a, role) is not None
+    ))
 
 
 def _unknown(kind: str, found: str, known: list[str]) -> str:
     if not known:
         return f"names {kind} '{found}', but the scenario has none"
     return f"no {kind} '{found}'; allowed: {one_of(known)}{did_you_mean(found, known)}"
+
+
+def _closest(word: str, known: list[str]) -> str:
+    """The known id ``word`` is most likely a misspelling of ('' when none is close)."""
+    matches = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return matches[0] if matches else ""
 
 
 def _actors(scenario: Scenario) -> Iterator[Finding]:
@@ -43,7 +55,17 @@ def _actors(scenario: Scenario) -> Iterator[Finding]:
         seen.add(actor.id)
         if len(set(actor.roles)) != len(actor.roles):
             yield ("actors", index, "roles"), f"a role is listed twice in {actor.roles}"
-        for role in ("belligerent", "backer", "mediator"):
+        no_section = [r for r in ROLES if r in actor.roles and getattr(actor, r) is None]
+        no_role = [r for r in ROLES if r not in actor.roles and getattr(actor, r) is not None]
+        if no_section and no_role:
+            sections = [r for r in ROLES if getattr(actor, r) is not None]
+            yield ("actors", index, "roles"), (
+                f"found roles [{', '.join(actor.roles)}] with a '{no_role[0]}:' section but no "
+                f"'{no_section[0]}:' section; allowed: each role with its section; did you mean "
+                f"roles: [{', '.join(sections)}]?"
+            )
+            continue
+        for role in ROLES:
             has_profile = getattr(actor, role) is not None
             if role in actor.roles and not has_profile:
                 yield ("actors", index), (
@@ -59,20 +81,32 @@ def _belligerents(scenario: Scenario) -> Iterator[Finding]:
     belligerents = [(i, a) for i, a in enumerate(scenario.actors) if a.belligerent is not None]
     ids = [a.id for _, a in belligerents]
     if len(belligerents) != 2:
+        plural = "" if len(belligerents) == 1 else "s"
         yield ("actors",), (
-            f"found {len(belligerents)} belligerents ({', '.join(ids) or 'none'}); the model plays "
-            "out a war between exactly two belligerents (merge allied forces into one actor)"
+            f"found {len(belligerents)} belligerent{plural} ({', '.join(ids) or 'none'}); allowed: exactly "
+            "two, each the other's opponent (the model plays out a war between two sides; merge allied "
+            "forces into one actor)"
         )
+    # An actor id may be duplicated (reported above): look opponents up among belligerents only.
+    fights = {}
+    for _, actor in belligerents:
+        fights.setdefault(actor.id, actor.belligerent.opponent)
+    if len(belligerents) < 2:
+        return  # every opponent is unknown: the count above says why
     for index, actor in belligerents:
         opponent = actor.belligerent.opponent
         path = ("actors", index, "belligerent", "opponent")
         if opponent == actor.id:
-            yield path, "a belligerent cannot be its own opponent"
+            others = [i for i in ids if i != actor.id]
+            yield path, (
+                f"found '{opponent}', the belligerent itself: a belligerent cannot be its own opponent; "
+                f"allowed: {one_of(others)}"
+            )
         elif opponent not in ids:
             yield path, _unknown("belligerent", opponent, [i for i in ids if i != actor.id])
-        elif scenario.actor(opponent).belligerent.opponent != actor.id:
+        elif fights[opponent] != actor.id and fights[opponent] in ids and fights[opponent] != opponent:
             yield path, (
-                f"'{opponent}' fights '{scenario.actor(opponent).belligerent.opponent}', not "
+                f"'{opponent}' fights '{fights[opponent]}', not "
                 f"'{actor.id}': opponents must name each other"
             )
     if len(belligerents) == 2:
@@ -87,17 +121,24 @@ def _belligerents(scenario: Scenario) -> Iterator[Finding]:
 def _ties(scenario: Scenario) -> Iterator[Finding]:
     backers = _ids(scenario, "backer")
     belligerents = _ids(scenario, "belligerent")
-    tie_ids = Counter(t.id for t in scenario.ties)
+    seen: set[str | None] = set()
     for index, tie in enumerate(scenario.ties):
         if tie.backer not in backers:
             yield ("ties", index, "backer"), _unknown("backer", tie.backer, backers)
         if tie.client == tie.backer:
-            yield ("ties", index, "client"), f"'{tie.backer}' is tied to itself"
+            others = [b for b in belligerents if b != tie.backer]
+            yield ("ties", index, "client"), (
+                f"found '{tie.client}', the backer itself: an actor cannot be tied to itself; "
+                f"allowed: {one_of(others)}"
+            )
         elif tie.client not in belligerents:
             yield ("ties", index, "client"), _unknown("belligerent", tie.client, belligerents)
-        if tie_ids[tie.id] > 1:
-            yield ("ties", index), f"two ties have the id '{tie.id}'; give each an 'id:' of its own"
+        if tie.id in seen:
+            yield ("ties", index), f"duplicate tie id '{tie.id}'; give each tie an 'id:' of its own"
+        seen.add(tie.id)
     clients = {t.backer for t in scenario.ties}
+    # A tie naming a misspelt backer is reported once, not again as that backer lacking a client.
+    clients |= {_closest(t.backer, backers) for t in scenario.ties if t.backer not in backers}
     for index, actor in enumerate(scenario.actors):
         if actor.backer is not None and actor.id not in clients:
             yield ("actors", index, "backer"), (
@@ -113,6 +154,20 @@ def _rivalries(scenario: Scenario) -> Iterator[Finding]:
                 yield ("rivalries", index, "between", position), _unknown("backer", actor_id, backers)
         if len(set(rivalry.between)) < len(rivalry.between):
             yield ("rivalries", index, "between"), f"'{rivalry.between[0]}' cannot be its own rival"
+    ids = Counter(r.id for r in scenario.rivalries)
+    for index, rivalry in enumerate(scenario.rivalries):
+        if ids[rivalry.id] > 1 and rivalry.id in [r.id for r in scenario.rivalries[:index]]:
+            yield ("rivalries", index), f"two rivalries have the id '{rivalry.id}'; give each an 'id:' of its own"
+
+
+def _definition(scenario: Scenario) -> Iterator[Finding]:
+    definition = scenario.regional_escalation
+    if definition.backer_rung == 9 and not definition.backer_vs_backer:
+        yield ("regional_escalation", "backer_vs_backer"), (
+            "with backer_rung 9, only backers fighting each other reach that rung, so backer_vs_backer "
+            "false leaves nothing that could count as regional escalation; allowed: backer_vs_backer true, "
+            "or backer_rung 7 or 8"
+        )
 
 
 def _mediators(scenario: Scenario) -> Iterator[Finding]:
@@ -125,7 +180,8 @@ def _mediators(scenario: Scenario) -> Iterator[Finding]:
         for party in mediator.leverage:
             if party not in belligerents:
                 yield (*path, "leverage", party), _unknown("belligerent", party, belligerents)
-        missing = [b for b in belligerents if b not in mediator.leverage]
+        misspelt = {_closest(p, belligerents) for p in mediator.leverage if p not in belligerents}
+        missing = [b for b in belligerents if b not in mediator.leverage and b not in misspelt]
         if missing:
             yield (*path, "leverage"), f"no leverage given over {one_of(missing)}; give a value for each belligerent"
         if mediator.bias_toward is not None and mediator.bias_toward not in belligerents:
@@ -143,13 +199,29 @@ def _truces(scenario: Scenario) -> Iterator[Finding]:
             continue
         day = scenario.truce_day(truce)
         if not 0 <= day < scenario.horizon_days:
-            last = scenario.start_date.toordinal() + scenario.horizon_days - 1
-            end = type(scenario.start_date).fromordinal(last)
             field = "date" if truce.date is not None else "day"
             yield (*path, field), (
-                f"the truce falls on day {day}, outside the horizon; allowed: "
-                f"{scenario.start_date} to {end} (days 0 to {scenario.horizon_days - 1})"
+                f"the truce falls on day {day:,}, outside the horizon; allowed: "
+                f"{_calendar(scenario)}days 0 to {scenario.horizon_days - 1}"
             )
+
+
+def _calendar(scenario: Scenario) -> str:
+    """``2020-01-01 to 2020-01-30, ``: the horizon's calendar days ('' past the calendar's end)."""
+    last = scenario.start_date.toordinal() + scenario.horizon_days - 1
+    if last > date.max.toordinal():
+        return ""
+    return f"{scenario.start_date} to {date.fromordinal(last)}, "
+
+
+def _horizon(scenario: Scenario) -> Iterator[Finding]:
+    last = scenario.start_date.toordinal() + scenario.horizon_days - 1
+    if last > date.max.toordinal():
+        yield ("start_date",), (
+            f"found {scenario.start_date}, whose horizon of {scenario.horizon_days} days runs past "
+            f"{date.max}; allowed: a start date on or before "
+            f"{date.fromordinal(date.max.toordinal() - scenario.horizon_days + 1)}"
+        )
 
 
 def _ladder(scenario: Scenario) -> Iterator[Finding]:

@@ -11,6 +11,8 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+MAX_SHOWN = 50
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -48,14 +50,20 @@ class UserError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        """All problems, one a line, with a count when there is more than one."""
-        lines = [p.render() for p in self.problems]
-        if len(lines) == 1:
+        """All problems, one a line, with a count when there is more than one.
+
+        Past :data:`MAX_SHOWN` problems the rest are counted, not listed: a file with thousands
+        of mistakes (a list of numbers where text belongs) gets a screenful, not a flood.
+        """
+        lines = [p.render() for p in self.problems[:MAX_SHOWN]]
+        if len(self.problems) == 1:
             return lines[0]
         sources = {p.source for p in self.problems}
         source = sources.pop() if len(sources) == 1 else None
-        head = f"{len(lines)} problems" + (f" in {source}" if source else "") + ":"
-        return "\n".join([head, *("  " + line for line in lines)])
+        head = f"{len(self.problems):,} problems" + (f" in {source}" if source else "") + ":"
+        rest = len(self.problems) - len(lines)
+        tail = [f"  ... and {rest:,} more (fix these first)"] if rest else []
+        return "\n".join([head, *("  " + line for line in lines), *tail])
 
 
 class ScenarioError(UserError):

@@ -2,23 +2,37 @@
 
 Reading, schema validation and cross-reference checks all report in the same form: file, line,
 column, field path (list entries named by their id), what was found and what is allowed.
+
+Every problem in a file is reported at once. When the schema rejects some fields, the loader
+sets those fields aside (unknown keys and optional fields are dropped, plain required numbers get
+a stand-in value) and, if the rest then validates, runs the cross-reference checks on it too,
+keeping only the findings that do not depend on a field it set aside.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import hashlib
+import re
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from sim.scenario.checks import check_scenario
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
-from sim.scenario.overrides import apply_overrides, entry_label
+from sim.scenario.overrides import allowed_fields, apply_overrides, entry_label, model_of
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlsource import Document, parse_bytes, read_document
+
+PathKey = tuple[Any, ...]
+_MAX_SALVAGE = 1_000  # past this many schema errors, cross-reference findings would only add noise
+_MARKER = re.compile(r"^[a-z][a-z-]*\[.*\]$")
 
 
 @dataclass(frozen=True)
@@ -48,12 +62,12 @@ def load_with_provenance(path: str | Path, overrides: Sequence[str] = ()) -> Loa
 
 def load_text(text: str, source: str = "<scenario>", overrides: Sequence[str] = ()) -> LoadedScenario:
     """Load a scenario from its YAML text (for reruns from a manifest, and for tests)."""
-    return _finish(parse_bytes(text.encode("utf-8"), source), overrides)
+    return _finish(parse_bytes(text.encode("utf-8", errors="surrogatepass"), source), overrides)
 
 
 def load_variants(loaded: LoadedScenario, variants: Sequence[Sequence[str]], origin: str = "--param") -> list[Scenario]:
     """One validated scenario per list of extra overrides (sweep points), parsing the text once."""
-    document = parse_bytes(loaded.text.encode("utf-8"), loaded.source)
+    document = parse_bytes(loaded.text.encode("utf-8", errors="surrogatepass"), loaded.source)
     base = apply_overrides(document, loaded.overrides)
     document.data = base
     scenarios = []
@@ -73,34 +87,72 @@ def validate_file(path: str | Path, overrides: Sequence[str] = ()) -> list[Probl
 
 
 def _finish(document: Document, overrides: Sequence[str]) -> LoadedScenario:
-    data = apply_overrides(document, overrides)
+    try:
+        data = apply_overrides(document, overrides)
+    except ScenarioError as error:
+        raise ScenarioError([*document.problems, *error.problems]) from None
     scenario = validate_data(document, data)
     return LoadedScenario(
         scenario=scenario,
         source=document.source,
         text=document.text,
-        sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
+        sha256=hashlib.sha256(document.text.encode("utf-8", errors="surrogatepass")).hexdigest(),
         overrides=tuple(overrides),
     )
 
 
 def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
-    """Validate plain data against the schema and the cross-reference checks."""
+    """Validate plain data against the schema and the cross-reference checks.
+
+    Raises:
+        ScenarioError: with every problem: those found while reading the YAML, the schema's,
+            and the cross-reference checks' (as far as the fields they need are valid).
+    """
+    problems = list(document.problems)
+    set_aside: list[PathKey] = list(document.problem_paths)
+    scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        problems = [_pydantic_problem(document, data, e) for e in error.errors()]
-        raise ScenarioError(_sorted(problems)) from None
-    findings = check_scenario(scenario)
-    if findings:
-        problems = [_problem(document, data, path, message) for path, message in findings]
+        errors = error.errors()
+        for item in errors:
+            item["path"] = _error_path(item, data)
+        for item in _without_misspelt_missing(errors):
+            path = item["path"]
+            if not any(_depends(path, bad) for bad in document.problem_paths):
+                problems.append(_pydantic_problem(document, data, item))
+        salvaged = _salvage(data, errors) if len(errors) <= _MAX_SALVAGE else None
+        if salvaged is not None:
+            repaired, patched = salvaged
+            set_aside += patched
+            try:
+                scenario = Scenario.model_validate(repaired)
+            except ValidationError:
+                scenario = None
+    if scenario is not None:
+        for path, message in check_scenario(scenario):
+            if not any(_depends(tuple(path), bad) for bad in set_aside):
+                problems.append(_problem(document, data, path, message))
+    if problems:
         raise ScenarioError(_sorted(problems))
+    assert scenario is not None
     return scenario
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     unique = list(dict.fromkeys(problems))
     return sorted(unique, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _depends(finding: PathKey, bad: PathKey) -> bool:
+    """Whether a problem at ``finding`` may only be a consequence of the bad value at ``bad``."""
+    if finding[: len(bad)] == bad:
+        return True
+    if len(finding) >= 2 and bad[: len(finding)] == finding:
+        return True
+    if finding and finding[-1] == "contested_territory" and bad and bad[-1] == "contested_territory":
+        return True
+    return bool(finding) and finding[0] == "truces" and bad in {("start_date",), ("horizon_days",)}
 
 
 def field_name(data: Any, path: Sequence[Any]) -> str:
@@ -128,74 +180,257 @@ def _problem(document: Document, data: Any, path: Sequence[Any], message: str, *
     return Problem(message, field_name(data, path), line, column, document.source)
 
 
+def _error_path(error: dict[str, Any], data: Any) -> PathKey:
+    """The document path of a pydantic error: its location without pydantic's own markers.
+
+    A marker (``[key]`` after a mapping key that is not allowed, ``function-after[...]``) is
+    dropped only where the data has no such key, so that a user's key spelt like one is kept.
+    """
+    path: list[Any] = []
+    node = data
+    for part in error["loc"]:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if inside:
+            node = node[part]
+        elif isinstance(part, str) and (part == "[key]" or _MARKER.match(part)):
+            continue
+        else:
+            node = None
+        path.append(part)
+    return tuple(path)
+
+
+def _without_misspelt_missing(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop "field x is missing" when the same mapping has an unknown key that is a misspelling of x."""
+    misspelt: set[PathKey] = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            path = error["path"]
+            if not path:
+                continue
+            allowed = allowed_fields(path[:-1])
+            suggestion = did_you_mean(str(path[-1]), allowed)
+            if suggestion:
+                misspelt.add((*path[:-1], suggestion.split("'")[1]))
+    return [e for e in errors if not (e["type"] == "missing" and e["path"] in misspelt)]
+
+
 def _pydantic_problem(document: Document, data: Any, error: dict[str, Any]) -> Problem:
-    path = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+    path = error["path"]
     kind = error["type"]
     found = error.get("input")
-    if kind == "extra_forbidden":
+    context = error.get("ctx") or {}
+    if kind == "extra_forbidden" and path:
         key = path[-1]
-        allowed = _allowed_fields(path[:-1], data)
-        message = f"unknown field '{key}'"
+        allowed = allowed_fields(path[:-1])
+        message = f"unknown field {_show(key)}"
         if allowed:
             message += f"; allowed here: {', '.join(allowed)}{did_you_mean(str(key), allowed)}"
         return _problem(document, data, path, message, key=True)
-    if kind == "missing":
+    if kind == "missing" and path:
         parent = field_name(data, path[:-1]) or "the scenario"
-        problem = _problem(document, data, path, f"the required field '{path[-1]}' is missing from {parent}")
-        return problem
+        return _problem(document, data, path, f"the required field '{path[-1]}' is missing from {parent}")
     if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        message = f"found {found!r}; allowed: {expected}"
+        expected = str(context.get("expected", ""))
+        message = f"found {_show(found)}; allowed: {expected}"
         if isinstance(found, str):
             choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
             message += did_you_mean(found, choices)
         return _problem(document, data, path, message)
-    text = error["msg"]
-    if text.startswith("Input should be "):
-        text = "allowed: " + text[len("Input should be "):]
-    elif text.startswith("Value error, "):
-        text = text[len("Value error, "):]
-    if kind.endswith("_type") or "should be" in error["msg"] or kind in {
-        "greater_than", "greater_than_equal", "less_than", "less_than_equal",
-        "too_short", "too_long", "string_pattern_mismatch", "finite_number",
-    }:
-        text = f"found {_show(found)}; {text}"
-    if kind == "string_pattern_mismatch":
-        text = f"found {_show(found)}; allowed: lower-case letters, digits and '_', starting with a letter"
-    return _problem(document, data, path, text)
+    if kind == "value_error":
+        text = str(error["msg"])
+        return _problem(document, data, path, text.removeprefix("Value error, "))
+    return _problem(document, data, path, f"found {_show(found)}; allowed: {_allowed(kind, context, path, error)}")
+
+
+def _allowed(kind: str, context: dict[str, Any], path: PathKey, error: dict[str, Any]) -> str:
+    """What a field accepts, in words, for a pydantic error of this kind."""
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return _range(path) or {
+            "greater_than": "more than {gt}", "greater_than_equal": "at least {ge}",
+            "less_than": "less than {lt}", "less_than_equal": "at most {le}",
+        }[kind].format(**{k: _number(v) for k, v in context.items()})
+    simple = {
+        "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+        "int_parsing_size": "a whole number of sensible size",
+        "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
+        "bool_type": "true or false", "bool_parsing": "true or false",
+        "string_type": "text (in quotes if it looks like a number, a date or true/false)",
+        "list_type": "a list", "dict_type": "a mapping",
+        "date_type": "a date written YYYY-MM-DD", "date_parsing": "a date written YYYY-MM-DD",
+        "date_from_datetime_inexact": "a date written YYYY-MM-DD, without a time",
+        "date_from_datetime_parsing": "a date written YYYY-MM-DD",
+        "string_pattern_mismatch": "lower-case letters, digits and '_', starting with a letter",
+    }
+    if kind in simple:
+        if kind.startswith(("int_", "float_")):
+            return simple[kind] + _range_suffix(path)
+        return simple[kind]
+    if kind in {"model_type", "model_attributes_type"}:
+        fields = allowed_fields(path)
+        return f"a mapping with fields such as {', '.join(fields[:6])}" if fields else "a mapping"
+    if kind == "too_short":
+        noun = "character" if isinstance(error.get("input"), str) else "entry"
+        count = context.get("min_length", 1)
+        return f"at least {count} {noun if count == 1 else noun.replace('y', 'ie') + 's'}"
+    if kind == "too_long":
+        noun = "character" if isinstance(error.get("input"), str) else "entry"
+        count = context.get("max_length", 0)
+        return f"at most {_number(count)} {noun if count == 1 else noun.replace('y', 'ie') + 's'}"
+    if kind == "string_too_short":
+        return "non-empty text"
+    if kind == "string_too_long":
+        return f"at most {_number(context.get('max_length', 0))} characters"
+    text = str(error["msg"])
+    return text.removeprefix("Input should be ")
+
+
+def _field_info(path: PathKey) -> FieldInfo | None:
+    """The schema field at ``path`` (a named field of a section, not a list entry)."""
+    if not path or not isinstance(path[-1], str):
+        return None
+    fields = allowed_fields(path[:-1])
+    if path[-1] not in fields:
+        return None
+    model: Any = Scenario
+    for part in path[:-1]:
+        if isinstance(part, str):
+            model = model_of(model.model_fields[part].annotation)
+    return model.model_fields[path[-1]]
+
+
+def _bounds(info: FieldInfo | None) -> dict[str, Any]:
+    bounds: dict[str, Any] = {}
+    for item in info.metadata if info is not None else ():
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(item, name, None) is not None:
+                bounds[name] = getattr(item, name)
+    return bounds
+
+
+def _range(path: PathKey) -> str:
+    """``from 0 to 1``, ``more than 0``, ``from 1 to 3,650``: the range a numeric field allows."""
+    bounds = _bounds(_field_info(path))
+    low = (f"at least {_number(bounds['ge'])}" if "ge" in bounds
+           else f"more than {_number(bounds['gt'])}" if "gt" in bounds else "")
+    high = (f"at most {_number(bounds['le'])}" if "le" in bounds
+            else f"less than {_number(bounds['lt'])}" if "lt" in bounds else "")
+    if "ge" in bounds and "le" in bounds:
+        return f"from {_number(bounds['ge'])} to {_number(bounds['le'])}"
+    return " and ".join(part for part in (low, high) if part)
+
+
+def _range_suffix(path: PathKey) -> str:
+    text = _range(path)
+    return f", {text}" if text else ""
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 1_000 else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def _show(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return f"a list of {len(value)}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return f"a number of {len(str(abs(value))):,} digits"
     text = repr(value)
     return text if len(text) < 60 else text[:57] + "..."
 
 
-def _allowed_fields(path: Sequence[Any], data: Any) -> list[str]:
-    """The field names the schema allows at ``path`` (a mapping inside the scenario)."""
-    model: type[BaseModel] | None = Scenario
-    for part in path:
-        if model is None:
-            return []
-        if isinstance(part, int):
+# Salvage: set aside the fields the schema rejected so that the cross-reference checks can run.
+
+_DETACHED = {"description", "runs", "seed", "initial_state", "ladder", "regional_escalation", "dynamics",
+             "observed"}
+
+
+def _salvage(data: dict[str, Any], errors: list[dict[str, Any]]) -> tuple[dict[str, Any], list[PathKey]] | None:
+    """A copy of ``data`` without the rejected fields, and their paths; None when that is not possible."""
+    repaired = copy.deepcopy(data)
+    patched: list[PathKey] = []
+    for error in errors:
+        path = error["path"]
+        if not path or "[key]" in error["loc"]:
+            return None
+        if path[0] in _DETACHED:
+            repaired.pop(path[0], None)
+            patched.append(path[:1])
             continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return []
-        model = _model_of(field.annotation)
-    return list(model.model_fields) if model is not None else []
+        if not _patch(repaired, path, error["type"]):
+            return None
+        patched.append(path)
+    return repaired, patched
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in getattr(annotation, "__args__", ()) or ():
-        found = _model_of(argument)
-        if found is not None:
-            return found
+def _patch(data: dict[str, Any], path: PathKey, kind: str) -> bool:
+    parent = data
+    for part in path[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not isinstance(parent, dict):
+        return False
+    key = path[-1]
+    if kind == "extra_forbidden":
+        parent.pop(key, None)
+        return True
+    info = _field_info(path)
+    if info is None:
+        if len(path) >= 2 and path[-2] == "leverage" and isinstance(key, str):
+            parent[key] = 0.5
+            return True
+        return False
+    if path == ("name",):
+        parent[key] = "scenario"
+        return True
+    if not info.is_required() and model_of(info.annotation) is None:
+        parent.pop(key, None)
+        return True
+    value = _stand_in(info)
+    if value is None:
+        return False
+    parent[key] = value
+    return True
+
+
+def _stand_in(info: FieldInfo) -> Any:
+    """A valid value for a plain required field that no other field refers to, else None."""
+    annotation = info.annotation
+    if any(getattr(m, "pattern", None) for m in info.metadata):
+        return None  # an identifier: other fields may refer to it
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)[0]
+    bounds = _bounds(info)
+    if annotation is bool:
+        return False
+    if annotation is dt.date:
+        return dt.date(2000, 1, 1)
+    if annotation is str:
+        return "x"
+    if annotation in (int, float):
+        low = bounds.get("ge", bounds.get("gt", 0))
+        high = bounds.get("le", bounds.get("lt"))
+        if annotation is int:
+            value = low + (1 if "gt" in bounds else 0)
+            return value if high is None or value <= high else None
+        return (low + high) / 2 if high is not None else low + 1.0
     return None
 
 

@@ -9,30 +9,34 @@ override keeps meaning the same thing when the file is reordered. The value is r
 from __future__ import annotations
 
 import copy
+import typing
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
+from pydantic import BaseModel
 
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
-from sim.scenario.yamlsource import Document
+from sim.scenario.schema import Scenario
+from sim.scenario.yamlsource import Document, entry_label, parse_value
 
 PathKey = tuple[Any, ...]
 
+__all__ = ["allowed_fields", "apply_overrides", "entry_label", "parse_assignment", "resolve_path"]
 
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """Split ``PATH=VALUE`` and read the value as a YAML scalar or flow list."""
+
+def parse_assignment(text: str, origin: str | None = None) -> tuple[str, Any]:
+    """Split ``PATH=VALUE`` and read the value as YAML (see :func:`parse_value`).
+
+    ``origin`` names the override in messages (default ``--set PATH=VALUE``).
+    """
     path, separator, value = text.partition("=")
     if not separator or not path.strip():
         raise ScenarioError(Problem(
-            f"found '{text}'; an override is DOTTED.PATH=VALUE, e.g. actors.russia.backer.escalation_rate=0.1",
-            source="--set",
+            f"found '{_short(text)}'; an override is DOTTED.PATH=VALUE, e.g. "
+            "actors.russia.backer.escalation_rate=0.1",
+            source=(origin or "--set").split(" ")[0],
         ))
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
-    return path.strip(), parsed
+    return path.strip(), parse_value(value, origin or f"--set {_short(text)}")
 
 
 def apply_overrides(document: Document, overrides: Sequence[str], origin: str = "--set") -> dict[str, Any]:
@@ -42,30 +46,42 @@ def apply_overrides(document: Document, overrides: Sequence[str], origin: str = 
     """
     data = copy.deepcopy(document.data)
     for text in overrides:
-        dotted, value = parse_assignment(text)
-        path = resolve_path(data, dotted, origin=f"{origin} {text}")
+        where = f"{origin} {_short(text)}"
+        dotted, value = parse_assignment(text, where)
+        path = resolve_path(data, dotted, origin=where)
         _assign(data, path, value)
-        document.overridden[path] = f"{origin} {text}"
+        document.overridden[path] = where
+        for length in range(1, len(path)):
+            if path[:length] not in document.values:  # a section the override created
+                document.overridden.setdefault(path[:length], where)
     return data
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def resolve_path(data: dict[str, Any], dotted: str, *, origin: str, create: bool = True) -> PathKey:
     """The document path (keys and list positions) that a dotted override path names.
 
     A missing last key is allowed when ``create`` is true (it sets an optional field the file
-    leaves to its default); the schema then decides whether that field exists.
+    leaves to its default; the schema then decides whether that field exists), and so is a
+    missing section the schema knows (``dynamics`` in ``dynamics.spiral_gain``), which is
+    created empty.
     """
     parts = dotted.split(".")
     node: Any = data
     path: list[Any] = []
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
+        here = ".".join(parts[:depth]) or "the scenario"
         if isinstance(node, list):
             labels = [entry_label(item) for item in node]
-            if part not in labels:
+            if not part or part not in labels:
+                known = [label for label in labels if label]
                 raise ScenarioError(Problem(
-                    f"'{'.'.join(parts[:depth]) or 'the scenario'}' has no entry with id '{part}'; "
-                    f"allowed: {', '.join(label for label in labels if label) or 'none'}{did_you_mean(part, labels)}",
+                    f"'{here}' has no entry with id '{part}'; allowed: {', '.join(known) or 'none'}"
+                    f"{did_you_mean(part, known)}",
                     field=dotted, source=origin,
                 ))
             index = labels.index(part)
@@ -73,36 +89,69 @@ def resolve_path(data: dict[str, Any], dotted: str, *, origin: str, create: bool
             node = node[index]
         elif isinstance(node, dict):
             if part not in node:
-                if last and create:
+                schema = allowed_fields(tuple(path))
+                if create and last:
                     path.append(part)
                     return tuple(path)
-                here = ".".join(parts[:depth]) or "the scenario"
+                if create and part in schema:
+                    # A section the file leaves to its defaults: set a field inside it.
+                    path.append(part)
+                    if allowed_fields(tuple(path)) and not _is_list(tuple(path)):
+                        node[part] = {}
+                        node = node[part]
+                    else:
+                        node = []  # a list left empty: the next part names an entry it lacks
+                    continue
+                allowed = list(dict.fromkeys([*schema, *map(str, node)]))
                 raise ScenarioError(Problem(
-                    f"'{here}' has no field '{part}'; allowed: {', '.join(map(str, node))}"
-                    f"{did_you_mean(part, node)}",
+                    f"'{here}' has no field '{part}'; allowed: {', '.join(allowed) or 'none'}"
+                    f"{did_you_mean(part, allowed)}",
                     field=dotted, source=origin,
                 ))
             path.append(part)
             node = node[part]
         else:
             raise ScenarioError(Problem(
-                f"'{'.'.join(parts[:depth])}' is a single value; it has no field '{part}'",
+                f"'{here}' is a single value; it has no field '{part}'",
                 field=dotted, source=origin,
             ))
     return tuple(path)
 
 
-def entry_label(item: Any) -> str:
-    """The id by which overrides and messages name a list entry ('' when it has none)."""
-    if isinstance(item, dict):
-        if isinstance(item.get("id"), str):
-            return item["id"]
-        if {"backer", "client", "kind"} <= item.keys():
-            return f"{item['backer']}_{item['client']}_{item['kind']}"
-        between = item.get("between")
-        if isinstance(between, list) and all(isinstance(b, str) for b in between):
-            return "_".join(between)
-    return ""
+def allowed_fields(path: Sequence[Any]) -> list[str]:
+    """The field names the schema allows in the mapping at ``path`` ([] when it is not a section)."""
+    model: type[BaseModel] | None = Scenario
+    for part in path:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        model = model_of(field.annotation)
+    return list(model.model_fields) if model is not None else []
+
+
+def _is_list(path: Sequence[Any]) -> bool:
+    """Whether the schema field at ``path`` (a field of a section) holds a list."""
+    model: Any = Scenario
+    for part in path[:-1]:
+        if isinstance(part, str):
+            model = model_of(model.model_fields[part].annotation)
+    annotation = model.model_fields[path[-1]].annotation
+    return typing.get_origin(annotation) is list
+
+
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The schema model inside a field's type (``Actor`` in ``list[Actor]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()) or ():
+        found = model_of(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _assign(data: Any, path: PathKey, value: Any) -> None:

@@ -55,7 +55,7 @@ class BelligerentProfile(Strict):
 
     opponent: Identifier = Field(description="id of the belligerent it fights")
     strength: Positive = Field(description="relative combat power (terrain and arms included)")
-    resolve: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+    resolve: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = Field(
         1.0, description="will to fight at the start; capitulation when it falls to the threshold"
     )
     war_weariness: NonNegative = Field(0.0, description="resolve lost per day of fighting")
@@ -172,7 +172,7 @@ class ScheduledTruce(Strict):
 
     id: Identifier | None = None
     date: dt.date | None = Field(None, description="calendar day it takes effect")
-    day: Annotated[int, Field(ge=0)] | None = Field(None, description="or: day index from start")
+    day: Annotated[int, Field(ge=0, le=MAX_HORIZON_DAYS)] | None = Field(None, description="or: day index from start")
     broker: Identifier
     design: TruceDesign = "bare"
 
@@ -264,7 +264,8 @@ class Scenario(Strict):
     initial_state: Literal["war", "truce"] = "war"
     runs: Annotated[int, Field(ge=1, le=MAX_RUNS)] = 10_000
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    ladder: list[str] = Field(default_factory=lambda: list(DEFAULT_LADDER))
+    ladder: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=lambda: list(DEFAULT_LADDER),
+                                                                max_length=100)
     regional_escalation: RegionalEscalation = Field(default_factory=RegionalEscalation)
     actors: list[Actor] = Field(min_length=2, max_length=50)
     ties: list[Tie] = Field(default_factory=list, max_length=200)
