@@ -14,13 +14,14 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import mesa
 import numpy as np
 
 import sim
 
-SCENARIO = "scenarios/nagorno_karabakh_2020.yaml"
+SCENARIO = str(Path(__file__).resolve().parent.parent / "scenarios" / "nagorno_karabakh_2020.yaml")
 TARGET_SECONDS = 30.0
 
 
