@@ -324,12 +324,12 @@ def command_backtest(args: argparse.Namespace) -> int:
     folder = publish(partial)
     cases = result.cases
     print(f"Backtest of {len(cases)} cases, {args.runs:,} runs each\n")
-    print(f"  {'case':<28} {'P(regional escalation) [95%]':<30} happened   decisive: P / happened")
+    print(f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<10} decisive: P / happened")
     for row in cases.itertuples():
         decisive = "-" if row.observed_decisive_victory is None else ("yes" if row.observed_decisive_victory else "no")
-        print(f"  {row.case:<28} {100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, "
-              f"{100 * row.ci_high:.2f}]{'':<6} {'yes' if row.observed_regional_escalation else 'no':<10} "
-              f"{100 * row.p_decisive_victory:5.1f}% / {decisive}")
+        forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
+        happened = "yes" if row.observed_regional_escalation else "no"
+        print(f"  {row.case:<28} {forecast:<30} {happened:<10} {100 * row.p_decisive_victory:5.1f}% / {decisive}")
     print("\n  Scores on regional escalation (Brier: lower is better; log score: higher is better)")
     for row in result.scores.itertuples():
         skill = row.model_brier_skill
