@@ -199,3 +199,36 @@ def test_python_m_sim_is_the_command_line() -> None:
     done = subprocess.run([sys.executable, "-m", "sim", "validate", KARABAKH], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0 and "valid scenario" in done.stdout
+
+
+def test_a_folder_that_cannot_be_created_is_a_clear_error(capsys) -> None:
+    assert main(["run", KARABAKH, "--runs", "10", "--out", "/proc/escalation-test/run", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the results folder" in err and "Traceback" not in err
+
+
+def test_a_full_disk_keeps_the_finished_chunks_and_says_so(tmp_path: Path, monkeypatch, capsys) -> None:
+    import errno
+
+    import sim.output.results as results
+
+    real_save = results.save_chunk
+    saved = []
+
+    def save_until_full(folder, result):
+        if len(saved) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        saved.append(result.chunk.index)
+        return real_save(folder, result)
+
+    monkeypatch.setattr(results, "save_chunk", save_until_full)
+    out = tmp_path / "full"
+    assert main(["run", KARABAKH, "--runs", "2000", "--chunk-size", "500", "--out", str(out), "--workers", "1",
+                 "--no-progress", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert "the disk is full" in err and "--resume" in err and "Traceback" not in err
+    assert len(list((tmp_path / "full.partial" / "chunks").glob("chunk-*.npz"))) == 2
+    monkeypatch.setattr(results, "save_chunk", real_save)
+    assert main(["run", "--resume", str(tmp_path / "full.partial"), "--no-progress", "--no-figures",
+                 "--workers", "1"]) == 0
+    assert json.loads((out / "summary.json").read_text())["runs"] == 2000

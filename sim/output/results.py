@@ -329,7 +329,11 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
             f"`escalation run --resume {partial}`", source=str(partial),
         )) from None
     except OSError as error:
-        raise _disk_error("write a chunk", partial, error) from None
+        problem = _disk_error("write a chunk", partial, error).problems[0]
+        raise UserError(Problem(
+            f"{problem.message}; {len(finished_chunks(partial))} chunk(s) are saved: make room, then continue "
+            f"with `escalation run --resume {partial}`", source=problem.source,
+        )) from None
     except WorkerDiedError as error:
         raise WorkerDiedError(f"{error}; {len(finished_chunks(partial))} chunk(s) are saved: continue with "
                               f"`escalation run --resume {partial}`") from None
