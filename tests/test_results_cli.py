@@ -232,3 +232,27 @@ def test_a_full_disk_keeps_the_finished_chunks_and_says_so(tmp_path: Path, monke
     assert main(["run", "--resume", str(tmp_path / "full.partial"), "--no-progress", "--no-figures",
                  "--workers", "1"]) == 0
     assert json.loads((out / "summary.json").read_text())["runs"] == 2000
+
+
+def test_an_interrupted_sweep_resumes_to_the_same_table(tmp_path: Path, monkeypatch, capsys) -> None:
+    import sim.output.results as results
+
+    real_save = results.save_chunk
+    calls = []
+
+    def interrupt_after_two(folder, result):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(result.chunk.index)
+        return real_save(folder, result)
+
+    args = ["sweep", KARABAKH, "--param", "actors.turkey.backer.escalation_rate=0:0.1:3", "--runs", "900",
+            "--chunk-size", "300", "--seed", "4", "--workers", "1", "--no-progress", "--no-figures"]
+    monkeypatch.setattr(results, "save_chunk", interrupt_after_two)
+    assert main([*args, "--out", str(tmp_path / "cut")]) == 130
+    assert "--resume" in capsys.readouterr().err
+    monkeypatch.setattr(results, "save_chunk", real_save)
+    assert main(["sweep", "--resume", str(tmp_path / "cut.partial"), "--workers", "1", "--no-progress",
+                 "--no-figures"]) == 0
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    assert (tmp_path / "cut" / "sweep.csv").read_bytes() == (tmp_path / "whole" / "sweep.csv").read_bytes()
