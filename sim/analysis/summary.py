@@ -41,8 +41,8 @@ class Accumulator:
         top = float(np.max(params.dynamics["daily_casualties"])) * horizon * 4.0
         self.casualty_edges = np.linspace(0.0, top, CASUALTY_BINS + 1)
         self.casualties = np.zeros((points, 2, CASUALTY_BINS), dtype=np.int64)
-        self.casualty_totals: list[list[list[float]]] = [[[], []] for _ in range(points)]
-        self.territory_totals: list[list[float]] = [[] for _ in range(points)]
+        # per chunk, per point: total deaths of each side and total territory of the first side
+        self.float_sums: list[np.ndarray] = []
         self.chunks: set[int] = set()
 
     def add(self, result: ChunkResult) -> None:
@@ -71,10 +71,14 @@ class Accumulator:
             values = runs[f"casualties_{actor_id}"]
             bins = np.clip(np.searchsorted(self.casualty_edges, values, side="right") - 1, 0, CASUALTY_BINS - 1)
             np.add.at(self.casualties, (point, side, bins), 1)
-            for p in range(points):
-                self.casualty_totals[p][side].append(float(values[point == p].sum()))
-        for p in range(points):
-            self.territory_totals[p].append(float(runs["territory"][point == p].sum()))
+        self.float_sums.append(np.stack([
+            np.bincount(point, weights=runs[f"casualties_{actor_id}"], minlength=points)
+            for actor_id in self.params.belligerent_ids
+        ] + [np.bincount(point, weights=runs["territory"], minlength=points)], axis=1))
+
+    def _total(self, point: int, column: int) -> float:
+        """An exactly rounded total over chunks (math.fsum), whatever order they arrived in."""
+        return math.fsum(float(sums[point, column]) for sums in self.float_sums)
 
     # ---- reading the counts ---------------------------------------------------------------
 
@@ -105,7 +109,7 @@ class Accumulator:
         for side, actor_id in enumerate(params.belligerent_ids):
             histogram = self.casualties[point, side]
             casualties[actor_id] = {
-                "mean": math.fsum(self.casualty_totals[point][side]) / n if n else float("nan"),
+                "mean": self._total(point, side) / n if n else float("nan"),
                 "p05": histogram_quantile(histogram, self.casualty_edges, 0.05),
                 "median": histogram_quantile(histogram, self.casualty_edges, 0.5),
                 "p95": histogram_quantile(histogram, self.casualty_edges, 0.95),
@@ -133,8 +137,8 @@ class Accumulator:
             },
             "casualties": casualties,
             "territory_held": {
-                params.belligerent_ids[0]: math.fsum(self.territory_totals[point]) / n if n else float("nan"),
-                params.belligerent_ids[1]: 1.0 - math.fsum(self.territory_totals[point]) / n if n else float("nan"),
+                params.belligerent_ids[0]: self._total(point, 2) / n if n else float("nan"),
+                params.belligerent_ids[1]: 1.0 - self._total(point, 2) / n if n else float("nan"),
             },
         }
 
