@@ -339,3 +339,14 @@ def test_a_backer_leans_per_sweep_point() -> None:
         ])
     model = EscalationModel(compile_scenarios([variant(0.1), variant(0.9)]), replications=2, rng=1)
     assert model.backers[0].lean.ravel().tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("exponent", [0.0, 0.5, 1.0])
+def test_losses_split_by_the_power_ratio_to_the_loss_exchange_exponent(exponent: float) -> None:
+    """With powers 2:1 held constant, the weaker side loses 2^k times as many as the stronger."""
+    scenario = make_scenario(horizon=30, a={"strength": 2.0}, dynamics={"loss_exchange": exponent})
+    runs, _ = simulate(scenario, replications=4_000)
+    ratio = runs["casualties_b"].mean() / runs["casualties_a"].mean()
+    assert ratio == pytest.approx(2.0**exponent, rel=0.02)
+    total = runs["casualties_a"].mean() + runs["casualties_b"].mean()
+    assert total == pytest.approx(30 * 150.0, rel=0.02)

@@ -241,8 +241,11 @@ class EscalationModel(mesa.Model):
         total = power[0] + power[1]
         intensity = 1.0 + support[0] + support[1]
         sigma = d["casualty_noise"]
+        # Each side's share of the day's losses grows with the enemy's power; the loss exchange
+        # exponent flattens (below 1) or sharpens (above 1) how far the power ratio carries over.
+        weight = [power[0] ** d["loss_exchange"], power[1] ** d["loss_exchange"]]
         deaths = [
-            np.where(fighting, d["daily_casualties"] * intensity * power[1 - side] / total
+            np.where(fighting, d["daily_casualties"] * intensity * weight[1 - side] / (weight[0] + weight[1])
                      * np.exp(sigma * normal[side] - 0.5 * sigma**2), 0.0)
             for side in (0, 1)
         ]

@@ -198,6 +198,7 @@ class Dynamics(Strict):
 
     daily_casualties: Positive = 150.0
     casualty_noise: NonNegative = 0.5
+    loss_exchange: Annotated[float, Field(ge=0.0, le=3.0, allow_inf_nan=False)] = 1.0
     front_speed: Positive = 0.04
     front_noise: NonNegative = 0.02
     momentum_memory_days: Annotated[float, Field(ge=1.0, le=365.0, allow_inf_nan=False)] = 5.0
