@@ -154,17 +154,17 @@ class Backer(mesa.Agent):
         """Climb one rung where the strongest eligible tie's trigger, times its rate, says so."""
         if not self.ties:
             return np.zeros(self.rung.shape, dtype=bool)
-        weights = []
+        weight = np.full(self.rung.shape, -np.inf)
+        side = np.zeros(self.rung.shape, dtype=np.int8)
         for (structure, tie), willing, trigger in zip(self.ties, self.willing, triggers, strict=True):
             eligible = willing & (self.rung < CAP_RUNG[structure.kind])
-            weights.append(np.where(eligible, trigger * tie["strength"], 0.0))
-        stacked = np.stack(weights)
-        best = np.argmax(stacked, axis=0)
-        weight = np.take_along_axis(stacked, best[None], axis=0)[0]
+            candidate = np.where(eligible, trigger * tie["strength"], 0.0)
+            better = candidate > weight  # strictly: the first of equal ties wins
+            weight = np.where(better, candidate, weight)
+            side = np.where(better, np.int8(structure.client_side), side)
         climbs = active & (draw < self.escalation_rate * weight)
         new_rung = BACKER_NEXT_RUNG[self.rung]
-        sides = np.array([s.client_side for s, _ in self.ties], dtype=np.int8)[best]
-        self.side = np.where(climbs & (new_rung >= 7), sides, self.side)
+        self.side = np.where(climbs & (new_rung >= 7), side, self.side)
         self.rung = np.where(climbs, new_rung, self.rung)
         return climbs
 
