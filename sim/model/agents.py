@@ -78,8 +78,8 @@ class Belligerent(mesa.Agent):
         return perceived & (draw < propensity)
 
     def combat_power(self, support: Array) -> Array:
-        """Strength, scaled by resolve and multiplied by what backers add."""
-        return self.strength * self.resolve * (1.0 + support)
+        """Strength, scaled by resolve (never below zero) and multiplied by what backers add."""
+        return self.strength * np.maximum(self.resolve, 0.0) * (1.0 + support)
 
     def strikes_deep(self, fighting: Array, momentum: Array, capitulation_resolve: Array,
                      draw: Array) -> Array:

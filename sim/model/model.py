@@ -238,14 +238,15 @@ class EscalationModel(mesa.Model):
         a, b = self.belligerents
         support = [sum((k.support_for(side) for k in self.backers), np.zeros(self.lane_shape)) for side in (0, 1)]
         power = [a.combat_power(support[0]), b.combat_power(support[1])]
-        total = power[0] + power[1]
+        total = np.maximum(power[0] + power[1], 1e-12)  # finished lanes may have lost all power
         intensity = 1.0 + support[0] + support[1]
         sigma = d["casualty_noise"]
         # Each side's share of the day's losses grows with the enemy's power; the loss exchange
         # exponent flattens (below 1) or sharpens (above 1) how far the power ratio carries over.
         weight = [power[0] ** d["loss_exchange"], power[1] ** d["loss_exchange"]]
+        weight_total = np.maximum(weight[0] + weight[1], 1e-12)
         deaths = [
-            np.where(fighting, d["daily_casualties"] * intensity * weight[1 - side] / (weight[0] + weight[1])
+            np.where(fighting, d["daily_casualties"] * intensity * weight[1 - side] / weight_total
                      * np.exp(sigma * normal[side] - 0.5 * sigma**2), 0.0)
             for side in (0, 1)
         ]
