@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.ensemble.executors import WorkerDiedError
-from sim.output.results import RunInterruptedError
+from sim.output.results import RunInterruptedError, RunOutcome
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.schema import MAX_RUNS
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+SWEEP_RUNS = 1_000
 
 
 def _positive_int(limit: int | None = None):
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a parameter to vary (repeatable); PATH=a,b,c for a list of values")
     sweep.add_argument("--design", choices=("grid", "lhs"), default="grid", help="full grid, or Latin hypercube")
     sweep.add_argument("--samples", type=_positive_int(100_000), help="points of a Latin hypercube")
-    sweep.add_argument("--runs", type=_positive_int(MAX_RUNS), default=1_000, help="replications per point")
+    sweep.add_argument("--runs", type=_positive_int(MAX_RUNS), help=f"replications per point (default {SWEEP_RUNS:,})")
     sweep.add_argument("--seed", type=_seed, help="master seed (default: the scenario's seed)")
     sweep.add_argument("--out", type=Path, help="results folder (default results/<scenario>/<UTC time>)")
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
@@ -174,67 +175,55 @@ def _chunk_size(args: argparse.Namespace) -> int:
     return args.chunk_size or DEFAULT_CHUNK_SIZE
 
 
-def command_run(args: argparse.Namespace) -> int:
-    """``escalation run``: run, save, print the summary table."""
-    from sim.output.report import run_report
+def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
+    """Start a run or sweep into a new folder, or finish one with --resume: the shared path."""
     from sim.output.results import execute_run, resume_run
     from sim.scenario.loader import load_with_provenance
 
+    name = "sweep" if sweep else "run"
     progress = not args.no_progress
     if args.resume is not None:
         if args.scenario or args.overrides or args.runs or args.seed is not None or args.out:
-            raise UserError(Problem("--resume continues a saved run as it was started; give only the folder "
+            raise UserError(Problem(f"--resume continues a saved {name} as it was started; give only the folder "
                                     "(and --workers)", source="--resume"))
-        outcome = resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
-                             figures=not args.no_figures)
-    else:
-        if not args.scenario:
-            raise UserError(Problem("give a scenario file, or --resume DIR", source="escalation run"))
-        loaded = load_with_provenance(args.scenario, args.overrides)
-        runs = args.runs or loaded.scenario.runs
-        seed = loaded.scenario.seed if args.seed is None else args.seed
-        if args.max_runs is not None and args.target_ci_width is None:
-            raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
-        outcome = execute_run(loaded, runs=runs, seed=seed, out=args.out, executor=_executor(args),
-                              chunk_size=_chunk_size(args), progress=progress, figures=not args.no_figures,
-                              command=["escalation", *sys.argv[1:]], notify=_notify,
-                              target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS)
+        return resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
+                          figures=not args.no_figures)
+    if not args.scenario:
+        raise UserError(Problem("give a scenario file, or --resume DIR", source=f"escalation {name}"))
+    if args.max_runs is not None and args.target_ci_width is None:
+        raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
+    loaded = load_with_provenance(args.scenario, args.overrides)
+    seed = loaded.scenario.seed if args.seed is None else args.seed
+    design = None
+    if sweep:
+        from sim.analysis.sweep import make_design
+
+        if args.samples is not None and args.design != "lhs":
+            raise UserError(Problem("--samples is for --design lhs", source="--samples"))
+        design = make_design(args.parameters, args.design, args.samples, seed)
+    runs = args.runs or (SWEEP_RUNS if sweep else loaded.scenario.runs)
+    return execute_run(loaded, runs=runs, seed=seed, out=args.out,
+                       executor=_executor(args), chunk_size=_chunk_size(args), progress=progress,
+                       figures=not args.no_figures, command=["escalation", *sys.argv[1:]], notify=_notify,
+                       design=design, design_kind=args.design if sweep else None,
+                       target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """``escalation run``: run, save, print the summary table."""
+    from sim.output.report import run_report
+
+    outcome = _execute(args, sweep=False)
     print(run_report(outcome.summary, str(outcome.folder)))
     return 0
 
 
 def command_sweep(args: argparse.Namespace) -> int:
     """``escalation sweep``: a grid or Latin hypercube of points, one vectorised ensemble."""
-    from sim.analysis.sweep import make_design
-    from sim.output.results import execute_run, resume_run
-    from sim.scenario.loader import load_with_provenance
+    from sim.output.report import sweep_report
 
-    progress = not args.no_progress
-    if args.resume is not None:
-        outcome = resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
-                             figures=not args.no_figures)
-    else:
-        if not args.scenario:
-            raise UserError(Problem("give a scenario file, or --resume DIR", source="escalation sweep"))
-        if args.samples is not None and args.design != "lhs":
-            raise UserError(Problem("--samples is for --design lhs", source="--samples"))
-        if args.max_runs is not None and args.target_ci_width is None:
-            raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
-        loaded = load_with_provenance(args.scenario, args.overrides)
-        seed = loaded.scenario.seed if args.seed is None else args.seed
-        design = make_design(args.parameters, args.design, args.samples, seed)
-        outcome = execute_run(loaded, runs=args.runs, seed=seed, out=args.out, executor=_executor(args),
-                              chunk_size=_chunk_size(args), progress=progress, figures=not args.no_figures,
-                              command=["escalation", *sys.argv[1:]], notify=_notify, design=design,
-                              design_kind=args.design, target_ci_width=args.target_ci_width,
-                              max_runs=args.max_runs or MAX_RUNS)
-    summary = outcome.summary
-    low, high = summary["p_regional_escalation_range"]
-    print(f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {summary['points']:,} points x "
-          f"{summary['runs_per_point']:,} runs, seed {summary['seed']}")
-    print(f"  P(regional escalation) ranges from {100 * low:.2f}% to {100 * high:.2f}% over the points; "
-          f"widest 95% interval {100 * summary['max_ci_width']:.2f} points")
-    print(f"  Results: {outcome.folder} (sweep.csv, figures/)")
+    outcome = _execute(args, sweep=True)
+    print(sweep_report(outcome.summary, str(outcome.folder)))
     return 0
 
 
@@ -242,6 +231,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     """``escalation sensitivity``: SALib indices, saved and printed, with a ranked bar chart."""
     from sim.analysis.sensitivity import sensitivity
     from sim.output.analysis_figures import save, sensitivity_figure
+    from sim.output.report import sensitivity_report
     from sim.output.results import build_manifest, claim_folder, publish, write_json
     from sim.scenario.loader import load_with_provenance
 
@@ -260,10 +250,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     save(sensitivity_figure(result.indices, args.method, loaded.scenario.title, len(result.design), args.runs),
          partial / "figures" / "sensitivity.png")
     folder = publish(partial)
-    print(f"{loaded.scenario.title} - {args.method} sensitivity of P(regional escalation): "
-          f"{len(result.design):,} points x {args.runs:,} runs, seed {seed}")
-    print(result.indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"  Results: {folder}")
+    print(sensitivity_report(result, loaded.scenario.title, args.runs, seed, str(folder)))
     return 0
 
 
@@ -271,7 +258,7 @@ def command_compare(args: argparse.Namespace) -> int:
     """``escalation compare``: two variants, paired difference, side-by-side outcomes."""
     from sim.analysis.compare import compare
     from sim.output.analysis_figures import comparison_figure, save
-    from sim.output.report import percent
+    from sim.output.report import comparison_report
     from sim.output.results import build_manifest, claim_folder, publish, write_json
     from sim.scenario.loader import load_with_provenance
 
@@ -296,14 +283,7 @@ def command_compare(args: argparse.Namespace) -> int:
                "status": "complete"}))
     save(comparison_figure(data), partial / "figures" / "comparison.png")
     folder = publish(partial)
-    d = result.difference
-    print(f"{first.scenario.title} - comparison on {args.runs:,} paired runs, seed {seed}"
-          f"{'' if result.exact_common_random_numbers else ' (structures differ: paired by replication seed)'}")
-    for label, summary in zip(result.labels, result.summaries, strict=True):
-        print(f"  {label:<40} P(regional escalation) {percent(summary['p_regional_escalation'])}")
-    print(f"  difference (first - second)              {100 * d['estimate']:+.2f} points "
-          f"[{100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}] (paired 95%, Newcombe)")
-    print(f"  Results: {folder}")
+    print(comparison_report(result, first.scenario.title, args.runs, seed, str(folder)))
     return 0
 
 
@@ -311,6 +291,7 @@ def command_backtest(args: argparse.Namespace) -> int:
     """``escalation backtest``: forecasts next to history, Brier and log scores, reliability plot."""
     from sim.analysis.backtest import backtest
     from sim.output.analysis_figures import reliability_figure, save
+    from sim.output.report import backtest_report
     from sim.output.results import claim_folder, publish, versions, write_json
 
     result = backtest(args.cases, runs=args.runs, seed=args.seed, executor=_executor(args),
@@ -322,27 +303,7 @@ def command_backtest(args: argparse.Namespace) -> int:
                                            "command": ["escalation", *sys.argv[1:]], "versions": versions()})
     save(reliability_figure(result.cases, result.scores), partial / "figures" / "reliability.png")
     folder = publish(partial)
-    cases = result.cases
-    print(f"Backtest of {len(cases)} cases, {args.runs:,} runs each\n")
-    print(f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<10} decisive: P / happened")
-    for row in cases.itertuples():
-        decisive = "-" if row.observed_decisive_victory is None else ("yes" if row.observed_decisive_victory else "no")
-        forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
-        happened = "yes" if row.observed_regional_escalation else "no"
-        print(f"  {row.case:<28} {forecast:<30} {happened:<10} {100 * row.p_decisive_victory:5.1f}% / {decisive}")
-    print("\n  Scores on regional escalation (Brier: lower is better; log score: higher is better)")
-    for row in result.scores.itertuples():
-        skill = row.model_brier_skill
-        skill = "" if skill != skill else f"   model's Brier skill {skill:+.2f}"  # NaN for the model itself
-        print(f"    {row.forecaster:<48} Brier {row.brier:.3f}   log {row.log_score:.3f}{skill}")
-    if len(result.facts):
-        held = int(result.facts["holds"].sum())
-        print(f"\n  Stylised facts: {held} of {len(result.facts)} hold")
-        for row in result.facts.itertuples():
-            value = "n/a" if row.value is None or row.value != row.value else f"{row.value:.3g}"
-            print(f"    [{'x' if row.holds else ' '}] {row.case}: {row.fact} ({row.statistic} = {value}, "
-                  f"range {row.low:g} to {row.high:g})")
-    print(f"\n  Results: {folder}")
+    print(backtest_report(result, args.runs, str(folder)))
     return 0
 
 

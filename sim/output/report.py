@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -43,4 +44,69 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
     lines.append(f"  Median deaths            {casualties}")
     if folder:
         lines += ["", f"  Results: {folder}"]
+    return "\n".join(lines)
+
+
+def sweep_report(summary: dict[str, Any], folder: str) -> str:
+    """The lines printed after ``escalation sweep``."""
+    low, high = summary["p_regional_escalation_range"]
+    return "\n".join([
+        f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {summary['points']:,} points x "
+        f"{summary['runs_per_point']:,} runs, seed {summary['seed']}",
+        f"  P(regional escalation) ranges from {100 * low:.2f}% to {100 * high:.2f}% over the points; "
+        f"widest 95% interval {100 * summary['max_ci_width']:.2f} points",
+        f"  Results: {folder} (sweep.csv, figures/)",
+    ])
+
+
+def sensitivity_report(result: Any, title: str, runs: int, seed: int, folder: str) -> str:
+    """The indices table printed after ``escalation sensitivity``."""
+    return "\n".join([
+        f"{title} - {result.method} sensitivity of P(regional escalation): "
+        f"{len(result.design):,} points x {runs:,} runs, seed {seed}",
+        result.indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+        f"  Results: {folder}",
+    ])
+
+
+def comparison_report(result: Any, title: str, runs: int, seed: int, folder: str) -> str:
+    """Both variants' risks and their paired difference, after ``escalation compare``."""
+    d = result.difference
+    pairing = "" if result.exact_common_random_numbers else " (structures differ: paired by replication seed)"
+    width = max(len(label) for label in result.labels) + 2
+    lines = [f"{title} - comparison on {runs:,} paired runs, seed {seed}{pairing}"]
+    for label, summary in zip(result.labels, result.summaries, strict=True):
+        lines.append(f"  {label:<{width}} P(regional escalation) {percent(summary['p_regional_escalation'])}")
+    lines += [
+        f"  {'difference (first - second)':<{width}} {100 * d['estimate']:+.2f} points "
+        f"[{100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}] (paired 95%, Newcombe)",
+        f"  Results: {folder}",
+    ]
+    return "\n".join(lines)
+
+
+def backtest_report(result: Any, runs: int, folder: str) -> str:
+    """Per-case forecasts next to history, the scores and the stylised facts, after ``backtest``."""
+    cases = result.cases
+    lines = [f"Backtest of {len(cases)} cases, {runs:,} runs each", "",
+             f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<10} decisive: P / happened"]
+    for row in cases.itertuples():
+        decisive = "-" if row.observed_decisive_victory is None else ("yes" if row.observed_decisive_victory else "no")
+        forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
+        happened = "yes" if row.observed_regional_escalation else "no"
+        lines.append(f"  {row.case:<28} {forecast:<30} {happened:<10} "
+                     f"{100 * row.p_decisive_victory:5.1f}% / {decisive}")
+    lines += ["", "  Scores on regional escalation (Brier: lower is better; log score: higher is better)"]
+    for row in result.scores.itertuples():
+        skill = row.model_brier_skill
+        skill = "" if math.isnan(skill) else f"   model's Brier skill {skill:+.2f}"  # none for the model itself
+        lines.append(f"    {row.forecaster:<48} Brier {row.brier:.3f}   log {row.log_score:.3f}{skill}")
+    if len(result.facts):
+        lines += ["", f"  Stylised facts: {int(result.facts['holds'].sum())} of {len(result.facts)} hold"]
+        for row in result.facts.itertuples():
+            missing = row.value is None or (isinstance(row.value, float) and math.isnan(row.value))
+            value = "n/a" if missing else f"{row.value:.3g}"
+            lines.append(f"    [{'x' if row.holds else ' '}] {row.case}: {row.fact} ({row.statistic} = {value}, "
+                         f"range {row.low:g} to {row.high:g})")
+    lines += ["", f"  Results: {folder}"]
     return "\n".join(lines)
