@@ -82,6 +82,7 @@ class EscalationModel(mesa.Model):
         p = self.params
         self.territory = np.broadcast_to(p.belligerent["contested_territory"][0], shape).copy()
         self.momentum_memory = np.zeros(shape)
+        self._momentum: tuple[Array, Array] | None = None
         self.truce_in_force = np.broadcast_to(p.initial_truce, shape).copy()
         self.truce_start = np.zeros(shape, dtype=np.int32)
         self.truce_broker = np.full(shape, -1, dtype=np.int16)
@@ -155,8 +156,10 @@ class EscalationModel(mesa.Model):
 
     def momentum(self) -> tuple[Array, Array]:
         """Each side's momentum, -1 to 1: its recent gains of ground, against the front's pace."""
-        first = np.tanh(3.0 * self.momentum_memory / self.dynamics["front_speed"])
-        return first, -first
+        if self._momentum is None:  # recomputed only after the front has moved
+            first = np.tanh(3.0 * self.momentum_memory / self.dynamics["front_speed"])
+            self._momentum = (first, -first)
+        return self._momentum
 
     def pressing(self) -> tuple[Array, Array]:
         """The momentum each side still acts on, given the ground it holds and its war aim."""
@@ -259,6 +262,7 @@ class EscalationModel(mesa.Model):
             fighting, self.momentum_memory + (gained - self.momentum_memory) / memory,
             self.momentum_memory * (1.0 - 1.0 / memory),
         )
+        self._momentum = None
         momentum = self.momentum()
         for belligerent in self.belligerents:
             strikes = belligerent.strikes_deep(fighting, momentum[belligerent.side], d["capitulation_resolve"],

@@ -361,16 +361,18 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
     """Derive runs.csv, truces.csv, the summary (or sweep table) and figures from the chunk files."""
     accumulator = Accumulator(params)
     paths = finished_chunks(partial)
-    for name, table in (("runs.csv", runs_table), ("truces.csv", truces_table)):
-        temporary = partial / (name + ".tmp")
-        with temporary.open("w", encoding="utf-8", newline="") as handle:
-            for position, index in enumerate(sorted(paths)):
-                result = load_chunk(paths[index])
-                if name == "runs.csv":
-                    accumulator.add(result)
-                frame = table(params, result.runs if name == "runs.csv" else result.truces)
-                frame.to_csv(handle, header=position == 0, index=False, lineterminator="\n")
-        os.replace(temporary, partial / name)
+    runs_path, truces_path = partial / "runs.csv.tmp", partial / "truces.csv.tmp"
+    with runs_path.open("w", encoding="utf-8", newline="") as runs_file, \
+            truces_path.open("w", encoding="utf-8", newline="") as truces_file:
+        for position, index in enumerate(sorted(paths)):
+            result = load_chunk(paths[index])  # each chunk is read once, in chunk order
+            accumulator.add(result)
+            runs_table(params, result.runs).to_csv(runs_file, header=position == 0, index=False,
+                                                   lineterminator="\n")
+            truces_table(params, result.truces).to_csv(truces_file, header=position == 0, index=False,
+                                                       lineterminator="\n")
+    os.replace(runs_path, partial / "runs.csv")
+    os.replace(truces_path, partial / "truces.csv")
     head = {
         "scenario": manifest["scenario"]["name"],
         "title": manifest["scenario"]["title"],
