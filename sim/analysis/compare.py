@@ -45,15 +45,15 @@ class Comparison:
 
 
 def _escalated_by_replication(params: Parameters, runs: int, seed: int, chunk_size: int,
-                              **options: Any) -> tuple[list[Accumulator], np.ndarray]:
-    """Per point, the accumulator and a (points, runs) array: did replication r escalate?"""
-    accumulators = [Accumulator(params)]
+                              **options: Any) -> tuple[Accumulator, np.ndarray]:
+    """The accumulator of every point, and a (points, runs) array: did replication r escalate?"""
+    accumulator = Accumulator(params)
     escalated = np.zeros((params.points, runs), dtype=bool)
     for result in stream_chunks(params, plan_chunks(runs, seed, chunk_size, params.points), **options):
-        accumulators[0].add(result)
+        accumulator.add(result)
         records = result.runs
         escalated[records["point"], records["replication"]] = records["escalation_day"] >= 0
-    return accumulators, escalated
+    return accumulator, escalated
 
 
 def compare(first: ScenarioLike, second: ScenarioLike | None = None, *, first_overrides: Sequence[str] = (),
@@ -77,14 +77,16 @@ def compare(first: ScenarioLike, second: ScenarioLike | None = None, *, first_ov
         params = None
         exact = False
     if params is not None:
-        (accumulator,), escalated = _escalated_by_replication(params, runs, seed, chunk_size, **options)
+        accumulator, escalated = _escalated_by_replication(params, runs, seed, chunk_size, **options)
         summaries = (accumulator.summary(0), accumulator.summary(1))
         pairs = (escalated[0], escalated[1])
     else:
-        results = [_escalated_by_replication(compile_scenarios([variant]), runs, seed, chunk_size, **options)
-                   for variant in (variant_first, variant_second)]
-        summaries = (results[0][0][0].summary(0), results[1][0][0].summary(0))
-        pairs = (results[0][1][0], results[1][1][0])
+        (first_acc, first_esc), (second_acc, second_esc) = (
+            _escalated_by_replication(compile_scenarios([variant]), runs, seed, chunk_size, **options)
+            for variant in (variant_first, variant_second)
+        )
+        summaries = (first_acc.summary(0), second_acc.summary(0))
+        pairs = (first_esc[0], second_esc[0])
     for summary, variant in zip(summaries, (variant_first, variant_second), strict=True):
         summary.update(scenario=variant.name, title=variant.title, seed=seed)
     return Comparison(labels, summaries, paired_difference(*pairs), exact)
