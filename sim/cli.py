@@ -76,6 +76,21 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _add_saved_study(parser: argparse.ArgumentParser, name: str) -> None:
+    """Flags shared by ``run`` and ``sweep``: seed, folder, overrides, resume, figures, precision."""
+    per = " per point" if name == "sweep" else ""
+    parser.add_argument("--seed", type=_seed, help="master seed (default: the scenario's seed)")
+    parser.add_argument("--out", type=Path, help="results folder (default results/<scenario>/<UTC time>)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
+                        help="override a scenario value, list entries named by id (repeatable)")
+    parser.add_argument("--resume", type=Path, metavar="DIR", help=f"finish an interrupted {name} from its chunks")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    parser.add_argument("--target-ci-width", type=_probability_width, metavar="W",
+                        help=f"add replications until the 95%% interval of P(regional escalation){per} "
+                             "is narrower than W")
+    parser.add_argument("--max-runs", type=_positive_int(MAX_RUNS), help=f"cap{per} for --target-ci-width")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``escalation`` argument parser with its subcommands."""
     parser = _Parser(prog="escalation", description="Scenario simulator of regional escalation risk.")
@@ -84,15 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scenario many times and save the results")
     run.add_argument("scenario", nargs="?", help="scenario YAML file")
     run.add_argument("--runs", type=_positive_int(MAX_RUNS), help="replications (default: the scenario's runs)")
-    run.add_argument("--seed", type=_seed, help="master seed (default: the scenario's seed)")
-    run.add_argument("--out", type=Path, help="results folder (default results/<scenario>/<UTC time>)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
-                     help="override a scenario value, list entries named by id (repeatable)")
-    run.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted run from its saved chunks")
-    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    run.add_argument("--target-ci-width", type=_probability_width, metavar="W",
-                     help="add chunks until the 95%% interval of P(regional escalation) is narrower than W")
-    run.add_argument("--max-runs", type=_positive_int(MAX_RUNS), help="cap for --target-ci-width")
+    _add_saved_study(run, "run")
     _add_execution(run)
 
     validate = commands.add_parser("validate", help="check a scenario file and explain every problem")
@@ -106,15 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--design", choices=("grid", "lhs"), default="grid", help="full grid, or Latin hypercube")
     sweep.add_argument("--samples", type=_positive_int(100_000), help="points of a Latin hypercube")
     sweep.add_argument("--runs", type=_positive_int(MAX_RUNS), help=f"replications per point (default {SWEEP_RUNS:,})")
-    sweep.add_argument("--seed", type=_seed, help="master seed (default: the scenario's seed)")
-    sweep.add_argument("--out", type=Path, help="results folder (default results/<scenario>/<UTC time>)")
-    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
-                       help="fixed overrides applied to every point")
-    sweep.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted sweep")
-    sweep.add_argument("--no-figures", action="store_true", help="skip the figures")
-    sweep.add_argument("--target-ci-width", type=_probability_width, metavar="W",
-                       help="add replications until every point's 95%% interval is narrower than W")
-    sweep.add_argument("--max-runs", type=_positive_int(MAX_RUNS), help="cap per point for --target-ci-width")
+    _add_saved_study(sweep, "sweep")
     _add_execution(sweep)
 
     sensitivity = commands.add_parser("sensitivity", help="global sensitivity analysis with SALib")
