@@ -8,10 +8,9 @@ from typing import Any
 from sim.scenario.schema import Scenario
 
 
-def belligerent(opponent: str, **overrides: Any) -> dict[str, Any]:
-    """A belligerent that never tires, never capitulates and never strikes deep unless told."""
+def party(**overrides: Any) -> dict[str, Any]:
+    """A party that never tires, never capitulates and never strikes deep unless told."""
     profile = {
-        "opponent": opponent,
         "strength": 1.0,
         "resolve": 1.0,
         "war_weariness": 0.0,
@@ -20,13 +19,12 @@ def belligerent(opponent: str, **overrides: Any) -> dict[str, Any]:
         "truce_compliance": 1.0,
         "retaliation_propensity": 1.0,
         "deep_strike_propensity": 0.0,
-        "contested_territory": 0.5,
     }
     profile.update(overrides)
     return profile
 
 
-def backer(**overrides: Any) -> dict[str, Any]:
+def outside(**overrides: Any) -> dict[str, Any]:
     profile = {"escalation_rate": 0.0, "indirect_support": 0.0, "intervention_power": 0.0,
                "exposure": 0.0, "incident_absorption": 1.0}
     profile.update(overrides)
@@ -49,16 +47,26 @@ def scenario_data(*, horizon: int = 30, initial_state: str = "war", a: dict | No
                   mediators: dict[str, dict] | None = None, rivalries: list[dict] | None = None,
                   dynamics: dict | None = None, brokered: bool = False, scheduled: list[dict] | None = None,
                   **top: Any) -> dict[str, Any]:
-    """A two-belligerent scenario (``a`` vs ``b``) with quiet dynamics, as plain data."""
+    """A war between parties ``a`` and ``b`` (camps ``a`` and ``b``, one front) with quiet dynamics,
+    as plain data. ``backers`` are outside powers (a scalar ``exposure`` is to the fire of the party
+    opposing its first commitment's protected actor); ``ties`` use the short keys backer, client, scope."""
+    a, b = dict(a or {}), dict(b or {})
+    control = a.pop("contested_territory", 0.5)
+    b.pop("contested_territory", None)
     actors = [
-        {"id": "a", "name": "A", "roles": ["belligerent"], "belligerent": belligerent("b", **(a or {}))},
-        {"id": "b", "name": "B", "roles": ["belligerent"], "belligerent": belligerent("a", **(b or {}))},
+        {"id": "a", "name": "A", "camp": "a", "party": party(**a)},
+        {"id": "b", "name": "B", "camp": "b", "party": party(**b)},
     ]
+    ties = [commitment(**tie) for tie in (ties or [])]
     for actor_id, profile in (backers or {}).items():
-        actors.append({"id": actor_id, "name": actor_id.title(), "roles": ["backer"], "backer": backer(**profile)})
+        profile = outside(**profile)
+        exposure = profile.pop("exposure", 0.0)
+        if exposure:
+            protected = next((t["to"] for t in ties if t["from"] == actor_id), "a")
+            profile["exposure"] = {"b" if protected == "a" else "a": exposure}
+        actors.append({"id": actor_id, "name": actor_id.title(), "outside": profile})
     for actor_id, profile in (mediators or {}).items():
-        actors.append({"id": actor_id, "name": actor_id.title(), "roles": ["mediator"],
-                       "mediator": copy.deepcopy(profile)})
+        actors.append({"id": actor_id, "name": actor_id.title(), "mediator": copy.deepcopy(profile)})
     data = {
         "name": "test_case",
         "title": "Test case",
@@ -68,7 +76,8 @@ def scenario_data(*, horizon: int = 30, initial_state: str = "war", a: dict | No
         "runs": 1000,
         "seed": 1,
         "actors": actors,
-        "ties": ties or [],
+        "fronts": [{"id": "front", "between": ["a", "b"], "control": control}],
+        "commitments": ties,
         "rivalries": rivalries or [],
         "truces": {"brokered": brokered, "scheduled": scheduled or []},
         "dynamics": {**QUIET_DYNAMICS, **(dynamics or {})},
@@ -85,6 +94,13 @@ def make_scenario(**kwargs: Any) -> Scenario:
     problems = check_scenario(scenario)
     assert not problems, problems
     return scenario
+
+
+def commitment(backer: str, client: str, kind: str, scope: str = "anywhere", **rest: Any) -> dict[str, Any]:
+    """A commitment from the short form of the first format's tie (backer, client, scope)."""
+    kind = {"proxy_fighters": "proxy_forces"}.get(kind, kind)
+    trigger = {"anywhere": "fighting_anywhere"}.get(scope, scope)
+    return {"from": backer, "to": client, "kind": kind, "trigger": trigger, **rest}
 
 
 def entry_tie(backer_id: str = "patron", client: str = "a", *, scope: str = "anywhere",

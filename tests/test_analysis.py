@@ -88,11 +88,11 @@ def test_lhs_design_stays_in_range() -> None:
 
 def test_unknown_paths_and_values_out_of_range_are_user_errors() -> None:
     with pytest.raises(UserError, match="did you mean 'escalation_rate'"):
-        sweep(KARABAKH, ["actors.turkey.backer.escalation_rat=0:0.1:2"], runs=10, progress=False)
+        sweep(KARABAKH, ["actors.turkey.outside.escalation_rat=0:0.1:2"], runs=10, progress=False)
     with pytest.raises(UserError, match="escalation_rate: found 2"):
-        sweep(KARABAKH, ["actors.turkey.backer.escalation_rate=0:2:3"], runs=10, progress=False)
+        sweep(KARABAKH, ["actors.turkey.outside.escalation_rate=0:2:3"], runs=10, progress=False)
     with pytest.raises(UserError, match="no entry with id 'turky'"):
-        sweep(KARABAKH, ["actors.turky.backer.escalation_rate=0:1:3"], runs=10, progress=False)
+        sweep(KARABAKH, ["actors.turky.outside.escalation_rate=0:1:3"], runs=10, progress=False)
 
 
 # ---- sweeps -----------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_truce_compliance_moves_the_risk_in_the_expected_direction() -> None:
         b={"truce_compliance": 0.9, "deep_strike_propensity": 0.2},
         backers={"patron": {"escalation_rate": 0.1}}, ties=[proxy_tie(), entry_tie()],
     )
-    table = sweep(scenario, ["actors.a.belligerent.truce_compliance=0.8:1.0:5"], runs=4_000, seed=5,
+    table = sweep(scenario, ["actors.a.party.truce_compliance=0.8:1.0:5"], runs=4_000, seed=5,
                   workers=1, progress=False)
     risk = table["p_regional_escalation"].to_numpy()
     assert np.all(np.diff(risk) < 0)
@@ -120,7 +120,7 @@ def test_truce_compliance_moves_the_risk_in_the_expected_direction() -> None:
 
 
 def test_sweep_points_use_common_random_numbers() -> None:
-    table = sweep(KARABAKH, ["actors.turkey.backer.escalation_rate=0.02:0.04:3"], runs=3_000, seed=2,
+    table = sweep(KARABAKH, ["actors.turkey.outside.escalation_rate=0.02:0.04:3"], runs=3_000, seed=2,
                   workers=1, progress=False)
     # Higher rate, same random numbers: escalation can only be more frequent, never less.
     assert np.all(np.diff(table["p_entry_turkey"].to_numpy()) >= 0)
@@ -129,7 +129,7 @@ def test_sweep_points_use_common_random_numbers() -> None:
 def test_sweep_results_do_not_depend_on_workers_or_point_blocks(monkeypatch) -> None:
     from sim.ensemble import chunks
 
-    spec = ["actors.turkey.backer.escalation_rate=0.01:0.05:4"]
+    spec = ["actors.turkey.outside.escalation_rate=0.01:0.05:4"]
     serial = sweep(KARABAKH, spec, runs=600, seed=8, workers=1, chunk_size=200, progress=False)
     monkeypatch.setattr(chunks, "MAX_LANES_PER_CHUNK", 200)  # one point per chunk
     split = sweep(KARABAKH, spec, runs=600, seed=8, workers=2, chunk_size=200, progress=False)
@@ -137,8 +137,8 @@ def test_sweep_results_do_not_depend_on_workers_or_point_blocks(monkeypatch) -> 
 
 
 def test_evaluate_takes_a_dict_of_overrides() -> None:
-    table = evaluate(KARABAKH, [{"actors.turkey.backer.escalation_rate": 0.0},
-                                {"actors.turkey.backer.escalation_rate": 0.2}], runs=1_000, seed=1, workers=1,
+    table = evaluate(KARABAKH, [{"actors.turkey.outside.escalation_rate": 0.0},
+                                {"actors.turkey.outside.escalation_rate": 0.2}], runs=1_000, seed=1, workers=1,
                      progress=False)
     assert len(table) == 2
     assert table["p_entry_turkey"].iloc[0] == 0.0 < table["p_entry_turkey"].iloc[1]
@@ -152,11 +152,11 @@ def test_sobol_ranks_the_dominant_parameter_first() -> None:
         backers={"patron": {"escalation_rate": 0.05}}, ties=[proxy_tie(), entry_tie()],
         mediators={"m": {"attempt_rate": 0.0, "leverage": {"a": 0.5, "b": 0.5}}},
     )
-    result = sensitivity(scenario, ["actors.patron.backer.escalation_rate=0:0.2",
-                                    "ties.patron_a_defence_pact.reliability=0.9:1",
+    result = sensitivity(scenario, ["actors.patron.outside.escalation_rate=0:0.2",
+                                    "commitments.patron_a_defence_pact.reliability=0.9:1",
                                     "actors.m.mediator.bias=0:1"],
                          method="sobol", samples=32, runs=300, seed=4, workers=1, progress=False)
-    assert result.indices["parameter"].iloc[0] == "actors.patron.backer.escalation_rate"
+    assert result.indices["parameter"].iloc[0] == "actors.patron.outside.escalation_rate"
     assert result.indices["ST"].iloc[0] > 0.8
     inert = result.indices.set_index("parameter").loc["actors.m.mediator.bias"]
     assert abs(inert["ST"]) < 1e-9
@@ -165,15 +165,15 @@ def test_sobol_ranks_the_dominant_parameter_first() -> None:
 def test_morris_runs_and_ranks() -> None:
     scenario = make_scenario(horizon=20, b={"deep_strike_propensity": 1.0},
                              backers={"patron": {"escalation_rate": 0.05}}, ties=[proxy_tie(), entry_tie()])
-    result = sensitivity(scenario, ["actors.patron.backer.escalation_rate=0:0.2",
-                                    "actors.a.belligerent.truce_compliance=0:1"],
+    result = sensitivity(scenario, ["actors.patron.outside.escalation_rate=0:0.2",
+                                    "actors.a.party.truce_compliance=0:1"],
                          method="morris", samples=10, runs=300, seed=4, workers=1, progress=False)
-    assert result.indices["parameter"].iloc[0] == "actors.patron.backer.escalation_rate"
+    assert result.indices["parameter"].iloc[0] == "actors.patron.outside.escalation_rate"
 
 
 def test_sobol_needs_a_power_of_two() -> None:
     with pytest.raises(UserError, match="power of two"):
-        sensitivity(KARABAKH, ["actors.turkey.backer.escalation_rate=0:0.1"], samples=30, runs=10, progress=False)
+        sensitivity(KARABAKH, ["actors.turkey.outside.escalation_rate=0:0.1"], samples=30, runs=10, progress=False)
 
 
 # ---- comparison -------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def test_identical_variants_differ_by_exactly_nothing() -> None:
 
 def test_a_riskier_variant_shows_a_positive_paired_difference() -> None:
     result = compare(KARABAKH, runs=4_000, seed=1, workers=1, progress=False,
-                     first_overrides=["actors.turkey.backer.escalation_rate=0.2"])
+                     first_overrides=["actors.turkey.outside.escalation_rate=0.2"])
     assert result.difference["ci_low"] > 0
     assert result.difference["discordant_second"] == 0  # common random numbers: never less escalation
 

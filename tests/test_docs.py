@@ -54,6 +54,6 @@ def test_every_documented_field_exists() -> None:
 
 def test_the_schema_has_the_expected_shape() -> None:
     paths = schema_paths()
-    assert "actors[].belligerent.truce_compliance" in paths
+    assert "actors[].party.truce_compliance" in paths
     assert "truces.scheduled[].broker" in paths
     assert len(paths) > 80

@@ -201,12 +201,12 @@ def test_byte_flips_load_or_explain(fuzz_dir: Path, index: int, flips: list[tupl
 
 
 _OVERRIDE_PATHS = [
-    "actors.red.belligerent.strength", "actors.blue.belligerent.opponent", "actors.big.backer.escalation_rate",
+    "actors.red.party.strength", "actors.blue.party.opponent", "actors.big.outside.escalation_rate",
     "actors.neutral.mediator.leverage.red", "actors.neutral.mediator.leverage", "actors.neutral.roles",
-    "ties.big_blue.client", "ties.big_blue.reliability", "truces.scheduled.first.day", "dynamics.spiral_gain",
+    "commitments.big_blue.client", "commitments.big_blue.reliability", "truces.scheduled.first.day", "dynamics.spiral_gain",
     "dynamics", "horizon_days", "runs", "seed", "start_date", "actors", "ties", "actors.reed.name", "dynamcs.x",
     "ladder", "name", "", ".", "actors..id", "truces.scheduled", "observed.war_days", "actors.russia.backer",
-    "ties.turkey_azerbaijan_pact.strength", "rivalries.turkey_russia.between", "regional_escalation.backer_rung",
+    "commitments.turkey_azerbaijan_pact.strength", "rivalries.turkey_russia.between", "regional_escalation.backer_rung",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model.model import DECISIVE, REGIONAL, TRUCE_HOLDING, EscalationModel
+from sim.model.model import DECISIVE, OUTSIDE_WAR, REGIONAL, TRUCE_HOLDING, EscalationModel
 from tests.factory import entry_tie, make_scenario, proxy_tie
 
 
@@ -108,12 +108,12 @@ def test_equal_sides_share_the_daily_losses() -> None:
     per_lane_sd = np.sqrt(30 * 50.0**2 * (np.exp(0.25) - 1))
     for side in ("a", "b"):
         assert abs(runs[f"casualties_{side}"].mean() - 1500.0) <= 4 * per_lane_sd / np.sqrt(4_000)
-    assert np.all(runs["territory"] == 0.5)  # equal power, no noise: the front does not move
+    assert np.all(runs["control_front"] == 0.5)  # equal power, no noise: the front does not move
 
 
 def test_the_stronger_side_advances_and_loses_fewer() -> None:
     runs, _ = simulate(make_scenario(horizon=20, a={"strength": 2.0}), replications=2_000)
-    assert runs["territory"].mean() > 0.5 + 20 * 0.04 * (1 / 3) * 0.9
+    assert runs["control_front"].mean() > 0.5 + 20 * 0.04 * (1 / 3) * 0.9
     assert runs["casualties_a"].mean() < runs["casualties_b"].mean()
 
 
@@ -164,7 +164,7 @@ def test_a_tie_out_of_scope_never_triggers() -> None:
                                 b={"strength": 5.0}, a={"territory_sensitivity": 0.5})
     runs, _ = simulate(scenario, replications=5_000)
     assert np.all(runs["escalation_day"] < 0)
-    assert np.all(runs["highest_rung_patron"] == 7)
+    assert np.all(runs["highest_rung_patron"] == 8)  # the proxies' indirect role, no further
 
 
 def test_in_scope_strikes_trigger_a_territorial_tie() -> None:
@@ -173,7 +173,7 @@ def test_in_scope_strikes_trigger_a_territorial_tie() -> None:
 
 
 def test_two_independent_backers() -> None:
-    """P(at least one enters) = 1 - (1 - p1)(1 - p2)."""
+    """P(at least one enters) = 1 - (1 - p1)(1 - p2) while neither has entered."""
     horizon = 15
     scenario = make_scenario(
         horizon=horizon,
@@ -184,7 +184,7 @@ def test_two_independent_backers() -> None:
     runs, _ = simulate(scenario)
     p1, p2 = 1 - 0.97**horizon, 1 - 0.95**horizon
     assert_share(int(np.sum(runs["escalation_day"] >= 0)), 20_000, 1 - (1 - p1) * (1 - p2))
-    assert_share(int(np.sum(runs["highest_rung_first"] >= 8)), 20_000, p1)
+    # (after the first entry the two are no longer independent: the entrant can be struck in its client's place)
 
 
 def test_distress_drives_a_backer_of_a_losing_client() -> None:
@@ -221,48 +221,51 @@ def test_open_entry_feeds_back_into_the_war() -> None:
     helped, _ = simulate(make_scenario(backers={"patron": {"escalation_rate": 1.0, "intervention_power": 2.0}},
                                        **kwargs), 2_000)
     unhelped, _ = simulate(make_scenario(backers={"patron": {"escalation_rate": 1.0}}, **kwargs), 2_000)
-    assert helped["territory"].mean() > unhelped["territory"].mean() + 0.2
+    assert helped["control_front"].mean() > unhelped["control_front"].mean() + 0.2
 
 
-def test_rival_backers_on_opposite_sides_can_clash() -> None:
-    scenario = make_scenario(
-        horizon=20,
+def _rivals(clash_rate: float = 0.1, definition: dict | None = None, entry: bool = False):
+    ties = [proxy_tie("first", "a"), proxy_tie("second", "b")]
+    if entry:
+        ties += [entry_tie("first", "a"), entry_tie("second", "b")]
+    return make_scenario(
+        horizon=20, regional_escalation=definition or {},
         a={"deep_strike_propensity": 1.0}, b={"deep_strike_propensity": 1.0},
         backers={"first": {"escalation_rate": 1.0}, "second": {"escalation_rate": 1.0}},
-        ties=[proxy_tie("first", "a"), entry_tie("first", "a"), proxy_tie("second", "b"), entry_tie("second", "b")],
-        rivalries=[{"between": ["first", "second"], "intensity": 1.0}],
-        dynamics={"backer_clash_rate": 0.1},
+        ties=ties, rivalries=[{"between": ["first", "second"], "intensity": 1.0}],
+        dynamics={"backer_clash_rate": clash_rate},
     )
-    runs, _ = simulate(scenario)
-    # both enter on day 0; from then on they clash with probability 0.1 a day (checked from day 0)
-    clashed = runs["highest_rung_first"] == 9
-    assert_share(int(clashed.sum()), 20_000, 1 - 0.9**20)
-    assert np.all(runs["highest_rung_second"][clashed] == 9)
 
 
-def test_backer_against_backer_counts_only_when_the_definition_says_so() -> None:
-    def clash_scenario(definition):
-        return make_scenario(
-            horizon=20, regional_escalation=definition,
-            a={"deep_strike_propensity": 1.0}, b={"deep_strike_propensity": 1.0},
-            backers={"first": {"escalation_rate": 1.0}, "second": {"escalation_rate": 1.0}},
-            ties=[proxy_tie("first", "a"), entry_tie("first", "a"), proxy_tie("second", "b"),
-                  entry_tie("second", "b")],
-            rivalries=[{"between": ["first", "second"], "intensity": 1.0}],
-            dynamics={"backer_clash_rate": 0.1},
-        )
-    counted, _ = simulate(clash_scenario({"backer_rung": 9, "backer_vs_backer": True}), 5_000)
-    clashed = counted["highest_rung_first"] == 9
+def test_rivals_involved_indirectly_clash_at_the_rate_their_visibility_allows() -> None:
+    """Both rivals hold an indirect role on opposite sides from the end of day 0: a clash each later day
+    with probability rate x intensity x visibility(indirect)^2 = 0.1 x 0.3^2."""
+    runs, _ = simulate(_rivals())
+    clashed = runs["highest_rung_first"] == 11
+    assert_share(int(clashed.sum()), 20_000, 1 - (1 - 0.1 * 0.3**2) ** 20)
+    assert np.all(runs["highest_rung_second"][clashed] == 11)
+    assert np.all(runs["outcome"][clashed] == OUTSIDE_WAR)
+
+
+def test_rivals_in_combat_on_one_front_are_at_war_with_each_other() -> None:
+    """Both enter in combat on day 0 (certain triggers, rate 1) and fight each other from day 1."""
+    runs, _ = simulate(_rivals(clash_rate=0.0, entry=True), 2_000)
+    assert np.all(runs["outcome"] == OUTSIDE_WAR) and np.all(runs["war_days"] == 2)
+
+
+def test_outside_powers_fighting_counts_only_when_the_definition_says_so() -> None:
+    counted, _ = simulate(_rivals(definition={"outside_form": "none", "outside_powers_fight": True}), 5_000)
+    clashed = counted["highest_rung_first"] == 11
     assert np.array_equal(counted["escalation_day"] >= 0, clashed) and clashed.any()
-    with pytest.raises(AssertionError, match="nothing that could count"):
-        clash_scenario({"backer_rung": 9, "backer_vs_backer": False})
+    with pytest.raises(AssertionError, match="nothing could count"):
+        _rivals(definition={"outside_form": "none", "outside_powers_fight": False})
 
 
 def test_an_unwilling_tie_does_not_mobilise_its_backer() -> None:
     unreliable_proxies = {**proxy_tie(), "reliability": 0.25}
     runs, _ = simulate(make_scenario(horizon=5, backers={"patron": {}}, ties=[unreliable_proxies]))
-    assert_share(int(np.sum(runs["highest_rung_patron"] == 7)), 20_000, 0.25)
-    assert np.all(np.isin(runs["highest_rung_patron"], (0, 7)))
+    assert_share(int(np.sum(runs["highest_rung_patron"] == 8)), 20_000, 0.25)
+    assert np.all(np.isin(runs["highest_rung_patron"], (0, 8)))
 
 
 def test_tie_strength_scales_the_climb() -> None:
@@ -274,13 +277,17 @@ def test_tie_strength_scales_the_climb() -> None:
 
 def test_lost_ground_weighs_on_resolve_net_of_the_front_swaying() -> None:
     """Resolve counts ground lost since the start, net: ground regained restores it."""
+    from sim.model.fronts import absorb_losses
+
     model = EscalationModel(make_scenario(a={"territory_sensitivity": 2.0, "war_weariness": 0.01}), rng=1)
-    side = model.belligerents[0]
-    fighting = np.ones(model.lane_shape, dtype=bool)
-    side.absorb_losses(np.zeros(model.lane_shape), np.full(model.lane_shape, 0.3), fighting)
-    assert side.resolve[0, 0] == pytest.approx(1.0 - 0.01 - 2.0 * 0.2)
-    side.absorb_losses(np.zeros(model.lane_shape), np.full(model.lane_shape, 0.6), fighting)
-    assert side.resolve[0, 0] == pytest.approx(1.0 - 0.02)
+    fought = model.camp >= 0
+    none = np.zeros(model.camp.shape)
+    model.control[0] = 0.3
+    absorb_losses(model, none, fought)
+    assert model.resolve[0, 0, 0] == pytest.approx(1.0 - 0.01 - 2.0 * 0.2)
+    model.control[0] = 0.6
+    absorb_losses(model, none, fought)
+    assert model.resolve[0, 0, 0] == pytest.approx(1.0 - 0.02)
     losing, _ = simulate(make_scenario(horizon=60, a={"territory_sensitivity": 2.0}, b={"strength": 3.0}), 500)
     assert np.all(losing["winner"] == 1)
 
@@ -314,18 +321,21 @@ def test_a_side_that_holds_its_war_aim_stops_pressing() -> None:
     strong = {"strength": 3.0, "contested_territory": 0.5, "truce_compliance": 0.98}
     total, _ = simulate(make_scenario(b=strong, **kwargs), 3_000)
     limited, _ = simulate(make_scenario(b={**strong, "war_aim": 0.6}, **kwargs), 3_000)
-    assert limited["territory"].mean() > total["territory"].mean() + 0.15  # it stops short of taking it all
+    assert limited["control_front"].mean() > total["control_front"].mean() + 0.15  # it stops short of taking it all
     assert limited["truces_broken"].mean() < 0.7 * total["truces_broken"].mean()
     assert np.median(limited["war_days"]) < np.median(total["war_days"])
 
 
 def test_the_default_war_aim_never_stops_a_side_pressing() -> None:
-    model = EscalationModel(make_scenario(a={"contested_territory": 1.0}, b={"contested_territory": 0.0}), rng=1)
-    side = model.belligerents[0]
-    momentum, held = np.full((1, 1), 0.4), np.ones((1, 1))
-    assert side.pressing(momentum, held)[0, 0] == 0.4
-    side.war_aim = np.full((1, 1), 0.9)
-    assert side.pressing(momentum, held)[0, 0] == 0.0
+    from sim.model.fronts import pressing
+
+    model = EscalationModel(make_scenario(a={"contested_territory": 1.0}), rng=1)
+    model.front_memory[0] = 0.04 * np.arctanh(0.4) / 3.0   # momentum 0.4 for a, which holds everything
+    model.front_momentum = np.tanh(3.0 * model.front_memory / 0.04)
+    assert pressing(model)[0, 0, 0] == pytest.approx(0.4)
+    limited = EscalationModel(make_scenario(a={"contested_territory": 1.0, "war_aim": 0.9}), rng=1)
+    limited.front_momentum = model.front_momentum
+    assert pressing(limited)[0, 0, 0] == 0.0
 
 
 def test_a_backer_leans_per_sweep_point() -> None:
@@ -338,7 +348,7 @@ def test_a_backer_leans_per_sweep_point() -> None:
             {"backer": "patron", "client": "b", "kind": "arms_supply", "strength": strength_to_b, "reliability": 1.0},
         ])
     model = EscalationModel(compile_scenarios([variant(0.1), variant(0.9)]), replications=2, rng=1)
-    assert model.backers[0].lean.ravel().tolist() == [0, 1]
+    assert model.lean[model.params.actor_ids.index("patron")].ravel().tolist() == [0, 1]
 
 
 @pytest.mark.parametrize("exponent", [0.0, 0.5, 1.0])

@@ -107,15 +107,15 @@ def test_run_prints_the_summary_table(tmp_path: Path, capsys) -> None:
     (["run", KARABAKH, "--runs", "0"], "allowed: 1 or more"),
     (["run", KARABAKH, "--runs", "1000000000000"], "at most"),
     (["run", KARABAKH, "--seed", "-3"], "allowed"),
-    (["run", KARABAKH, "--set", "actors.turkey.backer.escalation_rate=7", "--no-progress"], "escalation_rate"),
-    (["run", KARABAKH, "--set", "actors.turky.backer.escalation_rate=0.1"], "did you mean 'turkey'"),
+    (["run", KARABAKH, "--set", "actors.turkey.outside.escalation_rate=7", "--no-progress"], "escalation_rate"),
+    (["run", KARABAKH, "--set", "actors.turky.outside.escalation_rate=0.1"], "did you mean 'turkey'"),
     (["run", "missing.yaml"], "no such file"),
     (["run", KARABAKH, "--bogus"], "unrecognized arguments"),
     (["run", KARABAKH, "--max-runs", "10"], "--target-ci-width"),
-    (["sweep", KARABAKH, "--param", "actors.turkey.backer.escalation_rate=0:1:0"], "empty range"),
-    (["sweep", KARABAKH, "--param", "actors.turkey.backer.nothing=0:1:2", "--no-progress"], "unknown field"),
+    (["sweep", KARABAKH, "--param", "actors.turkey.outside.escalation_rate=0:1:0"], "empty range"),
+    (["sweep", KARABAKH, "--param", "actors.turkey.outside.nothing=0:1:2", "--no-progress"], "unknown field"),
     (["compare", KARABAKH], "second scenario"),
-    (["sensitivity", KARABAKH, "--param", "actors.turkey.backer.escalation_rate=a,b"], "numeric range"),
+    (["sensitivity", KARABAKH, "--param", "actors.turkey.outside.escalation_rate=a,b"], "numeric range"),
 ])
 def test_user_errors_exit_2_with_one_message(args: list[str], fragment: str, capsys) -> None:
     with pytest.raises(SystemExit) as stop:
@@ -128,7 +128,7 @@ def test_user_errors_exit_2_with_one_message(args: list[str], fragment: str, cap
 
 def test_sweep_writes_its_table_and_figure(tmp_path: Path, capsys) -> None:
     out = tmp_path / "sweep"
-    assert run_cli("sweep", KARABAKH, "--param", "actors.turkey.backer.escalation_rate=0:0.1:3", "--runs", "300",
+    assert run_cli("sweep", KARABAKH, "--param", "actors.turkey.outside.escalation_rate=0:0.1:3", "--runs", "300",
                    "--out", str(out), "--no-progress", "--workers", "1") == 0
     table = pd.read_csv(out / "sweep.csv")
     assert len(table) == 3 and {"p_regional_escalation", "ci_low", "ci_high", "runs"} <= set(table.columns)
@@ -246,7 +246,7 @@ def test_an_interrupted_sweep_resumes_to_the_same_table(tmp_path: Path, monkeypa
         calls.append(result.chunk.index)
         return real_save(folder, result)
 
-    args = ["sweep", KARABAKH, "--param", "actors.turkey.backer.escalation_rate=0:0.1:3", "--runs", "900",
+    args = ["sweep", KARABAKH, "--param", "actors.turkey.outside.escalation_rate=0:0.1:3", "--runs", "900",
             "--chunk-size", "300", "--seed", "4", "--workers", "1", "--no-progress", "--no-figures"]
     monkeypatch.setattr(results, "save_chunk", interrupt_after_two)
     assert main([*args, "--out", str(tmp_path / "cut")]) == 130

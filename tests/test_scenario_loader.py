@@ -118,13 +118,13 @@ def test_utf8_byte_order_mark_and_windows_line_ends_are_accepted() -> None:
 
 def test_override_by_id() -> None:
     scenario = load_scenario(MINIMAL, [
-        "actors.big.backer.escalation_rate=0.2",
-        "ties.big_blue.reliability=0.9",
+        "actors.big.outside.escalation_rate=0.2",
+        "commitments.big_blue.reliability=0.9",
         "truces.scheduled.first.day=5",
         "actors.neutral.mediator.leverage.red=0.25",
         "horizon_days=90",
     ])
-    assert scenario.actor("big").backer.escalation_rate == 0.2
+    assert scenario.actor("big").outside.escalation_rate == 0.2
     assert scenario.ties[0].reliability == 0.9
     assert scenario.truce_day(scenario.truces.scheduled[0]) == 5
     assert scenario.actor("neutral").mediator.leverage == {"red": 0.25, "blue": 0.5}
@@ -136,19 +136,19 @@ def test_override_does_not_depend_on_file_order() -> None:
     reordered = MINIMAL_TEXT.replace(red, "").replace("  - id: neutral\n", red + "  - id: neutral\n")
     assert [a.id for a in load_text(reordered).scenario.actors] == ["blue", "big", "red", "neutral"]
     for text in (MINIMAL_TEXT, reordered):
-        scenario = load_text(text, overrides=["actors.red.belligerent.strength=2.5"]).scenario
-        assert scenario.actor("red").belligerent.strength == 2.5
-        assert scenario.actor("blue").belligerent.strength == 1.0
+        scenario = load_text(text, overrides=["actors.red.party.strength=2.5"]).scenario
+        assert scenario.actor("red").party.strength == 2.5
+        assert scenario.actor("blue").party.strength == 1.0
 
 
 def test_override_sets_optional_fields_and_sections_the_file_leaves_out() -> None:
     scenario = load_scenario(MINIMAL, [
-        "actors.red.belligerent.resolve=0.5",
+        "actors.red.party.resolve=0.5",
         "dynamics.spiral_gain=0.3",
         "regional_escalation.backer_rung=7",
         "actors.neutral.mediator.bias_toward=blue",
     ])
-    assert scenario.actor("red").belligerent.resolve == 0.5
+    assert scenario.actor("red").party.resolve == 0.5
     assert scenario.dynamics.spiral_gain == 0.3 and scenario.dynamics.emboldening == Dynamics().emboldening
     assert scenario.regional_escalation.backer_rung == 7
     assert scenario.actor("neutral").mediator.bias_toward == "blue"
@@ -175,33 +175,33 @@ def test_later_override_wins() -> None:
 def test_override_fixes_an_invalid_value() -> None:
     bad = BAD / "strength_negative.yaml"
     assert _problems(bad)
-    scenario = load_scenario(bad, ["actors.red.belligerent.strength=1.5"])
-    assert scenario.actor("red").belligerent.strength == 1.5
-    fixed = load_scenario(BAD / "tie_unknown_client.yaml", ["ties.big_blue.client=blue"])
+    scenario = load_scenario(bad, ["actors.red.party.strength=1.5"])
+    assert scenario.actor("red").party.strength == 1.5
+    fixed = load_scenario(BAD / "tie_unknown_client.yaml", ["commitments.big_blue.client=blue"])
     assert fixed.ties[0].client == "blue"
 
 
 def test_override_with_bad_value_names_the_set_origin() -> None:
-    problem = _one(_problems(MINIMAL, ("actors.red.belligerent.strength=-1",)))
-    assert problem.source == "--set actors.red.belligerent.strength=-1"
+    problem = _one(_problems(MINIMAL, ("actors.red.party.strength=-1",)))
+    assert problem.source == "--set actors.red.party.strength=-1"
     assert problem.line is None
-    assert problem.field == "actors[red].belligerent.strength"
+    assert problem.field == "actors[red].party.strength"
     assert "found -1; allowed: more than 0" in problem.message
-    assert problem.render() == ("--set actors.red.belligerent.strength=-1: actors[red].belligerent.strength: "
+    assert problem.render() == ("--set actors.red.party.strength=-1: actors[red].party.strength: "
                                 "found -1; allowed: more than 0")
 
 
 def test_override_cross_reference_mistake_names_the_set_origin() -> None:
-    problem = _one(_problems(MINIMAL, ("ties.big_blue.client=bleu",)))
+    problem = _one(_problems(MINIMAL, ("commitments.big_blue.client=bleu",)))
     assert problem.source == "--set ties.big_blue.client=bleu"
     assert "no belligerent 'bleu'" in problem.message and "did you mean 'blue'?" in problem.message
 
 
 @pytest.mark.parametrize(("override", "fragments"), [
-    ("actors.bleu.belligerent.strength=1", ["'actors' has no entry with id 'bleu'", "did you mean 'blue'?"]),
+    ("actors.bleu.party.strength=1", ["'actors' has no entry with id 'bleu'", "did you mean 'blue'?"]),
     ("dynamcs.spiral_gain=0.3", ["'the scenario' has no field 'dynamcs'", "did you mean 'dynamics'?"]),
-    ("actors.red.belligerent.strenght=2", ["unknown field 'strenght'", "did you mean 'strength'?"]),
-    ("ties.big_bleu.strength=0.5", ["'ties' has no entry with id 'big_bleu'", "did you mean 'big_blue'?"]),
+    ("actors.red.party.strenght=2", ["unknown field 'strenght'", "did you mean 'strength'?"]),
+    ("commitments.big_bleu.strength=0.5", ["'ties' has no entry with id 'big_bleu'", "did you mean 'big_blue'?"]),
     ("rivalries.x.intensity=0.5", ["'rivalries' has no entry with id 'x'", "allowed: none"]),
     ("seed.value=1", ["'seed' is a single value; it has no field 'value'"]),
     ("seed", ["an override is DOTTED.PATH=VALUE"]),

@@ -17,10 +17,13 @@ import pandas as pd
 from sim.analysis.stats import cumulative_proportion, histogram_quantile, proportion, wilson_interval
 from sim.ensemble.chunks import ChunkResult
 from sim.model.model import OUTCOMES, REGIONAL
-from sim.model.params import Parameters
+from sim.model.params import LIMITED, Parameters
+from sim.scenario.schema import DEFAULT_LADDER, FORMS
 
 CASUALTY_BINS = 400
-RUNGS = 10
+RUNGS = len(DEFAULT_LADDER)
+#: The forms whose reach is reported per outside power (at or above each).
+REPORTED_FORMS = ("deniable", "indirect", "limited", "open")
 
 
 class Accumulator:
@@ -29,6 +32,11 @@ class Accumulator:
     def __init__(self, params: Parameters) -> None:
         points, horizon = params.points, params.horizon
         self.params = params
+        self.fighters = params.fighters
+        self.outside = params.outside_ids
+        self.fronts = params.structure.front_ids
+        self.camps = params.structure.camp_ids
+        actors = len(params.actor_ids)
         self.runs = np.zeros(points, dtype=np.int64)
         self.outcomes = np.zeros((points, len(OUTCOMES)), dtype=np.int64)
         self.escalation_days = np.zeros((points, horizon), dtype=np.int64)
@@ -36,12 +44,17 @@ class Accumulator:
         self.truce_days = np.zeros((points, 2, horizon + 2), dtype=np.int64)  # [censored, broken]
         self.truces_brokered = np.zeros(points, dtype=np.int64)
         self.truces_broken = np.zeros(points, dtype=np.int64)
-        self.rungs = np.zeros((points, len(params.actor_ids), RUNGS), dtype=np.int64)
-        self.winners = np.zeros((points, 2), dtype=np.int64)
-        top = float(np.max(params.dynamics["daily_casualties"])) * horizon * 4.0
-        self.casualty_edges = np.linspace(0.0, top, CASUALTY_BINS + 1)
-        self.casualties = np.zeros((points, 2, CASUALTY_BINS), dtype=np.int64)
-        # per chunk, per point: total deaths of each side and total territory of the first side
+        self.rungs = np.zeros((points, len(self.fighters), RUNGS), dtype=np.int64)
+        self.forms = np.zeros((points, len(self.outside), len(FORMS)), dtype=np.int64)
+        self.combat_days = np.zeros((points, len(self.outside), horizon), dtype=np.int64)
+        self.war_size = np.zeros((points, actors + 1), dtype=np.int64)
+        self.winners = np.zeros((points, len(self.camps)), dtype=np.int64)
+        top = float(np.max(params.dynamics["daily_casualties"]) * np.max(params.front["intensity"], initial=1.0)
+                    ) * horizon * 4.0 * max(1, len(self.fronts))
+        # The first bin holds the runs without a death (an outside power that never fought).
+        self.casualty_edges = np.concatenate([[0.0], np.linspace(0.5, top, CASUALTY_BINS)])
+        self.casualties = np.zeros((points, len(self.fighters), CASUALTY_BINS), dtype=np.int64)
+        # per chunk, per point: total deaths of each fighter and total control of each front
         self.float_sums: list[np.ndarray] = []
         self.chunks: set[int] = set()
 
@@ -63,18 +76,24 @@ class Accumulator:
         self.truces_broken += np.bincount(point, weights=runs["truces_broken"], minlength=points).astype(np.int64)
         np.add.at(self.truce_days, (truces["point"], truces["broken"].astype(int),
                                     np.clip(truces["days"], 0, horizon + 1)), 1)
-        for a, actor_id in enumerate(self.params.actor_ids):
+        for a, actor_id in enumerate(self.fighters):
             np.add.at(self.rungs, (point, a, runs[f"highest_rung_{actor_id}"]), 1)
+        for a, actor_id in enumerate(self.outside):
+            np.add.at(self.forms, (point, a, runs[f"form_{actor_id}"]), 1)
+            day = runs[f"combat_day_{actor_id}"]
+            entered = day >= 0
+            np.add.at(self.combat_days, (point[entered], a, day[entered]), 1)
+        np.add.at(self.war_size, (point, runs["war_size"]), 1)
         decided = runs["winner"] >= 0
         np.add.at(self.winners, (point[decided], runs["winner"][decided]), 1)
-        for side, actor_id in enumerate(self.params.belligerent_ids):
+        for a, actor_id in enumerate(self.fighters):
             values = runs[f"casualties_{actor_id}"]
             bins = np.clip(np.searchsorted(self.casualty_edges, values, side="right") - 1, 0, CASUALTY_BINS - 1)
-            np.add.at(self.casualties, (point, side, bins), 1)
-        self.float_sums.append(np.stack([
-            np.bincount(point, weights=runs[f"casualties_{actor_id}"], minlength=points)
-            for actor_id in self.params.belligerent_ids
-        ] + [np.bincount(point, weights=runs["territory"], minlength=points)], axis=1))
+            np.add.at(self.casualties, (point, a, bins), 1)
+        self.float_sums.append(np.stack(
+            [np.bincount(point, weights=runs[f"casualties_{actor_id}"], minlength=points) for actor_id in self.fighters]
+            + [np.bincount(point, weights=runs[f"control_{front_id}"], minlength=points) for front_id in self.fronts],
+            axis=1))
 
     def _total(self, point: int, column: int) -> float:
         """An exactly rounded total over chunks (math.fsum), whatever order they arrived in."""
@@ -93,6 +112,20 @@ class Accumulator:
         """Replications with a regional escalation, by the scenario's definition."""
         return int(self.escalation_days[point].sum())
 
+    def entered(self, point: int = 0) -> dict[str, dict[str, Any]]:
+        """Per outside power: the share of runs in which it reached each form (at or above), and when it
+        first fought (median day among runs where it did)."""
+        n = int(self.runs[point])
+        result = {}
+        for a, actor_id in enumerate(self.outside):
+            counts = self.forms[point, a]
+            reached = {form: proportion(int(counts[FORMS.index(form):].sum()), n) for form in REPORTED_FORMS}
+            days = self.combat_days[point, a]
+            edges = np.arange(self.params.horizon + 1) - 0.5
+            reached["median_combat_day"] = histogram_quantile(days, edges, 0.5) if days.sum() else None
+            result[actor_id] = reached
+        return result
+
     def summary(self, point: int = 0) -> dict[str, Any]:
         """The figures a report quotes for one point, each probability with its interval."""
         params = self.params
@@ -101,45 +134,44 @@ class Accumulator:
         broken = self.truce_days[point, 1]
         censored = self.truce_days[point, 0]
         total_truces = int(broken.sum() + censored.sum())
-        backers = {
-            actor_id: proportion(int(self.rungs[point, len(params.belligerent_ids) + b, 8:].sum()), n)
-            for b, actor_id in enumerate(params.backer_ids)
-        }
         casualties = {}
-        for side, actor_id in enumerate(params.belligerent_ids):
-            histogram = self.casualties[point, side]
+        for a, actor_id in enumerate(self.fighters):
+            histogram = self.casualties[point, a]
             casualties[actor_id] = {
-                "mean": self._total(point, side) / n if n else float("nan"),
+                "mean": self._total(point, a) / n if n else 0.0,
                 "p05": histogram_quantile(histogram, self.casualty_edges, 0.05),
                 "median": histogram_quantile(histogram, self.casualty_edges, 0.5),
                 "p95": histogram_quantile(histogram, self.casualty_edges, 0.95),
             }
+        size_edges = np.arange(len(params.actor_ids) + 2) - 0.5
         return {
             "runs": n,
             "p_regional_escalation": proportion(self.escalated(point), n),
             "outcomes": {name: proportion(int(self.outcomes[point, k]), n) for k, name in enumerate(OUTCOMES)},
-            "backer_entered_openly": backers,
-            "decisive_winner": {
-                actor_id: proportion(int(self.winners[point, side]), n)
-                for side, actor_id in enumerate(params.belligerent_ids)
-            },
+            "entered": self.entered(point),
+            "in_combat": {actor_id: proportion(int(self.forms[point, a, LIMITED:].sum()), n)
+                          for a, actor_id in enumerate(self.outside)},
+            "decisive_winner": {camp: proportion(int(self.winners[point, c]), n) for c, camp in enumerate(self.camps)},
             "war_days": {
                 "median": histogram_quantile(self.war_days[point], war_edges, 0.5),
                 "p05": histogram_quantile(self.war_days[point], war_edges, 0.05),
                 "p95": histogram_quantile(self.war_days[point], war_edges, 0.95),
             },
+            "war_size": {
+                "median": histogram_quantile(self.war_size[point], size_edges, 0.5),
+                "mean": float((self.war_size[point] * np.arange(len(self.war_size[point]))).sum() / n) if n else 0.0,
+                "at_start": int((params.structure.initial_camp >= 0).sum()),
+            },
             "truces": {
-                "brokered_per_run": float(self.truces_brokered[point] / n) if n else float("nan"),
-                "broken_per_run": float(self.truces_broken[point] / n) if n else float("nan"),
+                "brokered_per_run": float(self.truces_brokered[point] / n) if n else 0.0,
+                "broken_per_run": float(self.truces_broken[point] / n) if n else 0.0,
                 "total": total_truces,
                 "broken": proportion(int(broken.sum()), total_truces) if total_truces else None,
                 "broken_within_3_days": proportion(int(broken[:4].sum()), total_truces) if total_truces else None,
             },
             "casualties": casualties,
-            "territory_held": {
-                params.belligerent_ids[0]: self._total(point, 2) / n if n else float("nan"),
-                params.belligerent_ids[1]: 1.0 - self._total(point, 2) / n if n else float("nan"),
-            },
+            "control": {front_id: self._total(point, len(self.fighters) + f) / n if n else 0.0
+                        for f, front_id in enumerate(self.fronts)},
         }
 
     def distributions(self, point: int = 0) -> dict[str, Any]:
@@ -147,28 +179,34 @@ class Accumulator:
         params = self.params
         n = int(self.runs[point])
         cumulative, low, high = cumulative_proportion(self.escalation_days[point], n, params.horizon)
+        entry = {}
+        for a, actor_id in enumerate(self.outside):
+            share, entry_low, entry_high = cumulative_proportion(self.combat_days[point, a], n, params.horizon)
+            entry[actor_id] = {"estimate": share.tolist(), "ci_low": entry_low.tolist(), "ci_high": entry_high.tolist()}
         return {
             "runs": n,
             "horizon_days": params.horizon,
             "outcomes": {name: int(self.outcomes[point, k]) for k, name in enumerate(OUTCOMES)},
             "regional_outcome_index": REGIONAL,
             "escalation_by_day": {"estimate": cumulative.tolist(), "ci_low": low.tolist(), "ci_high": high.tolist()},
+            "entry_by_day": entry,
+            "forms": {actor_id: self.forms[point, a].tolist() for a, actor_id in enumerate(self.outside)},
+            "form_names": list(FORMS),
+            "war_size": self.war_size[point].tolist(),
             "war_days": self.war_days[point].tolist(),
             "truce_days_broken": self.truce_days[point, 1].tolist(),
             "truce_days_censored": self.truce_days[point, 0].tolist(),
-            "highest_rung": {actor_id: self.rungs[point, a].tolist() for a, actor_id in enumerate(params.actor_ids)},
-            "actor_roles": {actor_id: ("belligerent" if actor_id in params.belligerent_ids else "backer")
-                            for actor_id in params.actor_ids},
+            "highest_rung": {actor_id: self.rungs[point, a].tolist() for a, actor_id in enumerate(self.fighters)},
+            "actor_roles": {actor_id: ("outside" if actor_id in self.outside else "party") for actor_id in self.fighters},
             "casualty_edges": self.casualty_edges.tolist(),
-            "casualties": {actor_id: self.casualties[point, side].tolist()
-                           for side, actor_id in enumerate(params.belligerent_ids)},
+            "casualties": {actor_id: self.casualties[point, a].tolist() for a, actor_id in enumerate(self.fighters)},
             "ladder": list(params.ladder),
         }
 
 
 def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
     """One row per sweep point: its parameter values, runs, P(regional escalation) with its
-    interval, every outcome share with its interval, backers' entry and the median war length."""
+    interval, every outcome share with its interval, outside powers' entry and the median war length."""
     params = accumulator.params
     runs = accumulator.runs
     table = design.reset_index(drop=True).copy()
@@ -183,8 +221,10 @@ def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
         table[f"share_{name}"] = accumulator.outcomes[:, k] / runs
         table[f"share_{name}_ci_low"] = low
         table[f"share_{name}_ci_high"] = high
-    for b, actor_id in enumerate(params.backer_ids):
-        table[f"p_entry_{actor_id}"] = accumulator.rungs[:, len(params.belligerent_ids) + b, 8:].sum(axis=1) / runs
+    for a, actor_id in enumerate(accumulator.outside):
+        table[f"p_combat_{actor_id}"] = accumulator.forms[:, a, LIMITED:].sum(axis=1) / runs
     edges = np.arange(params.horizon + 2) - 0.5
     table["median_war_days"] = [histogram_quantile(row, edges, 0.5) for row in accumulator.war_days]
+    size_edges = np.arange(len(params.actor_ids) + 2) - 0.5
+    table["median_war_size"] = [histogram_quantile(row, size_edges, 0.5) for row in accumulator.war_size]
     return table

@@ -8,40 +8,54 @@ import pandas as pd
 from sim.ensemble.chunks import ChunkArrays
 from sim.model.model import OUTCOMES, REGIONAL
 from sim.model.params import DESIGNS, Parameters
+from sim.scenario.schema import FORMS
 
 
 def runs_table(params: Parameters, runs: ChunkArrays, *, with_point: bool | None = None) -> pd.DataFrame:
-    """One row per replication: outcome, escalation day, winner, war length, truces, casualties, rungs."""
+    """One row per replication: outcome, escalation day, winner, war length and size, truces, fronts,
+    casualties, rungs, and each outside power's highest form with the day it reached it."""
     with_point = params.points > 1 if with_point is None else with_point
-    first, second = params.belligerent_ids
+    s = params.structure
     escalated = runs["escalation_day"] >= 0
-    winners = np.array(["", *params.belligerent_ids], dtype=object)
+    winners = np.array(["", *s.camp_ids], dtype=object)
+    forms = np.asarray(FORMS, dtype=object)
     columns: dict[str, object] = {}
     if with_point:
         columns["point"] = runs["point"]
     columns["run"] = runs["replication"]
     columns["outcome"] = np.asarray(OUTCOMES, dtype=object)[runs["outcome"]]
     columns["regional_escalation"] = escalated.astype(np.int8)
-    columns["escalation_day"] = pd.array(np.where(escalated, runs["escalation_day"], 0), dtype="Int32")
-    columns["escalation_day"][~escalated] = pd.NA
+    columns["escalation_day"] = _optional_day(runs["escalation_day"])
     columns["winner"] = winners[runs["winner"] + 1]
-    for name in ("war_days", "fighting_days", "truces_brokered", "truces_broken"):
+    for name in ("war_days", "fighting_days", "war_size", "truces_brokered", "truces_broken"):
         columns[name] = runs[name]
-    columns[f"territory_{first}"] = np.round(runs["territory"], 4)
-    columns[f"territory_{second}"] = np.round(1.0 - runs["territory"], 4)
-    for actor_id in params.belligerent_ids:
+    for front_id in s.front_ids:
+        columns[f"control_{front_id}"] = np.round(runs[f"control_{front_id}"], 4)
+    for actor_id in params.fighters:
         columns[f"casualties_{actor_id}"] = np.round(runs[f"casualties_{actor_id}"]).astype(np.int64)
-    for actor_id in params.actor_ids:
+    for actor_id in params.fighters:
         columns[f"highest_rung_{actor_id}"] = runs[f"highest_rung_{actor_id}"]
-    for actor_id in params.backer_ids:
-        columns[f"incidents_{actor_id}"] = runs[f"incidents_{actor_id}"]
+    for actor_id in params.outside_ids:
+        columns[f"form_{actor_id}"] = forms[runs[f"form_{actor_id}"]]
+        columns[f"form_day_{actor_id}"] = _optional_day(runs[f"form_day_{actor_id}"])
+        columns[f"combat_day_{actor_id}"] = _optional_day(runs[f"combat_day_{actor_id}"])
+    for name in runs:
+        if name.startswith("incidents_"):
+            columns[name] = runs[name]
     return pd.DataFrame(columns)
+
+
+def _optional_day(days: np.ndarray) -> pd.arrays.IntegerArray:
+    """Day indices with -1 (never) as a missing value."""
+    column = pd.array(np.where(days >= 0, days, 0), dtype="Int32")
+    column[days < 0] = pd.NA
+    return column
 
 
 def truces_table(params: Parameters, truces: ChunkArrays, *, with_point: bool | None = None) -> pd.DataFrame:
     """One row per truce: replication, start day, days it held, broken or still holding, broker, design."""
     with_point = params.points > 1 if with_point is None else with_point
-    brokers = np.array(["", *params.mediator_ids], dtype=object)
+    brokers = np.array(["", *params.structure.mediator_ids], dtype=object)
     columns: dict[str, object] = {}
     if with_point:
         columns["point"] = truces["point"]

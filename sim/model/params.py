@@ -1,9 +1,11 @@
 """Compile scenarios into the parameter arrays the vectorised model reads.
 
 A model advances lanes of shape ``(points, replications)``. Every numeric parameter becomes an
-array of shape ``(points, 1)`` that broadcasts against the lanes: one point for a plain run, one
-per sweep point for a sweep. The mechanisms never know which. The structure (which actors, ties,
-rivalries and scheduled truces exist, and tie kinds) must be the same for every point.
+array that broadcasts against the lanes: ``(points, 1)`` for a global constant, ``(actors, points,
+1)`` for a per-actor one, ``(commitments, points, 1)``, ``(fronts, points, 1)`` and so on: one point
+for a plain run, one per sweep point for a sweep. The mechanisms never know which. The structure
+(which actors, camps, fronts, commitments, rivalries and scheduled truces exist, and commitment
+kinds) must be the same for every point.
 """
 
 from __future__ import annotations
@@ -13,29 +15,54 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.scenario.checks import KIND_DEFAULTS
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.schema import BackerProfile, BelligerentProfile, Dynamics, Scenario
+from sim.scenario.schema import FORMS, Dynamics, OutsideProfile, PartyProfile, Scenario
 
-TIE_KINDS = ("political_support", "arms_supply", "defence_pact", "proxy_fighters")
 DESIGNS = ("bare", "monitored", "peacekept")
 FIELDING_DESIGN = {"none": 0, "monitors": 1, "peacekeepers": 2}
+TRIGGERS = ("recognised_territory", "forces_anywhere", "defeat_likely", "rival_entry", "fighting_anywhere")
+KINDS = tuple(KIND_DEFAULTS)
 
-# The rung a tie's kind puts its backer on as soon as the war is fought, and the highest rung the
-# kind can carry it to (only a defence pact obliges open entry).
-BASELINE_RUNG = {"political_support": 1, "arms_supply": 2, "defence_pact": 2, "proxy_fighters": 7}
-CAP_RUNG = {"political_support": 1, "arms_supply": 2, "defence_pact": 8, "proxy_fighters": 7}
+NONE, POLITICAL, POSTURING, DENIABLE, INDIRECT, LIMITED, OPEN = range(len(FORMS))
+#: The ladder rung of each form of an outside power's involvement; rung 11 is outside powers fighting.
+FORM_RUNG = np.array([0, 1, 2, 7, 8, 9, 10], dtype=np.int8)
+OUTSIDE_WAR_RUNG = 11
+
+#: Defaults of a fighting profile for an outside power that enters without a ``party:`` section.
+ENTRANT_PARTY = {"strength": 0.0, "resolve": 1.0, "war_weariness": None, "casualty_sensitivity": None,
+                 "territory_sensitivity": 0.0, "truce_compliance": 0.7, "retaliation_propensity": 0.8,
+                 "deep_strike_propensity": 0.0, "recognised_territory": 1.0, "war_aim": 1.0}
+PARTY_FIELDS = tuple(name for name in PartyProfile.model_fields if name != "front_shares")
+OUTSIDE_FIELDS = ("escalation_rate", "readiness", "indirect_support", "intervention_power", "limited_share",
+                  "incident_absorption")
 
 Array = np.ndarray
 
 
 @dataclass(frozen=True)
-class TieStructure:
-    """What cannot vary between sweep points: who is tied to whom, and how."""
+class Structure:
+    """What cannot vary between sweep points: who exists, their camps, fronts and commitments."""
 
-    id: str
-    backer: int
-    client_side: int
-    kind: str
+    actor_ids: tuple[str, ...]
+    camp_ids: tuple[str, ...]
+    initial_camp: Array          # (A,) int8, -1 = not at war on day 0
+    has_party: Array             # (A,) bool: a party: section
+    is_outside: Array            # (A,) bool: an outside: section
+    front_ids: tuple[str, ...]
+    front_camps: Array           # (F, 2) int8: the camp on each side of a front
+    commitment_ids: tuple[str, ...]
+    committed: Array             # (C,) int: the committed actor
+    protected: Array             # (C,) int: the protected actor
+    kind: Array                  # (C,) int: index in KINDS
+    baseline: Array              # (C,) int8: form once the war is fought (if willing)
+    rivalry_pairs: tuple[tuple[int, int], ...]
+    exposures: tuple[tuple[int, int], ...]   # (exposed actor, party whose fire hits it)
+    mediator_ids: tuple[str, ...]
+    mediator_actor: Array        # (M,) int: actor index of each mediator
+    entry_front: Array           # (C,) int: the front the committed actor fights on if it enters for this commitment
+    foe_front: Array             # (A,) int: for an actor, the first front it fights on (-1 if none)
+    declared_front: Array        # (A,) int: an outside power's declared front (-1 if none)
 
 
 @dataclass(frozen=True)
@@ -47,148 +74,255 @@ class Parameters:
     horizon: int
     horizon_by_point: Array
     initial_truce: Array
-    belligerent_ids: tuple[str, str]
-    belligerent: dict[str, Array]
-    backer_ids: tuple[str, ...]
-    backer: dict[str, Array]
-    ties: tuple[TieStructure, ...]
-    tie: dict[str, Array]
-    rivalry_pairs: tuple[tuple[int, int], ...]
-    rivalry_intensity: Array
-    mediator_ids: tuple[str, ...]
-    mediator: dict[str, Array]
+    structure: Structure
+    party: dict[str, Array]          # per actor (A, points, 1)
+    outside: dict[str, Array]        # per actor (A, points, 1); zeros for actors without outside:
+    initial_form: Array              # (A, points, 1)
+    front_shares: Array              # (A, F, points, 1): day-0 share of each party's strength per front
+    front: dict[str, Array]          # control, intensity: (F, points, 1)
+    commitment: dict[str, Array]     # strength, reliability, trigger, ceiling: (C, points, 1)
+    exposure: Array                  # (E, points, 1)
+    rivalry_intensity: Array         # (R, points, 1)
+    mediator: dict[str, Array]       # attempt_rate, design: (M, points, 1); leverage, bias_against: (M, A, points, 1)
     truce_days: Array
     truce_brokers: tuple[int, ...]
     truce_designs: Array
     brokered_truces: Array
     dynamics: dict[str, Array]
-    escalation_rung: Array
-    backer_vs_backer: Array
+    definition: dict[str, Array]     # outside_form, outside_powers_fight, new_parties: (points, 1); actor_forms (A, points, 1)
     ladder: tuple[str, ...] = field(default=())
 
     @property
     def actor_ids(self) -> tuple[str, ...]:
-        """Belligerents then backers: the actors whose highest rung is recorded."""
-        return self.belligerent_ids + self.backer_ids
+        return self.structure.actor_ids
+
+    @property
+    def fighters(self) -> tuple[str, ...]:
+        """Actors that can fight (a party: section, or an outside power that can enter in combat)."""
+        s = self.structure
+        return tuple(a for i, a in enumerate(s.actor_ids) if s.has_party[i] or s.is_outside[i])
+
+    @property
+    def outside_ids(self) -> tuple[str, ...]:
+        s = self.structure
+        return tuple(a for i, a in enumerate(s.actor_ids) if s.is_outside[i])
 
 
 def _column(values: Sequence[float]) -> Array:
     return np.asarray(values, dtype=float).reshape(-1, 1)
 
 
-def _stack(rows: Sequence[Sequence[float]]) -> Array:
+def _stack(rows: Sequence[Sequence[float]], items: int) -> Array:
     """(items, points, 1) from a list over points of per-item values."""
-    return np.asarray(rows, dtype=float).T.reshape(len(rows[0]) if rows else 0, len(rows), 1)
+    if items == 0:
+        return np.zeros((0, len(rows), 1))
+    return np.asarray(rows, dtype=float).T.reshape(items, len(rows), 1)
 
 
-def _structure(scenario: Scenario) -> tuple:
-    belligerents = tuple(a.id for a in scenario.actors if a.belligerent is not None)
-    backers = tuple(a.id for a in scenario.actors if a.backer is not None)
-    mediators = tuple(a.id for a in scenario.actors if a.mediator is not None)
-    ties = tuple((t.id, t.backer, t.client, t.kind) for t in scenario.ties)
-    rivalries = tuple(tuple(r.between) for r in scenario.rivalries)
-    truces = tuple(t.broker for t in scenario.truces.scheduled)
-    return belligerents, backers, mediators, ties, rivalries, truces
+def _first_front(scenario: Scenario, actor_id: str) -> int:
+    """The first front on which an actor fights: one naming it, or one its camp fights on (-1)."""
+    actor = scenario.actor(actor_id)
+    for f, front in enumerate(scenario.fronts):
+        if actor_id in front.between:
+            return f
+    if actor.camp is not None:
+        for f, front in enumerate(scenario.fronts):
+            if actor.camp in (scenario.actor(p).camp for p in front.between):
+                return f
+    return -1
+
+
+def _structure(scenario: Scenario) -> Structure:
+    actors = scenario.actors
+    ids = tuple(a.id for a in actors)
+    index = {a: i for i, a in enumerate(ids)}
+    camps = tuple(dict.fromkeys(a.camp for a in actors if a.camp is not None))
+    camp_index = {c: i for i, c in enumerate(camps)}
+    fronts = scenario.fronts
+    front_index = {f.id: i for i, f in enumerate(fronts)}
+    commitments = scenario.commitments
+    first_front = np.array([_first_front(scenario, a) for a in ids], dtype=np.int64)
+    entry = []
+    for c in commitments:
+        declared = scenario.actor(c.from_).outside.front
+        entry.append(front_index[declared] if declared else int(first_front[index[c.to]]))
+    mediators = tuple(a.id for a in actors if a.mediator is not None)
+    return Structure(
+        actor_ids=ids,
+        camp_ids=camps,
+        initial_camp=np.array([camp_index[a.camp] if a.camp is not None else -1 for a in actors], dtype=np.int8),
+        has_party=np.array([a.party is not None for a in actors], dtype=bool),
+        is_outside=np.array([a.outside is not None for a in actors], dtype=bool),
+        front_ids=tuple(f.id for f in fronts),
+        front_camps=np.array([[camp_index[scenario.actor(p).camp] for p in f.between] for f in fronts],
+                             dtype=np.int8).reshape(len(fronts), 2),
+        commitment_ids=tuple(c.id for c in commitments),
+        committed=np.array([index[c.from_] for c in commitments], dtype=np.int64),
+        protected=np.array([index[c.to] for c in commitments], dtype=np.int64),
+        kind=np.array([KINDS.index(c.kind) for c in commitments], dtype=np.int64),
+        baseline=np.array([FORMS.index(KIND_DEFAULTS[c.kind][0]) for c in commitments], dtype=np.int8),
+        rivalry_pairs=tuple((index[r.between[0]], index[r.between[1]]) for r in scenario.rivalries),
+        exposures=tuple((index[a.id], index[p]) for a in actors if a.outside for p in a.outside.exposure),
+        mediator_ids=mediators,
+        mediator_actor=np.array([index[m] for m in mediators], dtype=np.int64),
+        entry_front=np.array(entry, dtype=np.int64),
+        foe_front=first_front,
+        declared_front=np.array([front_index[a.outside.front] if a.outside and a.outside.front else -1
+                                 for a in actors], dtype=np.int64),
+    )
+
+
+def _signature(scenario: Scenario) -> tuple:
+    s = _structure(scenario)
+    return (s.actor_ids, s.camp_ids, tuple(s.initial_camp), tuple(s.has_party), tuple(s.is_outside), s.front_ids,
+            s.front_camps.tobytes(), s.commitment_ids, tuple(s.committed), tuple(s.protected), tuple(s.kind),
+            s.rivalry_pairs, s.exposures, s.mediator_ids, tuple(s.entry_front),
+            tuple(t.broker for t in scenario.truces.scheduled))
+
+
+def _party_value(scenario: Scenario, actor_id: str, name: str) -> float:
+    actor = scenario.actor(actor_id)
+    if actor.party is not None:
+        return float(getattr(actor.party, name))
+    default = ENTRANT_PARTY[name]
+    if default is None:
+        return float(getattr(scenario.dynamics, {"war_weariness": "entrant_weariness",
+                                                 "casualty_sensitivity": "entrant_casualty_sensitivity"}[name]))
+    return float(default)
+
+
+def _front_shares(scenario: Scenario, structure: Structure) -> Array:
+    """(A, F): the share of each day-0 party's strength on each front."""
+    shares = np.zeros((len(structure.actor_ids), len(structure.front_ids)))
+    for a, actor in enumerate(scenario.actors):
+        if actor.camp is None:
+            continue
+        if actor.party is not None and actor.party.front_shares is not None:
+            for front_id, share in actor.party.front_shares.items():
+                shares[a, structure.front_ids.index(front_id)] = share
+            continue
+        named = [f for f, front in enumerate(scenario.fronts) if actor.id in front.between]
+        if not named:
+            camp = structure.initial_camp[a]
+            named = [f for f in range(len(scenario.fronts)) if camp in structure.front_camps[f]]
+        if not named and actor.outside is not None and actor.outside.front is not None:
+            named = [structure.front_ids.index(actor.outside.front)]
+        for f in named:
+            shares[a, f] = 1.0 / len(named)
+    return shares
 
 
 def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
     """Stack one or more variants of a scenario into :class:`Parameters`.
 
     Raises:
-        ScenarioError: when the variants differ in structure (actors, ties, kinds, truces).
+        ScenarioError: when the variants differ in structure (actors, camps, fronts, commitments, truces).
     """
     if not scenarios:
         raise ValueError("compile_scenarios needs at least one scenario")
     first = scenarios[0]
-    structure = _structure(first)
+    signature = _signature(first)
     for scenario in scenarios[1:]:
-        if _structure(scenario) != structure:
+        if _signature(scenario) != signature:
             raise ScenarioError(Problem(
-                "sweep points must share the scenario's structure (actors, ties and their kinds, "
-                "rivalries, scheduled truces); vary numbers and scopes, not who exists",
-                source=first.name,
+                "sweep points must share the scenario's structure (actors and camps, fronts, commitments and "
+                "their kinds, rivalries, exposures, scheduled truces); vary numbers, triggers and ceilings, not "
+                "who exists", source=first.name,
             ))
-    belligerent_ids, backer_ids, mediator_ids, tie_rows, rivalry_rows, truce_brokers = structure
-    side = {actor_id: index for index, actor_id in enumerate(belligerent_ids)}
-    backer_index = {actor_id: index for index, actor_id in enumerate(backer_ids)}
-    mediator_index = {actor_id: index for index, actor_id in enumerate(mediator_ids)}
+    structure = _structure(first)
+    ids = structure.actor_ids
+    points = len(scenarios)
+    n_actors, n_commitments = len(ids), len(structure.commitment_ids)
 
-    def per_actor(role: str, names: Sequence[str], ids: Sequence[str]) -> dict[str, Array]:
-        rows = {
-            name: [[getattr(getattr(s.actor(i), role), name) for i in ids] for s in scenarios]
-            for name in names
-        }
-        return {name: _stack(values) for name, values in rows.items()}
+    party = {name: _stack([[_party_value(s, a, name) for a in ids] for s in scenarios], n_actors)
+             for name in PARTY_FIELDS}
 
-    numeric_belligerent = [n for n in BelligerentProfile.model_fields if n != "opponent"]
-    belligerent = per_actor("belligerent", numeric_belligerent, belligerent_ids)
-    backer = per_actor("backer", list(BackerProfile.model_fields), backer_ids)
+    def outside_value(s: Scenario, actor_id: str, name: str) -> float:
+        profile = s.actor(actor_id).outside
+        if profile is not None:
+            return float(getattr(profile, name))
+        default = OutsideProfile.model_fields[name].default
+        return float(default) if isinstance(default, (int, float)) else 0.0
 
-    ties = tuple(
-        TieStructure(id=t[0], backer=backer_index[t[1]], client_side=side[t[2]], kind=t[3])
-        for t in tie_rows
-    )
-    tie = {
-        "strength": _stack([[t.strength for t in s.ties] for s in scenarios]),
-        "reliability": _stack([[t.reliability for t in s.ties] for s in scenarios]),
-        "anywhere": _stack([[float(t.scope == "anywhere") for t in s.ties] for s in scenarios]),
-    }
-    if not ties:
-        tie = {name: np.zeros((0, len(scenarios), 1)) for name in tie}
+    outside = {name: _stack([[outside_value(s, a, name) for a in ids] for s in scenarios], n_actors)
+               for name in OUTSIDE_FIELDS}
+    initial_form = _stack([[FORMS.index(s.actor(a).outside.initial_form) if s.actor(a).outside else 0 for a in ids]
+                           for s in scenarios], n_actors)
+    shares = np.stack([_front_shares(s, structure) for s in scenarios], axis=-1)[..., None]
 
+    def commitment_value(c, name: str) -> float:
+        kind = KIND_DEFAULTS[c.kind]
+        if name == "trigger":
+            return TRIGGERS.index(c.trigger or kind[2])
+        if name == "ceiling":
+            return FORMS.index(c.ceiling or kind[1])
+        if name == "reliability":
+            return kind[3] if c.reliability is None else c.reliability
+        return getattr(c, name)
+
+    commitment = {name: _stack([[commitment_value(c, name) for c in s.commitments] for s in scenarios],
+                               n_commitments) for name in ("strength", "reliability", "trigger", "ceiling")}
+    exposure = _stack([[a.outside.exposure[p] for a in s.actors if a.outside for p in a.outside.exposure]
+                       for s in scenarios], len(structure.exposures))
+
+    mediator_ids = structure.mediator_ids
     mediator = {
-        "attempt_rate": _stack([[s.actor(m).mediator.attempt_rate for m in mediator_ids] for s in scenarios]),
-        "design": _stack([
-            [FIELDING_DESIGN[s.actor(m).mediator.fields] for m in mediator_ids] for s in scenarios
-        ]),
+        "attempt_rate": _stack([[s.actor(m).mediator.attempt_rate for m in mediator_ids] for s in scenarios],
+                               len(mediator_ids)),
+        "design": _stack([[FIELDING_DESIGN[s.actor(m).mediator.fields] for m in mediator_ids] for s in scenarios],
+                         len(mediator_ids)),
     }
-    leverage = np.zeros((len(mediator_ids), 2, len(scenarios), 1))
-    bias = np.zeros((len(mediator_ids), 2, len(scenarios), 1))
+    leverage = np.full((len(mediator_ids), n_actors, points, 1), np.nan)
+    bias = np.zeros((len(mediator_ids), n_actors, points, 1))
     for p, scenario in enumerate(scenarios):
         for m, mediator_id in enumerate(mediator_ids):
             profile = scenario.actor(mediator_id).mediator
-            for belligerent_id, s in side.items():
-                leverage[m, s, p, 0] = profile.leverage.get(belligerent_id, 0.0)
-                favoured = profile.bias_toward is not None and profile.bias_toward != belligerent_id
-                bias[m, s, p, 0] = profile.bias if favoured else 0.0
-    mediator["leverage"] = leverage
+            for a, actor_id in enumerate(ids):
+                if actor_id in profile.leverage:
+                    leverage[m, a, p, 0] = profile.leverage[actor_id]
+                leans_against = profile.bias_toward is not None and profile.bias_toward != actor_id
+                bias[m, a, p, 0] = profile.bias if leans_against else 0.0
+    mediator["leverage"] = leverage          # NaN: not listed (an entrant follows its camp)
     mediator["bias_against"] = bias
 
-    scheduled = [s.truces.scheduled for s in scenarios]
-    truce_days = _stack([[s.truce_day(t) for t in s.truces.scheduled] for s in scenarios])
-    truce_designs = _stack([[DESIGNS.index(t.design) for t in rows] for rows in scheduled])
-    if not truce_brokers:
-        truce_days = np.zeros((0, len(scenarios), 1))
-        truce_designs = np.zeros((0, len(scenarios), 1))
+    truce_brokers = tuple(mediator_ids.index(t.broker) for t in first.truces.scheduled)
+    truce_days = _stack([[s.truce_day(t) for t in s.truces.scheduled] for s in scenarios], len(truce_brokers))
+    truce_designs = _stack([[DESIGNS.index(t.design) for t in s.truces.scheduled] for s in scenarios],
+                           len(truce_brokers))
 
+    definition = {
+        "outside_form": _column([FORMS.index(s.regional_escalation.outside_form) if s.regional_escalation.outside_form
+                                 != "none" else 99 for s in scenarios]),
+        "outside_powers_fight": _column([s.regional_escalation.outside_powers_fight for s in scenarios]).astype(bool),
+        "new_parties": _column([s.regional_escalation.new_parties or 10_000 for s in scenarios]),
+        "actor_forms": _stack([[FORMS.index(s.regional_escalation.actor_forms[a])
+                                if a in s.regional_escalation.actor_forms else 99 for a in ids] for s in scenarios],
+                              n_actors),
+    }
     horizons = [s.horizon_days for s in scenarios]
     return Parameters(
         name=first.name,
-        points=len(scenarios),
+        points=points,
         horizon=max(horizons),
         horizon_by_point=_column(horizons),
         initial_truce=_column([s.initial_state == "truce" for s in scenarios]).astype(bool),
-        belligerent_ids=belligerent_ids,
-        belligerent=belligerent,
-        backer_ids=backer_ids,
-        backer=backer,
-        ties=ties,
-        tie=tie,
-        rivalry_pairs=tuple((backer_index[a], backer_index[b]) for a, b in rivalry_rows),
-        rivalry_intensity=_stack([[r.intensity for r in s.rivalries] for s in scenarios])
-        if rivalry_rows else np.zeros((0, len(scenarios), 1)),
-        mediator_ids=mediator_ids,
+        structure=structure,
+        party=party,
+        outside=outside,
+        initial_form=initial_form,
+        front_shares=shares,
+        front={"control": _stack([[f.control for f in s.fronts] for s in scenarios], len(structure.front_ids)),
+               "intensity": _stack([[f.intensity for f in s.fronts] for s in scenarios], len(structure.front_ids))},
+        commitment=commitment,
+        exposure=exposure,
+        rivalry_intensity=_stack([[r.intensity for r in s.rivalries] for s in scenarios], len(structure.rivalry_pairs)),
         mediator=mediator,
         truce_days=truce_days,
-        truce_brokers=tuple(mediator_index[b] for b in truce_brokers),
+        truce_brokers=truce_brokers,
         truce_designs=truce_designs,
         brokered_truces=_column([s.truces.brokered for s in scenarios]).astype(bool),
-        dynamics={
-            name: _column([getattr(s.dynamics, name) for s in scenarios])
-            for name in Dynamics.model_fields
-        },
-        escalation_rung=_column([s.regional_escalation.backer_rung for s in scenarios]),
-        backer_vs_backer=_column([s.regional_escalation.backer_vs_backer for s in scenarios]).astype(bool),
+        dynamics={name: _column([getattr(s.dynamics, name) for s in scenarios]) for name in Dynamics.model_fields},
+        definition=definition,
         ladder=tuple(first.ladder),
     )
 
@@ -202,7 +336,8 @@ def select_points(params: Parameters, start: int, stop: int) -> Parameters:
             return {name: cut(item) for name, item in value.items()}
         return value
 
-    changes = {name: cut(getattr(params, name)) for name in params.__dataclass_fields__}
+    changes = {name: cut(getattr(params, name)) for name in params.__dataclass_fields__ if name != "structure"}
+    changes["structure"] = params.structure
     horizons = changes["horizon_by_point"]
     changes.update(points=stop - start, horizon=int(horizons.max()))
     return Parameters(**changes)

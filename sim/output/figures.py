@@ -23,11 +23,11 @@ Z95 = 1.959963984540054
 
 NEUTRAL = "#4c72b0"
 WARNING = "#c0392b"
-WARNING_OUTCOMES = ("regional_escalation", "backer_war")
+WARNING_OUTCOMES = ("regional_escalation", "outside_war")
 BELLIGERENT_COLOUR = "#1f4e79"
-BACKER_COLOUR = "#7b3294"
+OUTSIDE_COLOUR = "#7b3294"
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
-OPEN_ENTRY_RUNG = 8  # rungs 8 and 9 (a backer entering openly, backers fighting) are regional escalation
+OPEN_ENTRY_RUNG = 9  # rungs 9 to 11 (an outside power in combat, outside powers fighting) are regional escalation
 
 Array = np.ndarray
 
@@ -138,7 +138,7 @@ def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None
     names = list(outcomes)
     figure = _new_figure(summary, "outcomes")
     ax = figure.add_subplot()
-    _subtitle(ax, "Whiskers: 95% Wilson interval. Red: escalation beyond the two belligerents.")
+    _subtitle(ax, "Whiskers: 95% Wilson interval. Red: escalation beyond the parties at war on day 0.")
     y = np.arange(len(names))[::-1]
     estimates = np.array([outcomes[n]["estimate"] for n in names])
     lows = np.array([outcomes[n]["ci_low"] for n in names])
@@ -178,8 +178,8 @@ def escalation_figure(summary: dict[str, Any], distributions: dict[str, Any]) ->
     days = np.arange(estimate.size)
     figure = _new_figure(summary, "regional escalation over time")
     ax = figure.add_subplot()
-    _subtitle(ax, "Regional escalation: a backer entering the war openly, or backers fighting each other. "
-                  "Band: 95% CI.")
+    _subtitle(ax, "Regional escalation as the scenario defines it (by default an outside power in combat, or "
+                  "outside powers fighting each other). Band: 95% CI.")
     ax.fill_between(days, low, high, color=WARNING, alpha=0.2, linewidth=0, label="95% interval")
     ax.plot(days, estimate, color=WARNING, linewidth=2, label="share of runs escalated so far")
     final = _percent_with_interval(estimate[-1], low[-1], high[-1])
@@ -257,9 +257,11 @@ def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figu
 
 
 def casualty_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
-    """Distribution of each belligerent's deaths per run, one colour per belligerent."""
+    """Distribution of each fighting actor's deaths per run, one colour per actor (those that never fought are left out)."""
     edges = np.asarray(distributions["casualty_edges"], dtype=float)
-    histograms = {actor: np.asarray(counts, dtype=float) for actor, counts in distributions["casualties"].items()}
+    means = {actor: stats.get("mean", 1.0) for actor, stats in (summary.get("casualties") or {}).items()}
+    histograms = {actor: np.asarray(counts, dtype=float) for actor, counts in distributions["casualties"].items()
+                  if means.get(actor, 1.0) > 0}
     figure = _new_figure(summary, "military deaths per run")
     ax = figure.add_subplot()
     width = float(np.median(np.diff(edges))) if edges.size > 1 else 1.0
@@ -305,7 +307,7 @@ def rung_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figur
     ladder: list[str] = list(distributions["ladder"])
     roles: dict[str, str] = distributions.get("actor_roles", {})
     rungs: dict[str, list[int]] = distributions["highest_rung"]
-    actors = sorted(rungs, key=lambda a: (roles.get(a) != "belligerent", list(rungs).index(a)))
+    actors = sorted(rungs, key=lambda a: (roles.get(a) == "outside", list(rungs).index(a)))
     counts = np.array([rungs[a] for a in actors], dtype=float).reshape(len(actors), -1)
     levels = counts.shape[1]
     totals = counts.sum(axis=1, keepdims=True)
@@ -330,20 +332,70 @@ def rung_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figur
             tick.set_color(WARNING)
     ax.set_xticks(range(len(actors)), [f"{_label(a)}\n({roles.get(a, 'actor')})" for a in actors], fontsize=9.5)
     for actor, tick in zip(actors, ax.get_xticklabels(), strict=True):
-        tick.set_color(BACKER_COLOUR if roles.get(actor) == "backer" else BELLIGERENT_COLOUR)
+        tick.set_color(OUTSIDE_COLOUR if roles.get(actor) == "outside" else BELLIGERENT_COLOUR)
     ax.set_xticks(np.arange(len(actors) + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(levels + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
-    belligerents = sum(roles.get(a) == "belligerent" for a in actors)
-    if 0 < belligerents < len(actors):
-        ax.axvline(belligerents - 0.5, color="black", linewidth=2)
-    ax.set_xlabel("actor (belligerents left, backers right)")
+    parties = sum(roles.get(a) != "outside" for a in actors)
+    if 0 < parties < len(actors):
+        ax.axvline(parties - 0.5, color="black", linewidth=2)
+    ax.set_xlabel("actor (parties at war on day 0 left, outside powers right)")
     ax.set_ylabel("highest rung reached")
     return figure
 
 
-# ---- all five -----------------------------------------------------------------------------------
+def widening_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
+    """War widening: for each outside power, the share of runs in which it is in combat by each day
+    (lines with 95% bands), and how far each one went (bars of its highest form)."""
+    entry: dict[str, dict[str, list[float]]] = distributions.get("entry_by_day", {})
+    forms: dict[str, list[int]] = distributions.get("forms", {})
+    names: list[str] = distributions.get("form_names", [])
+    figure = _new_figure(summary, "war widening: who entered, when, and how far")
+    if not entry:
+        ax = figure.add_subplot()
+        ax.text(0.5, 0.5, "no outside powers in this scenario", transform=ax.transAxes, ha="center",
+                va="center", fontsize=14, color="0.4")
+        ax.set_axis_off()
+        return figure
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    for index, (actor, series) in enumerate(entry.items()):
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        estimate = np.concatenate([[0.0], np.asarray(series["estimate"], dtype=float)])
+        low = np.concatenate([[0.0], np.asarray(series["ci_low"], dtype=float)])
+        high = np.concatenate([[0.0], np.asarray(series["ci_high"], dtype=float)])
+        days = np.arange(estimate.size)
+        left.fill_between(days, low, high, color=colour, alpha=0.15, linewidth=0)
+        left.plot(days, estimate, color=colour, linewidth=2,
+                  label=f"{_label(actor)}: {100 * estimate[-1]:.{_decimals(estimate[-1])}f}%")
+    left.set_xlabel("days since the war began")
+    left.set_ylabel("runs with it in combat so far (%)")
+    left.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0 if left.get_ylim()[1] > 0.1 else 1))
+    left.set_ylim(bottom=0)
+    left.legend(loc="upper left", fontsize=8, frameon=False)
+    left.grid(alpha=0.3)
+    shown = names[2:] if len(names) > 2 else names
+    actors = list(forms)
+    bottom = np.zeros(len(actors))
+    shades = ["#d9d9d9", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000"]
+    for position, form in enumerate(shown):
+        column = names.index(form)
+        values = np.array([forms[a][column] / max(sum(forms[a]), 1) for a in actors])
+        right.barh(np.arange(len(actors)), values, left=bottom, color=shades[position % len(shades)],
+                   label=form, height=0.6)
+        bottom += values
+    right.set_yticks(np.arange(len(actors)), [_label(a) for a in actors], fontsize=9)
+    right.set_xlim(0, max(float(bottom.max()) if actors else 0.0, 0.01) * 1.05)
+    right.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    right.set_xlabel("runs by highest form reached (%)")
+    right.legend(loc="lower right", fontsize=7.5, frameon=False, title="form", title_fontsize=8)
+    size = summary.get("war_size") or {}
+    _subtitle(left, f"Bands: 95% CI. War size (actors at war by the end): mean {size.get('mean', 0):.2f}, "
+                    f"{size.get('at_start', 0)} at the start.")
+    return figure
+
+
+# ---- all of them ---------------------------------------------------------------------------------
 
 FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any]], Figure]] = {
     "outcomes.png": outcome_figure,
@@ -351,6 +403,7 @@ FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any]], Figure]] = {
     "truce_survival.png": truce_figure,
     "casualties.png": casualty_figure,
     "highest_rungs.png": rung_figure,
+    "war_widening.png": widening_figure,
 }
 
 
@@ -377,5 +430,6 @@ __all__ = [
     "rung_figure",
     "truce_figure",
     "truce_survival",
+    "widening_figure",
 ]
 

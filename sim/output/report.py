@@ -25,14 +25,19 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
     ]
     for name, estimate in summary["outcomes"].items():
         lines.append(f"    {name.replace('_', ' '):<22} {percent(estimate)}")
-    if summary.get("backer_entered_openly"):
-        lines += ["", "  Backer entered openly"]
-        for actor, estimate in summary["backer_entered_openly"].items():
-            lines.append(f"    {actor:<22} {percent(estimate)}")
+    if summary.get("in_combat"):
+        lines += ["", "  Outside power in combat  share    [95% interval]   (deniable or more)"]
+        for actor, estimate in summary["in_combat"].items():
+            involved = summary["entered"][actor]["deniable"]["estimate"]
+            lines.append(f"    {actor:<22} {percent(estimate)}   ({100 * involved:.1f}%)")
     war = summary["war_days"]
     truces = summary["truces"]
     lines += ["", f"  Median war length        {war['median']:.0f} days "
                   f"(90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"]
+    size = summary.get("war_size")
+    if size:
+        lines.append(f"  War size                 {size['mean']:.2f} actors at war on average "
+                     f"({size['at_start']} at the start)")
     if truces["total"]:
         lines.append(
             f"  Truces                   {truces['brokered_per_run']:.2f} brokered, {truces['broken_per_run']:.2f} "

@@ -13,25 +13,29 @@ from collections.abc import Iterator
 from datetime import date
 
 from sim.scenario.errors import did_you_mean, one_of
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import DEFAULT_LADDER, FORMS, Scenario
 
 Finding = tuple[tuple, str]
-ROLES = ("belligerent", "backer", "mediator")
+#: Commitment kinds' defaults: baseline form once the war is fought, ceiling, trigger, reliability.
+KIND_DEFAULTS: dict[str, tuple[str, str, str, float]] = {
+    "defence_pact": ("posturing", "open", "recognised_territory", 0.41),
+    "guarantee": ("posturing", "open", "fighting_anywhere", 0.50),
+    "consultation": ("political", "posturing", "fighting_anywhere", 0.50),
+    "patronage": ("posturing", "open", "fighting_anywhere", 0.50),
+    "arms_supply": ("posturing", "posturing", "fighting_anywhere", 1.0),
+    "political_support": ("political", "political", "fighting_anywhere", 1.0),
+    "proxy_forces": ("indirect", "indirect", "fighting_anywhere", 1.0),
+}
+COMBAT = FORMS.index("limited")
 
 
 def check_scenario(scenario: Scenario) -> list[Finding]:
     """Every cross-reference problem in the scenario, as (path, message) pairs."""
     findings: list[Finding] = []
-    for check in (_actors, _belligerents, _ties, _rivalries, _mediators, _truces, _horizon, _ladder, _definition):
+    for check in (_actors, _camps, _fronts, _shares, _outside, _commitments, _rivalries, _mediators, _truces,
+                  _horizon, _ladder, _definition):
         findings.extend(check(scenario))
     return findings
-
-
-def _ids(scenario: Scenario, role: str | None = None) -> list[str]:
-    """Ids of the actors with this role, or with its section (a mismatch is reported once, in _actors)."""
-    return list(dict.fromkeys(
-        a.id for a in scenario.actors if role is None or role in a.roles or getattr(a, role) is not None
-    ))
 
 
 def _unknown(kind: str, found: str, known: list[str]) -> str:
@@ -46,152 +50,211 @@ def _closest(word: str, known: list[str]) -> str:
     return matches[0] if matches else ""
 
 
-def _actors(scenario: Scenario) -> Iterator[Finding]:
-    counts = Counter(a.id for a in scenario.actors)
+def _ids(scenario: Scenario, capability: str | None = None) -> list[str]:
+    return list(dict.fromkeys(a.id for a in scenario.actors if capability is None or getattr(a, capability)))
+
+
+def _at_war(scenario: Scenario) -> list[str]:
+    """Actors at war on day 0 (with a camp)."""
+    return list(dict.fromkeys(a.id for a in scenario.actors if a.camp is not None))
+
+
+def _duplicates(items: list, label: str, section: tuple) -> Iterator[Finding]:
+    counts = Counter(item.id for item in items)
     seen: set[str] = set()
+    for index, item in enumerate(items):
+        if counts[item.id] > 1 and item.id in seen:
+            yield (*section, index, "id"), f"duplicate {label} id '{item.id}'; give each {label} an 'id:' of its own"
+        seen.add(item.id)
+
+
+def _actors(scenario: Scenario) -> Iterator[Finding]:
+    yield from _duplicates(scenario.actors, "actor", ("actors",))
     for index, actor in enumerate(scenario.actors):
-        if counts[actor.id] > 1 and actor.id in seen:
-            yield ("actors", index, "id"), f"duplicate actor id '{actor.id}'; each actor needs its own id"
-        seen.add(actor.id)
-        if len(set(actor.roles)) != len(actor.roles):
-            yield ("actors", index, "roles"), f"a role is listed twice in {actor.roles}"
-        no_section = [r for r in ROLES if r in actor.roles and getattr(actor, r) is None]
-        no_role = [r for r in ROLES if r not in actor.roles and getattr(actor, r) is not None]
-        if no_section and no_role:
-            sections = [r for r in ROLES if getattr(actor, r) is not None]
-            yield ("actors", index, "roles"), (
-                f"found roles [{', '.join(actor.roles)}] with a '{no_role[0]}:' section but no "
-                f"'{no_section[0]}:' section; allowed: each role with its section; did you mean "
-                f"roles: [{', '.join(sections)}]?"
+        if actor.camp is not None and actor.party is None:
+            yield ("actors", index, "camp"), (
+                f"'{actor.id}' fights in camp '{actor.camp}' from day 0 but has no 'party:' section saying how it "
+                "fights; allowed: add a party: section (strength, resolve, ...), or remove camp:"
             )
-            continue
-        for role in ROLES:
-            has_profile = getattr(actor, role) is not None
-            if role in actor.roles and not has_profile:
-                yield ("actors", index), (
-                    f"has the role '{role}' but no '{role}:' section describing it"
-                )
-            if has_profile and role not in actor.roles:
-                yield ("actors", index, role), (
-                    f"a '{role}:' section, but '{role}' is not among its roles {actor.roles}"
-                )
+        if actor.party is None and actor.outside is None and actor.mediator is None and not any(
+            c.to == actor.id for c in scenario.commitments
+        ):
+            yield ("actors", index), (
+                f"'{actor.id}' has no 'party:', 'outside:' or 'mediator:' section and no commitment protects it; "
+                "allowed: give it what it can do, or remove it"
+            )
 
 
-def _belligerents(scenario: Scenario) -> Iterator[Finding]:
-    belligerents = [(i, a) for i, a in enumerate(scenario.actors) if a.belligerent is not None]
-    ids = [a.id for _, a in belligerents]
-    if len(belligerents) != 2:
-        plural = "" if len(belligerents) == 1 else "s"
+def _camps(scenario: Scenario) -> Iterator[Finding]:
+    camps = {a.camp for a in scenario.actors if a.camp is not None}
+    if len(camps) < 2:
+        found = f"only camp '{camps.pop()}'" if camps else "no actor with a camp"
         yield ("actors",), (
-            f"found {len(belligerents)} belligerent{plural} ({', '.join(ids) or 'none'}); allowed: exactly "
-            "two, each the other's opponent (the model plays out a war between two sides; merge allied "
-            "forces into one actor)"
+            f"found {found}; a war needs parties in at least two camps on day 0 (give each party at war a "
+            "'camp:', e.g. camp: north and camp: south)"
         )
-    # An actor id may be duplicated (reported above): look opponents up among belligerents only.
-    fights = {}
-    for _, actor in belligerents:
-        fights.setdefault(actor.id, actor.belligerent.opponent)
-    if len(belligerents) < 2:
-        return  # every opponent is unknown: the count above says why
-    for index, actor in belligerents:
-        opponent = actor.belligerent.opponent
-        path = ("actors", index, "belligerent", "opponent")
-        if opponent == actor.id:
-            others = [i for i in ids if i != actor.id]
-            yield path, (
-                f"found '{opponent}', the belligerent itself: a belligerent cannot be its own opponent; "
-                f"allowed: {one_of(others)}"
-            )
-        elif opponent not in ids:
-            yield path, _unknown("belligerent", opponent, [i for i in ids if i != actor.id])
-        elif fights[opponent] != actor.id and fights[opponent] in ids and fights[opponent] != opponent:
-            yield path, (
-                f"'{opponent}' fights '{fights[opponent]}', not "
-                f"'{actor.id}': opponents must name each other"
-            )
-    if len(belligerents) == 2:
-        total = sum(a.belligerent.contested_territory for _, a in belligerents)
-        if abs(total - 1.0) > 1e-6:
-            yield ("actors", belligerents[0][0], "belligerent", "contested_territory"), (
-                f"the belligerents' contested_territory shares add up to {total:g}; "
-                "they must add up to 1"
-            )
 
 
-def _ties(scenario: Scenario) -> Iterator[Finding]:
-    backers = _ids(scenario, "backer")
-    belligerents = _ids(scenario, "belligerent")
-    seen: set[str | None] = set()
-    for index, tie in enumerate(scenario.ties):
-        if tie.backer not in backers:
-            yield ("ties", index, "backer"), _unknown("backer", tie.backer, backers)
-        if tie.client == tie.backer:
-            others = [b for b in belligerents if b != tie.backer]
-            yield ("ties", index, "client"), (
-                f"found '{tie.client}', the backer itself: an actor cannot be tied to itself; "
-                f"allowed: {one_of(others)}"
+def _fronts(scenario: Scenario) -> Iterator[Finding]:
+    yield from _duplicates(scenario.fronts, "front", ("fronts",))
+    at_war = _at_war(scenario)
+    for index, front in enumerate(scenario.fronts):
+        path = ("fronts", index, "between")
+        camps = []
+        for position, actor_id in enumerate(front.between):
+            if actor_id not in at_war:
+                yield (*path, position), _unknown("party at war on day 0 (an actor with a camp)", actor_id, at_war)
+            else:
+                camps.append(scenario.actor(actor_id).camp)
+        if len(camps) == 2 and camps[0] == camps[1]:
+            yield path, (
+                f"'{front.between[0]}' and '{front.between[1]}' are both in camp '{camps[0]}'; a front is between "
+                "parties of different camps"
             )
-        elif tie.client not in belligerents:
-            yield ("ties", index, "client"), _unknown("belligerent", tie.client, belligerents)
-        if tie.id in seen:
-            yield ("ties", index), f"duplicate tie id '{tie.id}'; give each tie an 'id:' of its own"
-        seen.add(tie.id)
-    clients = {t.backer for t in scenario.ties}
-    # A tie naming a misspelt backer is reported once, not again as that backer lacking a client.
-    clients |= {_closest(t.backer, backers) for t in scenario.ties if t.backer not in backers}
+    on_fronts = {camp for f in scenario.fronts for camp in _front_camps(scenario, f)}
     for index, actor in enumerate(scenario.actors):
-        if actor.backer is not None and actor.id not in clients:
-            yield ("actors", index, "backer"), (
-                f"backer '{actor.id}' has no client: add a tie from '{actor.id}' to a belligerent"
+        if actor.camp is not None and actor.camp not in on_fronts:
+            yield ("actors", index, "camp"), (
+                f"camp '{actor.camp}' fights on no front; allowed: name one of its parties in a front's 'between:'"
+            )
+
+
+def _front_camps(scenario: Scenario, front) -> list[str]:
+    camps = []
+    for actor_id in front.between:
+        try:
+            camp = scenario.actor(actor_id).camp
+        except KeyError:
+            continue
+        if camp is not None:
+            camps.append(camp)
+    return camps
+
+
+def _shares(scenario: Scenario) -> Iterator[Finding]:
+    fronts = {f.id: f for f in scenario.fronts}
+    for index, actor in enumerate(scenario.actors):
+        if actor.party is None or actor.party.front_shares is None:
+            continue
+        path = ("actors", index, "party", "front_shares")
+        for front_id in actor.party.front_shares:
+            front = fronts.get(front_id)
+            if front is None:
+                yield (*path, front_id), _unknown("front", front_id, list(fronts))
+            elif actor.camp is not None and actor.camp not in _front_camps(scenario, front):
+                yield (*path, front_id), (
+                    f"camp '{actor.camp}' is not one of the two sides of front '{front_id}' "
+                    f"({', '.join(front.between)}); allowed: fronts where its camp fights"
+                )
+        total = sum(actor.party.front_shares.values())
+        if abs(total - 1.0) > 1e-6:
+            yield path, f"the shares add up to {total:g}; allowed: shares adding up to 1"
+
+
+def _outside(scenario: Scenario) -> Iterator[Finding]:
+    fronts = [f.id for f in scenario.fronts]
+    parties = _ids(scenario, "party")
+    for index, actor in enumerate(scenario.actors):
+        outside = actor.outside
+        if outside is None:
+            continue
+        path = ("actors", index, "outside")
+        in_combat = FORMS.index(outside.initial_form) >= COMBAT
+        if actor.camp is not None and not in_combat:
+            yield (*path, "initial_form"), (
+                f"found '{outside.initial_form}' for an outside power already at war on day 0 (camp "
+                f"'{actor.camp}'); allowed: limited or open, or remove camp:"
+            )
+        if actor.camp is None and in_combat:
+            yield (*path, "initial_form"), (
+                f"found '{outside.initial_form}' (in combat on day 0) but '{actor.id}' has no camp; allowed: "
+                "give it a camp: and a party: section, or a form below limited"
+            )
+        if outside.front is not None and outside.front not in fronts:
+            yield (*path, "front"), _unknown("front", outside.front, fronts)
+        for party in outside.exposure:
+            if party not in parties:
+                yield (*path, "exposure", party), _unknown("party (an actor with a party: section)", party, parties)
+            elif party == actor.id:
+                yield (*path, "exposure", party), "an actor cannot be exposed to its own fire"
+
+
+def _commitments(scenario: Scenario) -> Iterator[Finding]:
+    actors = _ids(scenario)
+    outside = _ids(scenario, "outside")
+    yield from _duplicates(scenario.commitments, "commitment", ("commitments",))
+    for index, commitment in enumerate(scenario.commitments):
+        path = ("commitments", index)
+        if commitment.from_ not in actors:
+            yield (*path, "from"), _unknown("actor", commitment.from_, actors)
+        elif commitment.from_ not in outside:
+            yield (*path, "from"), (
+                f"'{commitment.from_}' has no 'outside:' section, so nothing decides how it honours this "
+                "commitment; allowed: an actor with an outside: section (escalation_rate, ...)"
+            )
+        if commitment.to not in actors:
+            yield (*path, "to"), _unknown("actor", commitment.to, actors)
+        if commitment.from_ == commitment.to:
+            yield (*path, "to"), f"'{commitment.to}' cannot be committed to itself"
+        if commitment.from_ not in outside or commitment.to not in actors:
+            continue
+        ceiling = commitment.ceiling or KIND_DEFAULTS[commitment.kind][1]
+        committed = scenario.actor(commitment.from_)
+        protected = scenario.actor(commitment.to)
+        if FORMS.index(ceiling) >= COMBAT and committed.outside.front is None and protected.camp is None \
+                and not protected.outside:
+            yield (*path, "ceiling"), (
+                f"'{commitment.from_}' could enter in combat for '{commitment.to}', which is at war on no front; "
+                f"allowed: give actors[{commitment.from_}].outside.front (where it would fight), or a ceiling "
+                "below limited"
             )
 
 
 def _rivalries(scenario: Scenario) -> Iterator[Finding]:
-    backers = _ids(scenario, "backer")
+    outside = _ids(scenario, "outside")
     for index, rivalry in enumerate(scenario.rivalries):
         for position, actor_id in enumerate(rivalry.between):
-            if actor_id not in backers:
-                yield ("rivalries", index, "between", position), _unknown("backer", actor_id, backers)
+            if actor_id not in outside:
+                yield ("rivalries", index, "between", position), _unknown(
+                    "outside power (an actor with an outside: section)", actor_id, outside)
         if len(set(rivalry.between)) < len(rivalry.between):
             yield ("rivalries", index, "between"), f"'{rivalry.between[0]}' cannot be its own rival"
-    ids = Counter(r.id for r in scenario.rivalries)
-    for index, rivalry in enumerate(scenario.rivalries):
-        if ids[rivalry.id] > 1 and rivalry.id in [r.id for r in scenario.rivalries[:index]]:
-            yield ("rivalries", index), f"two rivalries have the id '{rivalry.id}'; give each an 'id:' of its own"
-
-
-def _definition(scenario: Scenario) -> Iterator[Finding]:
-    definition = scenario.regional_escalation
-    if definition.backer_rung == 9 and not definition.backer_vs_backer:
-        yield ("regional_escalation", "backer_vs_backer"), (
-            "with backer_rung 9, only backers fighting each other reach that rung, so backer_vs_backer "
-            "false leaves nothing that could count as regional escalation; allowed: backer_vs_backer true, "
-            "or backer_rung 7 or 8"
-        )
+    yield from _duplicates(scenario.rivalries, "rivalry", ("rivalries",))
 
 
 def _mediators(scenario: Scenario) -> Iterator[Finding]:
-    belligerents = _ids(scenario, "belligerent")
+    parties = _ids(scenario, "party")
+    at_war = _at_war(scenario)
     for index, actor in enumerate(scenario.actors):
         mediator = actor.mediator
         if mediator is None:
             continue
         path = ("actors", index, "mediator")
         for party in mediator.leverage:
-            if party not in belligerents:
-                yield (*path, "leverage", party), _unknown("belligerent", party, belligerents)
-        misspelt = {_closest(p, belligerents) for p in mediator.leverage if p not in belligerents}
-        missing = [b for b in belligerents if b not in mediator.leverage and b not in misspelt]
+            if party not in parties:
+                yield (*path, "leverage", party), _unknown("party", party, parties)
+        misspelt = {_closest(p, parties) for p in mediator.leverage if p not in parties}
+        missing = [b for b in at_war if b not in mediator.leverage and b not in misspelt]
         if missing:
-            yield (*path, "leverage"), f"no leverage given over {one_of(missing)}; give a value for each belligerent"
-        if mediator.bias_toward is not None and mediator.bias_toward not in belligerents:
-            yield (*path, "bias_toward"), _unknown("belligerent", mediator.bias_toward, belligerents)
+            yield (*path, "leverage"), (
+                f"no leverage given over {one_of(missing)}; give a value for each party at war on day 0"
+            )
+        if mediator.bias_toward is not None and mediator.bias_toward not in parties:
+            yield (*path, "bias_toward"), _unknown("party", mediator.bias_toward, parties)
 
 
 def _truces(scenario: Scenario) -> Iterator[Finding]:
     mediators = _ids(scenario, "mediator")
-    for index, truce in enumerate(scenario.truces.scheduled):
+    scheduled = scenario.truces.scheduled
+    named = [t for t in scheduled if t.id is not None]
+    counts = Counter(t.id for t in named)
+    seen: set[str] = set()
+    for index, truce in enumerate(scheduled):
         path = ("truces", "scheduled", index)
+        if truce.id is not None:
+            if counts[truce.id] > 1 and truce.id in seen:
+                yield (*path, "id"), f"duplicate truce id '{truce.id}'; give each truce an 'id:' of its own"
+            seen.add(truce.id)
         if truce.broker not in mediators:
             yield (*path, "broker"), _unknown("mediator", truce.broker, mediators)
         if (truce.date is None) == (truce.day is None):
@@ -225,8 +288,22 @@ def _horizon(scenario: Scenario) -> Iterator[Finding]:
 
 
 def _ladder(scenario: Scenario) -> Iterator[Finding]:
-    if len(scenario.ladder) != 10:
+    if len(scenario.ladder) != len(DEFAULT_LADDER):
         yield ("ladder",), (
-            f"found {len(scenario.ladder)} rungs; the ladder has exactly 10 (0 truce holding ... "
-            "9 backer against backer), whose meanings the model relies on; rename them freely"
+            f"found {len(scenario.ladder)} rungs; the ladder has exactly {len(DEFAULT_LADDER)} (0 truce holding "
+            "... 11 outside powers fighting each other), whose meanings the model relies on; rename them freely"
+        )
+
+
+def _definition(scenario: Scenario) -> Iterator[Finding]:
+    definition = scenario.regional_escalation
+    outside = _ids(scenario, "outside")
+    for actor_id in definition.actor_forms:
+        if actor_id not in outside:
+            yield ("regional_escalation", "actor_forms", actor_id), _unknown("outside power", actor_id, outside)
+    if (definition.outside_form == "none" and not definition.outside_powers_fight and definition.new_parties is None
+            and not definition.actor_forms):
+        yield ("regional_escalation",), (
+            "every condition is off (outside_form none, outside_powers_fight false, no new_parties, no "
+            "actor_forms), so nothing could count as regional escalation; allowed: at least one condition"
         )

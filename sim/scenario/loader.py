@@ -26,7 +26,8 @@ from pydantic.fields import FieldInfo
 
 from sim.scenario.checks import check_scenario
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
-from sim.scenario.overrides import allowed_fields, apply_overrides, entry_label, model_of
+from sim.scenario.migrate import old_format, old_format_problem
+from sim.scenario.overrides import allowed_fields, apply_overrides, entry_label, model_of, schema_fields
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlsource import Document, parse_bytes, read_document
 
@@ -108,6 +109,9 @@ def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
         ScenarioError: with every problem: those found while reading the YAML, the schema's,
             and the cross-reference checks' (as far as the fields they need are valid).
     """
+    reason = old_format(data)
+    if reason is not None:
+        raise old_format_problem(reason, document.source)
     problems = list(document.problems)
     set_aside: list[PathKey] = list(document.problem_paths)
     scenario: Scenario | None = None
@@ -150,7 +154,7 @@ def _depends(finding: PathKey, bad: PathKey) -> bool:
         return True
     if len(finding) >= 2 and bad[: len(finding)] == finding:
         return True
-    if finding and finding[-1] == "contested_territory" and bad and bad[-1] == "contested_territory":
+    if finding and finding[-1] == "front_shares" and bad and "front_shares" in bad:
         return True
     return bool(finding) and finding[0] == "truces" and bad in {("start_date",), ("horizon_days",)}
 
@@ -297,8 +301,8 @@ def _field_info(path: PathKey) -> FieldInfo | None:
     model: Any = Scenario
     for part in path[:-1]:
         if isinstance(part, str):
-            model = model_of(model.model_fields[part].annotation)
-    return model.model_fields[path[-1]]
+            model = model_of(schema_fields(model)[part].annotation)
+    return schema_fields(model)[path[-1]]
 
 
 def _bounds(info: FieldInfo | None) -> dict[str, Any]:

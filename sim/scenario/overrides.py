@@ -1,7 +1,7 @@
 """``--set DOTTED.PATH=VALUE`` overrides, applied to a scenario's data before validation.
 
 A path walks mappings by key and lists by the ``id`` of their entries (``actors.russia.backer.
-escalation_rate``, ``ties.turkey_azerbaijan_defence_pact.reliability``), never by position, so an
+escalation_rate``, ``commitments.turkey_azerbaijan_pact.reliability``), never by position, so an
 override keeps meaning the same thing when the file is reordered. The value is read as YAML
 (``0.3``, ``true``, ``anywhere``, ``[a, b]``), then the whole scenario is validated again.
 """
@@ -21,7 +21,7 @@ from sim.scenario.yamlsource import Document, entry_label, parse_value
 
 PathKey = tuple[Any, ...]
 
-__all__ = ["allowed_fields", "apply_overrides", "entry_label", "parse_assignment", "resolve_path"]
+__all__ = ["allowed_fields", "apply_overrides", "entry_label", "parse_assignment", "resolve_path", "schema_fields"]
 
 
 def parse_assignment(text: str, origin: str | None = None) -> tuple[str, Any]:
@@ -33,7 +33,7 @@ def parse_assignment(text: str, origin: str | None = None) -> tuple[str, Any]:
     if not separator or not path.strip():
         raise ScenarioError(Problem(
             f"found '{_short(text)}'; an override is DOTTED.PATH=VALUE, e.g. "
-            "actors.russia.backer.escalation_rate=0.1",
+            "actors.russia.outside.escalation_rate=0.1",
             source=(origin or "--set").split(" ")[0],
         ))
     return path.strip(), parse_value(value, origin or f"--set {_short(text)}")
@@ -126,11 +126,16 @@ def allowed_fields(path: Sequence[Any]) -> list[str]:
             return []
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part)
+        field = schema_fields(model).get(part)
         if field is None:
             return []
         model = model_of(field.annotation)
-    return list(model.model_fields) if model is not None else []
+    return list(schema_fields(model)) if model is not None else []
+
+
+def schema_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A schema model's fields by the key a file writes (its alias, e.g. ``from``, where it has one)."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
 
 
 def _is_list(path: Sequence[Any]) -> bool:
@@ -138,8 +143,8 @@ def _is_list(path: Sequence[Any]) -> bool:
     model: Any = Scenario
     for part in path[:-1]:
         if isinstance(part, str):
-            model = model_of(model.model_fields[part].annotation)
-    annotation = model.model_fields[path[-1]].annotation
+            model = model_of(schema_fields(model)[part].annotation)
+    annotation = schema_fields(model)[path[-1]].annotation
     return typing.get_origin(annotation) is list
 
 

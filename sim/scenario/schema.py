@@ -1,12 +1,16 @@
 """The scenario schema: what a crisis description may say, and what each field means.
 
-A scenario names the actors of a crisis (belligerents, the outside powers that back them,
-mediators), the ties from backers to clients, rivalries between backers, truces, the escalation
-ladder and the few global dynamics that set the pace of the war. Field descriptions here are the
-short form; docs/MODEL.md gives every parameter its range, default and source.
+A scenario names the actors of a crisis by what they can do: fight (a ``party:`` profile, and a
+``camp:`` if they are at war on day 0), act as an outside power that climbs its own involvement
+(``outside:``), and mediate (``mediator:``). Fronts are the contested territories between parties
+of different camps. Commitments are directed ties from any actor to any actor, each with a kind, a
+trigger, the highest form of involvement it can carry, a strength and a reliability. Field
+descriptions here are the short form; docs/MODEL.md gives every parameter its range, default and
+source.
 
-Cross-references (a tie naming an unknown actor, a truce outside the horizon, ...) are checked
-after the fields themselves, in :mod:`sim.scenario.checks`, so every problem is reported at once.
+Cross-references (a commitment naming an unknown actor, a front between two parties of one camp,
+...) are checked after the fields themselves, in :mod:`sim.scenario.checks`, so every problem is
+reported at once.
 """
 
 from __future__ import annotations
@@ -17,18 +21,32 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
-Role = Literal["belligerent", "backer", "mediator"]
-TieKind = Literal["defence_pact", "arms_supply", "political_support", "proxy_fighters"]
-Scope = Literal["recognised_territory", "anywhere"]
+
+def bounded(low: float, high: float, *, above: bool = False) -> type[float]:
+    """A finite float from ``low`` (or strictly above it) to ``high``: every magnitude has a domain bound."""
+    lower = {"gt": low} if above else {"ge": low}
+    return Annotated[float, Field(**lower, le=high, allow_inf_nan=False)]  # type: ignore[return-value]
+
+
+Strength = bounded(0.0, 100.0, above=True)
+Share = bounded(0.0, 100.0)
+
+#: The forms of an outside power's involvement, lowest first, and the ladder rung of each.
+FORMS = ("none", "political", "posturing", "deniable", "indirect", "limited", "open")
+Form = Literal["none", "political", "posturing", "deniable", "indirect", "limited", "open"]
+CeilingForm = Literal["political", "posturing", "deniable", "indirect", "limited", "open"]
+CommitmentKind = Literal["defence_pact", "guarantee", "consultation", "patronage", "arms_supply",
+                         "political_support", "proxy_forces"]
+Trigger = Literal["recognised_territory", "forces_anywhere", "defeat_likely", "rival_entry", "fighting_anywhere"]
 TruceDesign = Literal["bare", "monitored", "peacekept"]
 Fielding = Literal["none", "monitors", "peacekeepers"]
 
 MAX_RUNS = 100_000_000
 MAX_HORIZON_DAYS = 3_650
+MAX_ACTORS = 40
+MAX_FRONTS = 20
 
 DEFAULT_LADDER = [
     "truce holding",
@@ -36,11 +54,13 @@ DEFAULT_LADDER = [
     "posturing, mobilisation, arms deliveries",
     "skirmishes and truce violations",
     "limited offensive",
-    "full war between belligerents",
-    "deep strikes or spill-over onto recognised territory",
-    "backer's indirect combat role",
-    "backer's direct, acknowledged intervention",
-    "backer against backer",
+    "full war between parties",
+    "deep strikes on recognised territory",
+    "deniable involvement (covert units, contractors)",
+    "indirect combat role (advisers, drones, proxies)",
+    "limited open entry (air or naval only)",
+    "full open entry",
+    "outside powers fighting each other",
 ]
 
 
@@ -50,56 +70,69 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class BelligerentProfile(Strict):
-    """How a party to the war fights, tires, and keeps or breaks a truce."""
+class PartyProfile(Strict):
+    """How an actor fights, tires, and keeps or breaks a truce."""
 
-    opponent: Identifier = Field(description="id of the belligerent it fights")
-    strength: Positive = Field(description="relative combat power (terrain and arms included)")
+    strength: Strength = Field(description="combat power it brings to the war in all, split over its fronts, "
+                               "in the scenario's own units (a reference party = 1)")
     resolve: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = Field(
-        1.0, description="will to fight at the start; capitulation when it falls to the threshold"
+        1.0, description="will to fight at the start; it leaves the war when resolve falls to the threshold"
     )
-    war_weariness: NonNegative = Field(0.0, description="resolve lost per day of fighting")
-    casualty_sensitivity: NonNegative = Field(
-        0.0, description="resolve lost per 1,000 own deaths"
-    )
-    territory_sensitivity: NonNegative = Field(
-        0.0, description="resolve lost per unit share of the contested territory lost"
+    war_weariness: Probability = Field(0.0, description="resolve lost per day of fighting")
+    casualty_sensitivity: Share = Field(0.0, description="resolve lost per 1,000 own deaths")
+    territory_sensitivity: bounded(0.0, 10.0) = Field(  # type: ignore[valid-type]
+        0.0, description="resolve lost per unit share of its contested ground lost (weighted over its fronts)"
     )
     truce_compliance: Probability = Field(
-        description="daily probability of not deliberately violating a truce in force"
+        0.7, description="daily probability of not deliberately violating a truce in force"
     )
     retaliation_propensity: Probability = Field(
-        description="probability of answering a perceived truce violation by fire"
+        0.8, description="probability of answering a perceived truce violation by fire"
     )
     deep_strike_propensity: Probability = Field(
-        0.0, description="daily probability, at war, of striking the opponent's recognised territory"
+        0.0, description="daily probability, at war, of striking an opponent's recognised territory"
     )
-    contested_territory: Probability = Field(
-        description="share of the contested territory it holds at the start"
+    recognised_territory: bool = Field(
+        True, description="whether it has recognised territory of its own that can be struck (false for a "
+        "non-state armed group)"
     )
     war_aim: Probability = Field(
-        1.0, description="share of the contested territory it fights to hold; once it holds that much, "
+        1.0, description="share of the contested ground it fights to hold; once it holds that much, "
         "momentum no longer tempts it to break truces or refuse them"
     )
+    front_shares: dict[Identifier, Probability] | None = Field(
+        None, description="per front id: share of its strength committed there (sum 1); default: equal"
+    )
 
 
-class BackerProfile(Strict):
-    """How an outside power climbs its own ladder and what its help is worth."""
+class OutsideProfile(Strict):
+    """How an outside power climbs its own involvement, and what its involvement is worth."""
 
     escalation_rate: Probability = Field(
-        description="daily probability of climbing one rung when a tie's trigger is fully met"
+        description="daily probability of climbing one form when a commitment's trigger is fully met"
     )
-    indirect_support: NonNegative = Field(
-        0.0, description="combat power added to the client, as a share, at the indirect rung (7)"
+    readiness: Probability = Field(
+        0.0, description="probability that a climb goes straight to the commitment's ceiling (forces ready)"
     )
-    intervention_power: NonNegative = Field(
-        0.0, description="combat power added to the client, as a share, after open entry (8)"
+    indirect_support: bounded(0.0, 10.0) = Field(  # type: ignore[valid-type]
+        0.0, description="combat power added to the protected party, as a share, at the deniable and indirect forms"
     )
-    exposure: Probability = Field(
-        0.0, description="daily probability, at war, that fire hits the backer's assets"
+    intervention_power: Share = Field(
+        0.0, description="combat power it brings when it enters in full (same units as parties' strength)"
+    )
+    limited_share: Probability = Field(
+        0.4, description="share of its intervention power in a limited entry (air or naval only)"
+    )
+    initial_form: Form = Field("none", description="its involvement on day 0")
+    front: Identifier | None = Field(
+        None, description="the front it fights on if it enters in combat (default: the protected party's first)"
+    )
+    exposure: dict[Identifier, Probability] = Field(
+        default_factory=dict, description="per party id: daily probability, while that party fights, that its "
+        "fire hits this actor's forces or assets"
     )
     incident_absorption: Probability = Field(
-        1.0, description="probability that an incident hitting its assets is absorbed"
+        1.0, description="probability that an incident hitting its forces or assets is absorbed"
     )
 
 
@@ -110,51 +143,63 @@ class MediatorProfile(Strict):
         description="daily probability of a brokering attempt while fighting goes on"
     )
     leverage: dict[Identifier, Probability] = Field(
-        description="per belligerent id: probability that party accepts a truce it brokers"
+        description="per party id: probability that party accepts a truce it brokers"
     )
-    bias_toward: Identifier | None = Field(None, description="belligerent it leans towards")
+    bias_toward: Identifier | None = Field(None, description="party it leans towards")
     bias: Probability = Field(
-        0.0, description="extra violation hazard, as a share, of the side it leans against"
+        0.0, description="extra violation hazard, as a share, of the parties it leans against"
     )
     fields: Fielding = Field("none", description="what it can put on the ground with a truce")
 
 
 class Actor(Strict):
-    """A state or armed force with one or more roles in the crisis."""
+    """A state or armed force, described by what it can do: fight, act as an outside power, mediate."""
 
     id: Identifier
     name: str = Field(min_length=1, max_length=200)
-    roles: list[Role] = Field(min_length=1, max_length=3)
-    belligerent: BelligerentProfile | None = None
-    backer: BackerProfile | None = None
+    camp: Identifier | None = Field(None, description="the camp it fights in on day 0 (omit if not at war)")
+    party: PartyProfile | None = None
+    outside: OutsideProfile | None = None
     mediator: MediatorProfile | None = None
 
 
-class Tie(Strict):
-    """A directed alliance tie from a backer to a client belligerent."""
+class Front(Strict):
+    """A contested territory between two parties of different camps."""
 
-    id: Identifier | None = Field(None, description="defaults to BACKER_CLIENT_KIND")
-    backer: Identifier
-    client: Identifier
-    kind: TieKind
-    scope: Scope = Field(
-        "anywhere", description="which events trigger it: fighting anywhere, or only strikes "
-        "on the client's recognised territory"
+    id: Identifier
+    between: list[Identifier] = Field(min_length=2, max_length=2,
+                                      description="the two parties whose forces face each other here")
+    control: Probability = Field(description="share of the contested ground held by the first party's camp at the start")
+    intensity: bounded(0.0, 100.0, above=True) = Field(  # type: ignore[valid-type]
+        1.0, description="scale of this front's daily casualties, relative to dynamics.daily_casualties"
     )
-    strength: Probability = Field(description="how much the tie binds the backer to the client")
-    reliability: Probability = Field(
-        description="probability the backer honours the tie in this crisis at all"
+
+
+class Commitment(Strict):
+    """A directed commitment from one actor to another, with its kind, trigger and ceiling."""
+
+    id: Identifier | None = Field(None, description="defaults to FROM_TO_KIND")
+    from_: Identifier = Field(alias="from", description="the committed actor")
+    to: Identifier = Field(description="the protected actor")
+    kind: CommitmentKind
+    trigger: Trigger | None = Field(None, description="which events call on it (default by kind)")
+    ceiling: CeilingForm | None = Field(None, description="the highest form it can carry (default by kind)")
+    strength: Probability = Field(description="how much it binds the committed actor")
+    reliability: Probability | None = Field(
+        None, description="probability it is honoured in this crisis at all (default by kind)"
     )
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _default_id(self) -> Tie:
+    def _default_id(self) -> Commitment:
         if self.id is None:
-            object.__setattr__(self, "id", f"{self.backer}_{self.client}_{self.kind}")
+            object.__setattr__(self, "id", f"{self.from_}_{self.to}_{self.kind}")
         return self
 
 
 class Rivalry(Strict):
-    """Two backers whose open involvement on opposite sides can bring them to blows."""
+    """Two outside powers whose involvement on opposite sides can bring them to blows."""
 
     id: Identifier | None = None
     between: list[Identifier] = Field(min_length=2, max_length=2)
@@ -185,55 +230,72 @@ class Truces(Strict):
 
 
 class RegionalEscalation(Strict):
-    """The scenario's definition of regional escalation."""
+    """The scenario's definition of regional escalation: any of these conditions."""
 
-    backer_rung: Annotated[int, Field(ge=7, le=9)] = Field(
-        8, description="a backer at or above this rung is a regional escalation"
+    outside_form: Form = Field(
+        "limited", description="an outside power at or above this form (none: this condition is off)"
     )
-    backer_vs_backer: bool = Field(True, description="backers fighting each other counts")
+    outside_powers_fight: bool = Field(True, description="outside powers in combat against each other")
+    new_parties: Annotated[int, Field(ge=1, le=MAX_ACTORS)] | None = Field(
+        None, description="at least this many actors at war that were not at war on day 0"
+    )
+    actor_forms: dict[Identifier, Form] = Field(
+        default_factory=dict, description="per actor id: that actor reaching that form"
+    )
 
 
 class Dynamics(Strict):
     """Global constants of the war's pace; defaults are documented in docs/MODEL.md."""
 
-    daily_casualties: Positive = 150.0
-    casualty_noise: NonNegative = 0.5
-    loss_exchange: Annotated[float, Field(ge=0.0, le=3.0, allow_inf_nan=False)] = 1.0
-    front_speed: Positive = 0.04
-    front_noise: NonNegative = 0.02
-    momentum_memory_days: Annotated[float, Field(ge=1.0, le=365.0, allow_inf_nan=False)] = 5.0
-    momentum_truce_breaking: NonNegative = 1.0
+    daily_casualties: bounded(0.0, 100_000.0, above=True) = 150.0  # type: ignore[valid-type]
+    casualty_noise: bounded(0.0, 3.0) = 0.5  # type: ignore[valid-type]
+    loss_exchange: bounded(0.0, 3.0) = 1.0  # type: ignore[valid-type]
+    front_speed: bounded(1e-4, 1.0) = 0.04  # type: ignore[valid-type]
+    front_noise: bounded(0.0, 1.0) = 0.02  # type: ignore[valid-type]
+    momentum_memory_days: bounded(1.0, 365.0) = 5.0  # type: ignore[valid-type]
+    momentum_truce_breaking: bounded(0.0, 100.0) = 1.0  # type: ignore[valid-type]
     momentum_mediation_refusal: Probability = 0.8
     attribution_noise: Probability = 0.1
-    spiral_gain: NonNegative = 0.5
-    emboldening: NonNegative = 0.5
+    spiral_gain: bounded(0.0, 10.0) = 0.5  # type: ignore[valid-type]
+    emboldening: bounded(0.0, 10.0) = 0.5  # type: ignore[valid-type]
     capitulation_resolve: Probability = 0.2
+    withdrawal_resolve: Probability = 0.5
+    defeat_likely_distress: Probability = 0.6
     fatality_penalty: Probability = 0.39
-    monitored_violation_factor: NonNegative = 0.6
-    monitored_noise_factor: NonNegative = 0.3
-    peacekept_violation_factor: NonNegative = 0.3
-    peacekept_noise_factor: NonNegative = 0.2
+    monitored_violation_factor: bounded(0.0, 10.0) = 0.6  # type: ignore[valid-type]
+    monitored_noise_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
+    peacekept_violation_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
+    peacekept_noise_factor: bounded(0.0, 10.0) = 0.2  # type: ignore[valid-type]
     backer_clash_rate: Probability = 0.05
+    deniable_visibility: Probability = 0.1
+    indirect_visibility: Probability = 0.3
+    limited_visibility: Probability = 0.7
+    entrant_weariness: Probability = 0.004
+    entrant_casualty_sensitivity: Share = 0.2
 
 
 STATISTICS = (
     "p_regional_escalation",
-    "p_backer_war",
+    "p_outside_war",
     "p_decisive_victory",
     "p_truce_holding",
     "p_war_ongoing",
     "truces_broken_within_3_days",
     "truces_broken_per_run",
     "median_war_days",
+    "median_war_size",
 )
+
+Count = Annotated[int, Field(ge=0, le=100_000)]
+FiniteNumber = Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)]
 
 
 class StylisedFact(Strict):
     """A pattern the case is known for, checked as a range on one summary statistic."""
 
-    fact: str = Field(min_length=1, description="the pattern in words")
+    fact: str = Field(min_length=1, max_length=500, description="the pattern in words")
     statistic: Literal[STATISTICS] = Field(description="the summary statistic that shows it")
-    range: list[float] = Field(min_length=2, max_length=2, description="[low, high] it must fall in")
+    range: list[FiniteNumber] = Field(min_length=2, max_length=2, description="[low, high] it must fall in")
 
     @model_validator(mode="after")
     def _ordered(self) -> StylisedFact:
@@ -242,16 +304,40 @@ class StylisedFact(Strict):
         return self
 
 
-class Observed(Strict):
-    """What actually happened, for historical cases (used by backtests, never by the model)."""
+class Entry(Strict):
+    """One outside actor's entry as it happened."""
 
-    backer_entered_openly: bool = Field(description="a backer entered the war openly")
-    backers_fought: bool = Field(False, description="backers fought each other")
+    actor: Identifier
+    form: Form
+    day: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    note: str = Field("", max_length=500)
+
+
+EndedBy = Literal["capitulation", "negotiated_halt", "imposed_halt", "unilateral_halt", "withdrawal", "frozen",
+                  "ongoing"]
+
+
+class Observed(Strict):
+    """What actually happened, for historical cases (read by backtests only, never by the model)."""
+
+    open_entry: bool = Field(description="an outside state's forces in acknowledged combat within the horizon")
+    broad_entry: bool | None = Field(None, description="open entry, deniable entry or an attack at sea on one party")
+    outside_powers_fought: bool = Field(False, description="acknowledged combat between two outside powers")
+    non_state_entry: bool = Field(False, description="a non-state armed party entering from outside")
+    entry_after_window: bool = Field(False, description="an entry that came only after the horizon")
+    entries: list[Entry] = Field(default_factory=list, max_length=MAX_ACTORS)
     decisive_victory: bool | None = Field(None, description="the war ended in one side's defeat")
-    truces_broken: Annotated[int, Field(ge=0)] | None = Field(None, description="truces broken")
-    war_days: Annotated[int, Field(ge=0)] | None = Field(None, description="days from onset to the last fighting")
-    sources: list[str] = Field(default_factory=list, description="where these facts come from")
-    stylised_facts: list[StylisedFact] = Field(default_factory=list)
+    ended_by: EndedBy | None = None
+    truces_broken: Count | None = Field(None, description="truces agreed and broken within the horizon")
+    truces_held: Count | None = Field(None, description="truces agreed within the horizon that held")
+    war_days: Count | None = Field(None, description="days from day 0 to the last fighting")
+    sources: list[Annotated[str, Field(max_length=1000)]] = Field(default_factory=list, max_length=200)
+    stylised_facts: list[StylisedFact] = Field(default_factory=list, max_length=50)
+
+    @property
+    def regional_escalation(self) -> bool:
+        """The strict coding: open entry or outside powers fighting each other."""
+        return self.open_entry or self.outside_powers_fought
 
 
 class Scenario(Strict):
@@ -259,21 +345,25 @@ class Scenario(Strict):
 
     name: Identifier
     title: str = Field(min_length=1, max_length=300)
-    description: str = ""
+    description: str = Field("", max_length=20_000)
     start_date: dt.date
-    horizon_days: Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)]
+    horizon_days: Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS, strict=True)]
     initial_state: Literal["war", "truce"] = "war"
     runs: Annotated[int, Field(ge=1, le=MAX_RUNS)] = 10_000
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    ladder: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=lambda: list(DEFAULT_LADDER),
-                                                                max_length=100)
+    ladder: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=lambda: list(DEFAULT_LADDER), max_length=100)
     regional_escalation: RegionalEscalation = Field(default_factory=RegionalEscalation)
-    actors: list[Actor] = Field(min_length=2, max_length=50)
-    ties: list[Tie] = Field(default_factory=list, max_length=200)
+    actors: list[Actor] = Field(min_length=2, max_length=MAX_ACTORS)
+    fronts: list[Front] = Field(min_length=1, max_length=MAX_FRONTS)
+    commitments: list[Commitment] = Field(default_factory=list, max_length=400)
     rivalries: list[Rivalry] = Field(default_factory=list, max_length=200)
     truces: Truces = Field(default_factory=Truces)
     dynamics: Dynamics = Field(default_factory=Dynamics)
     observed: Observed | None = None
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r})"
 
     def actor(self, actor_id: str) -> Actor:
         """The actor with this id."""
@@ -281,10 +371,6 @@ class Scenario(Strict):
             if actor.id == actor_id:
                 return actor
         raise KeyError(actor_id)
-
-    def with_role(self, role: Role) -> list[Actor]:
-        """Actors holding a role, in file order."""
-        return [a for a in self.actors if role in a.roles]
 
     def truce_day(self, truce: ScheduledTruce) -> int:
         """The day index (0 = start date) a scheduled truce takes effect."""

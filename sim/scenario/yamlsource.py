@@ -139,17 +139,17 @@ def parse_text(text: str, source: str) -> Document:
         raise ScenarioError(Problem(_too_large(0, more=True), source=source))
     if not text.strip():
         raise ScenarioError(Problem("the file is empty; allowed: a YAML mapping of fields such as name, "
-                                    "title, actors and ties", source=source))
+                                    "title, actors and fronts", source=source))
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         raise ScenarioError(Problem("the file holds only comments; allowed: a YAML mapping of fields such as "
-                                    "name, title, actors and ties", source=source))
+                                    "name, title, actors and fronts", source=source))
     node = _compose_single(text, source)
     document = Document(data=None, source=source, text=text)
     document.data = _Builder(document).build(node, (), "")
     if not isinstance(document.data, dict):
         raise ScenarioError(Problem(
             f"found {_kind(document.data)} at the top level; allowed: a mapping of fields such as "
-            "name, title, actors and ties",
+            "name, title, actors and fronts",
             line=node.start_mark.line + 1, column=node.start_mark.column + 1, source=source,
         ))
     return document
@@ -258,7 +258,7 @@ def _compose_single(text: str, source: str) -> yaml.Node:
             loader.dispose()
     if node is None:
         raise ScenarioError(Problem("the file holds no YAML document; allowed: a YAML mapping of fields "
-                                    "such as name, title, actors and ties", source=source))
+                                    "such as name, title, actors and fronts", source=source))
     return node
 
 
@@ -289,8 +289,8 @@ def entry_label(item: Any) -> str:
     if isinstance(item, dict):
         if isinstance(item.get("id"), str):
             return item["id"]
-        if {"backer", "client", "kind"} <= item.keys():
-            return f"{item['backer']}_{item['client']}_{item['kind']}"
+        if {"from", "to", "kind"} <= item.keys():
+            return f"{item['from']}_{item['to']}_{item['kind']}"
         between = item.get("between")
         if isinstance(between, list) and all(isinstance(b, str) for b in between):
             return "_".join(between)

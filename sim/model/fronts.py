@@ -1,0 +1,184 @@
+"""Fighting on the fronts: combat power, the casualty split, the front and momentum, war weariness,
+deep strikes, and parties leaving the war (capitulation, withdrawal). docs/MODEL.md section 7.3.
+
+Every function reads and writes the model's stacked arrays: actors first, then fronts where they
+apply, then the lanes ``(points, replications)``. Loops go over fronts and actors, never lanes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.params import DENIABLE, LIMITED
+
+if TYPE_CHECKING:
+    from sim.model.model import EscalationModel
+
+Array = np.ndarray
+
+
+def support(model: EscalationModel) -> Array:
+    """(A, lanes): the share of combat power outside powers add to each party at the deniable and
+    indirect forms (drones, advisers, proxies, contractors)."""
+    result = np.zeros(model.camp.shape)
+    indirect = model.params.outside["indirect_support"]
+    for k in model.outside_index:
+        helping = (model.form[k] >= DENIABLE) & (model.form[k] < LIMITED) & (model.client[k] >= 0)
+        if not helping.any():
+            continue
+        for a in model.fighter_index:
+            result[a] += np.where(helping & (model.client[k] == a), indirect[k], 0.0)
+    return result
+
+
+def base_power(model: EscalationModel) -> Array:
+    """(A, lanes): the combat power each actor at war brings before resolve: a party's strength, or an
+    entrant's intervention power (its limited share in a limited entry)."""
+    outside = model.params.outside
+    entrant = outside["intervention_power"] * np.where(model.form == LIMITED, outside["limited_share"], 1.0)
+    power = np.where(model.day0_party, model.params.party["strength"], entrant)
+    return np.where(model.camp >= 0, power, 0.0)
+
+
+def held(model: EscalationModel) -> Array:
+    """(A, F, lanes): the share of each front's contested ground held by each actor's camp."""
+    side0 = model.camp[:, None] == model.front_camps[None, :, 0, None, None]
+    return np.where(side0, model.control[None], 1.0 - model.control[None])
+
+
+def side_momentum(model: EscalationModel) -> Array:
+    """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front."""
+    side0 = model.camp[:, None] == model.front_camps[None, :, 0, None, None]
+    per_front = np.where(side0, model.front_momentum[None], -model.front_momentum[None])
+    return (model.share * per_front).sum(axis=1)
+
+
+def pressing(model: EscalationModel) -> Array:
+    """(A, lanes): the momentum each actor still acts on: none once it holds its war aim."""
+    aim = model.params.party["war_aim"]
+    holding = (model.share * held(model)).sum(axis=1)
+    satisfied = (aim < 1.0) & (holding >= aim)
+    return np.where(satisfied | (model.camp < 0), 0.0, np.maximum(side_momentum(model), 0.0))
+
+
+def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active: Array) -> None:
+    """One day of fighting on every front where no truce holds."""
+    d = model.dynamics
+    p = model.params
+    fighting = model.fighting_today
+    helped = 1.0 + support(model)
+    base = base_power(model)
+    effective = base * np.maximum(model.resolve, 0.0) * helped
+    deaths = np.zeros(model.camp.shape)
+    fought = np.zeros(model.camp.shape, dtype=bool)
+    sigma = d["casualty_noise"]
+    for f in range(model.fronts):
+        share = model.share[:, f]
+        on = [(model.camp == model.front_camps[f, k]) & (share > 0) for k in (0, 1)]
+        power = effective * share
+        sides = [np.where(on[k], power, 0.0).sum(axis=0) for k in (0, 1)]
+        engaged = np.where(on[0] | on[1], base * share * helped, 0.0).sum(axis=0)
+        contested = fighting & (sides[0] > 0) & (sides[1] > 0)
+        # A side with no forces left loses the front's ground to the other.
+        abandoned = fighting & ((sides[0] > 0) != (sides[1] > 0))
+        model.control[f] = np.where(abandoned, np.where(sides[0] > 0, 1.0, 0.0), model.control[f])
+        if not contested.any():
+            model.front_memory[f] *= 1.0 - 1.0 / d["momentum_memory_days"]
+            continue
+        total = np.maximum(sides[0] + sides[1], 1e-12)
+        intensity = p.front["intensity"][f] * engaged / model.engaged_at_start[f]
+        weight = [sides[0] ** d["loss_exchange"], sides[1] ** d["loss_exchange"]]
+        weight_total = np.maximum(weight[0] + weight[1], 1e-12)
+        for k in (0, 1):
+            side_deaths = np.where(contested, d["daily_casualties"] * intensity * weight[1 - k] / weight_total
+                                   * np.exp(sigma * normal[2 * f + k] - 0.5 * sigma**2), 0.0)
+            deaths += np.where(on[k], side_deaths * power / np.maximum(sides[k], 1e-12), 0.0)
+            fought |= on[k] & contested
+        advance = d["front_speed"] * (sides[0] - sides[1]) / total + d["front_noise"] * normal[2 * model.fronts + f]
+        control = np.where(contested, np.clip(model.control[f] + advance, 0.0, 1.0), model.control[f])
+        gained = control - model.control[f]
+        model.control[f] = control
+        memory = d["momentum_memory_days"]
+        model.front_memory[f] = np.where(contested, model.front_memory[f] + (gained - model.front_memory[f]) / memory,
+                                         model.front_memory[f] * (1.0 - 1.0 / memory))
+    model.front_momentum = np.tanh(3.0 * model.front_memory / d["front_speed"])
+    model.fought_today = fought
+    absorb_losses(model, deaths, fought)
+    model.distress = distress(model)
+    _deep_strikes(model, draws, fought)
+    model.reach(5, fought)
+    _leave_the_war(model, active)
+
+
+def absorb_losses(model: EscalationModel, deaths: Array, fought: Array) -> None:
+    """War weariness: days of fighting and deaths wear resolve down; ground lost since the actor
+    joined the war (net, weighted by its forces per front) weighs on it too."""
+    party = model.params.party
+    model.casualties += deaths
+    model.weariness += np.where(fought, party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0, 0.0)
+    ground_lost = (model.share * np.maximum(model.held_at_entry - held(model), 0.0)).sum(axis=1)
+    model.resolve = model.initial_resolve - model.weariness - party["territory_sensitivity"] * ground_lost
+
+
+def distress(model: EscalationModel) -> Array:
+    """(A, lanes): how badly the war goes for each actor at war, 0 to 1: resolve lost or momentum against it."""
+    d = model.dynamics
+    threshold = np.where(model.withdraws, d["withdrawal_resolve"], d["capitulation_resolve"])
+    span = np.maximum(model.initial_resolve - threshold, 1e-9)
+    lost = (model.initial_resolve - model.resolve) / span
+    value = np.clip(np.maximum(lost, -side_momentum(model)), 0.0, 1.0)
+    return np.where(model.camp >= 0, value, 0.0)
+
+
+def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array) -> None:
+    """Parties strike an opponent's recognised territory; desperation adds. The target is drawn
+    uniformly among the opponents it faces on a front that have territory of their own."""
+    propensity = model.params.party["deep_strike_propensity"]
+    territory = model.params.party["recognised_territory"] > 0
+    facing = model.share > 0
+    for a in model.striker_index:
+        chance = np.minimum(propensity[a] * (1.0 + model.distress[a]), 1.0)
+        strikes = fought[a] & (draws["deep_strike"][a] < chance)
+        if not strikes.any():
+            continue
+        shared = (facing[a][None] & facing).any(axis=1)
+        eligible = (model.camp >= 0) & (model.camp != model.camp[a]) & territory & shared
+        count = eligible.sum(axis=0)
+        strikes &= count > 0
+        pick = np.floor(draws["strike_target"][a] * count)
+        chosen = eligible & (np.cumsum(eligible, axis=0) - 1 == pick)
+        hit = chosen & strikes
+        model.struck |= hit
+        model.attacker = np.where(hit, a, model.attacker).astype(np.int16)
+        model.reach_one(a, 6, strikes)
+
+
+def _leave_the_war(model: EscalationModel, active: Array) -> None:
+    """An actor whose resolve falls to its threshold leaves: a party capitulates, an outside power
+    withdraws. When every camp but one is gone, that camp has won."""
+    d = model.dynamics
+    at_war = model.camp >= 0
+    threshold = np.where(model.withdraws, d["withdrawal_resolve"], d["capitulation_resolve"])
+    broken = active & at_war & (model.resolve <= threshold)
+    if not broken.any():
+        return
+    staying = at_war & ~broken
+    camps = model.camp_count
+    alive_after = np.stack([(staying & (model.camp == c)).any(axis=0) for c in range(camps)])
+    everyone_breaks = active & ~alive_after.any(axis=0) & at_war.any(axis=0)
+    if everyone_breaks.any():
+        # Every camp breaks the same day: the one with the highest resolve among its parties holds on.
+        best = np.stack([np.where(at_war & (model.camp == c), model.resolve, -np.inf).max(axis=0)
+                         for c in range(camps)])
+        survivor = np.argmax(best, axis=0)
+        broken &= ~(everyone_breaks & (model.camp == survivor))
+    model.leave(broken)
+    remaining = np.stack([((model.camp >= 0) & (model.camp == c)).any(axis=0) for c in range(camps)])
+    decided = active & (remaining.sum(axis=0) <= 1) & (model.winner < 0)
+    winner = np.argmax(remaining, axis=0)
+    model.winner = np.where(decided, np.where(remaining.any(axis=0), winner, -1), model.winner).astype(np.int8)
+    model.decided |= decided
+
+

@@ -1,0 +1,95 @@
+"""Truces: scheduled truces, conduct under a truce (violations, noisy attribution, spiral
+retaliation) and mediation. docs/MODEL.md sections 7.1, 7.2 and 7.4.
+
+A truce binds every party at war in a lane. Each party may violate it on purpose; each party
+perceives the violations of the parties of other camps, and some that never happened (attribution
+noise). An unanswered violation is absorbed and feeds the victim's grievance; an answered one is
+the truce's collapse.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.fronts import pressing
+
+if TYPE_CHECKING:
+    from sim.model.model import EscalationModel
+
+Array = np.ndarray
+
+
+def start_scheduled(model: EscalationModel, active: Array) -> None:
+    """A truce agreed for today takes effect wherever the war is still being fought."""
+    for index, broker in enumerate(model.params.truce_brokers):
+        due = active & ~model.truce_in_force & (model.params.truce_days[index] == model.day)
+        if due.any():
+            model.start_truce(due, model.day, broker, model.params.truce_designs[index].astype(np.int8))
+
+
+def _per_camp_any(model: EscalationModel, mask: Array) -> Array:
+    """(camps, lanes): whether ``mask`` holds for any actor of each camp."""
+    return np.stack([(mask & (model.camp == c)).any(axis=0) for c in range(model.camp_count)])
+
+
+def _by_other_camps(model: EscalationModel, mask: Array) -> Array:
+    """(A, lanes): whether ``mask`` holds for an actor in a camp other than each actor's own."""
+    per_camp = _per_camp_any(model, mask)
+    total = per_camp.sum(axis=0)
+    own = np.take_along_axis(per_camp, np.maximum(model.camp, 0).astype(np.intp), axis=0)
+    return (total - np.where(model.camp >= 0, own, 0)) > 0
+
+
+def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
+    """Violations, noisy attribution and spiral retaliation under a truce in force."""
+    in_truce = active & model.truce_in_force
+    if not in_truce.any():
+        return
+    d = model.dynamics
+    party = model.params.party
+    design = model.truce_design
+    ones = np.ones_like(d["monitored_violation_factor"])
+    design_factor = np.choose(design, (ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]))
+    noise_factor = np.choose(design, (ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]))
+    bias = np.zeros(model.camp.shape)
+    for m in range(len(model.params.structure.mediator_ids)):
+        bias = np.where(model.truce_broker == m, model.params.mediator["bias_against"][m], bias)
+    at_war = (model.camp >= 0) & in_truce
+    hazard = (1.0 - party["truce_compliance"]) * design_factor
+    hazard = hazard * (1.0 + d["momentum_truce_breaking"] * pressing(model))
+    hazard = np.minimum(hazard * (1.0 + d["emboldening"] * model.backing) * (1.0 + bias), 1.0)
+    violated = at_war & (draws["violate"] < hazard)
+    false_alarm = draws["false_alarm"] < d["attribution_noise"] * noise_factor
+    perceived = at_war & (_by_other_camps(model, violated) | false_alarm)
+    propensity = np.minimum(party["retaliation_propensity"] * (1.0 + d["spiral_gain"] * model.grievance), 1.0)
+    answers = perceived & (draws["retaliate"] < propensity)
+    model.grievance += perceived & ~answers
+    model.reach(3, violated | answers)
+    model.end_truce(answers.any(axis=0), broken=True, end_day=model.day)
+
+
+def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
+    """While fighting goes on, mediators try to broker a truce that starts tomorrow.
+
+    Every actor at war must accept: with the mediator's leverage over it (an entrant the mediator
+    has no leverage over follows its camp), less the more momentum it still presses; any success
+    falls as the dead mount (Bercovitch 1996).
+    """
+    open_lanes = active & model.fighting_today & ~model.truce_in_force & (model.winner < 0)
+    open_lanes &= model.params.brokered_truces
+    mediators = model.params.mediator
+    if not open_lanes.any() or not len(model.params.structure.mediator_ids):
+        return
+    d = model.dynamics
+    dead = model.casualties.sum(axis=0)
+    fatality_factor = 1.0 - d["fatality_penalty"] * np.minimum(dead / 10_000.0, 1.0)
+    refusal = 1.0 - d["momentum_mediation_refusal"] * pressing(model)
+    at_war = model.camp >= 0
+    for m in range(len(model.params.structure.mediator_ids)):
+        leverage = np.nan_to_num(mediators["leverage"][m], nan=1.0)
+        accept = np.where(at_war, leverage * refusal, 1.0).prod(axis=0)
+        success = open_lanes & (draws["mediate"][m] < mediators["attempt_rate"][m] * accept * fatality_factor)
+        model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8))
+        open_lanes &= ~success
