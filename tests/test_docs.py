@@ -26,9 +26,10 @@ def _inner_model(annotation) -> tuple[type[BaseModel] | None, bool]:
 
 
 def schema_paths(model: type[BaseModel] = Scenario, prefix: str = "") -> set[str]:
+    """Every field path of the schema as a file writes it: ``commitments[].from`` (the alias), never ``from_``."""
     paths = set()
     for name, field in model.model_fields.items():
-        path = f"{prefix}{name}"
+        path = f"{prefix}{field.alias or name}"
         paths.add(path)
         inner, in_list = _inner_model(field.annotation)
         if inner is not None:
@@ -56,4 +57,5 @@ def test_the_schema_has_the_expected_shape() -> None:
     paths = schema_paths()
     assert "actors[].party.truce_compliance" in paths
     assert "truces.scheduled[].broker" in paths
+    assert "commitments[].from" in paths and "commitments[].from_" not in paths
     assert len(paths) > 80

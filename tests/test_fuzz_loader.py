@@ -5,6 +5,8 @@ Valid scenario documents (tests/scenarios/minimal.yaml and the Karabakh scenario
 duplicated; the text truncated, lines dropped or repeated, YAML punctuation inserted, bytes
 flipped) and loaded. The loader must return a scenario or raise ``ScenarioError`` whose every
 problem renders to a non-empty message naming where it comes from -- never any other exception.
+Keys of the first format (``roles``, ``ties``, ``belligerent``) are among the inserted ones, so the
+old-format refusal is fuzzed too.
 """
 
 from __future__ import annotations
@@ -42,15 +44,17 @@ scalars = st.one_of(
     st.sampled_from([0.0, -0.5, 1.5, 1e308, -1e-300]),
     st.text(max_size=30),
     st.sampled_from(["red", "blue", "big", "neutral", "russia", "turkey", "armenia", "azerbaijan", "", "x" * 500,
-                     "defence_pact", "war", "truce", "anywhere", "2020-10-10", "Red", "1e5", "null"]),
+                     "contested", "defence_pact", "proxy_forces", "fighting_anywhere", "recognised_territory",
+                     "none", "limited", "open", "war", "truce", "2020-10-10", "Red", "1e5", "1e308", "null"]),
     st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
 )
 values = st.recursive(
     scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.text(max_size=12) | st.sampled_from(["id", "strength", "backer", "roles"]), children,
-                        max_size=4),
+        st.dictionaries(st.text(max_size=12) | st.sampled_from(["id", "strength", "camp", "party", "outside", "from",
+                                                                "to", "between", "front_shares", "roles", "ties"]),
+                        children, max_size=4),
     ),
     max_leaves=12,
 )
@@ -93,7 +97,9 @@ def mutated_documents(draw: st.DrawFn) -> Any:
         elif operation == "insert":
             target = parent[path[-1]]
             if isinstance(target, dict):
-                key = draw(st.text(max_size=15) | st.sampled_from(["strenght", "id", "opponent", "extra"]))
+                key = draw(st.text(max_size=15) | st.sampled_from(["strenght", "id", "camp", "party", "outside",
+                                                                   "front_shares", "exposure", "ceiling", "extra",
+                                                                   "roles", "belligerent", "ties"]))
                 target[key] = draw(values)
             elif isinstance(target, list):
                 target.insert(draw(st.integers(0, len(target))), draw(values))
@@ -201,12 +207,18 @@ def test_byte_flips_load_or_explain(fuzz_dir: Path, index: int, flips: list[tupl
 
 
 _OVERRIDE_PATHS = [
-    "actors.red.party.strength", "actors.blue.party.opponent", "actors.big.outside.escalation_rate",
-    "actors.neutral.mediator.leverage.red", "actors.neutral.mediator.leverage", "actors.neutral.roles",
-    "commitments.big_blue.client", "commitments.big_blue.reliability", "truces.scheduled.first.day", "dynamics.spiral_gain",
-    "dynamics", "horizon_days", "runs", "seed", "start_date", "actors", "ties", "actors.reed.name", "dynamcs.x",
-    "ladder", "name", "", ".", "actors..id", "truces.scheduled", "observed.war_days", "actors.russia.backer",
-    "commitments.turkey_azerbaijan_pact.strength", "rivalries.turkey_russia.between", "regional_escalation.backer_rung",
+    "actors.red.party.strength", "actors.blue.camp", "actors.big.camp", "actors.big.party", "actors.big.party.strength",
+    "actors.big.outside.escalation_rate", "actors.big.outside.initial_form", "actors.big.outside.front",
+    "actors.big.outside.exposure", "actors.big.outside.exposure.red", "actors.red.party.front_shares",
+    "actors.red.party.front_shares.contested", "actors.neutral.mediator.leverage.red",
+    "actors.neutral.mediator.leverage", "actors.neutral.roles", "fronts.contested.between", "fronts.contested.control",
+    "fronts", "commitments.big_blue.from", "commitments.big_blue.to", "commitments.big_blue.kind",
+    "commitments.big_blue.ceiling", "commitments.big_blue.reliability", "truces.scheduled.first.day",
+    "dynamics.spiral_gain", "dynamics", "horizon_days", "runs", "seed", "start_date", "actors", "commitments", "ties",
+    "actors.reed.name", "dynamcs.x", "ladder", "name", "", ".", "actors..id", "truces.scheduled", "observed.war_days",
+    "actors.russia.outside", "commitments.turkey_azerbaijan_pact.strength", "rivalries.turkey_russia.between",
+    "regional_escalation.outside_form", "regional_escalation.actor_forms", "regional_escalation.actor_forms.big",
+    "regional_escalation.new_parties",
 ]
 
 
@@ -215,7 +227,8 @@ _OVERRIDE_PATHS = [
     index=st.integers(0, len(TEXTS) - 1),
     overrides=st.lists(
         st.tuples(st.sampled_from(_OVERRIDE_PATHS) | st.text(max_size=20),
-                  st.sampled_from(["0.3", "-1", "1e999", "[a, b]", "{x: 1}", "!!python/object:os.system x", "", "red",
+                  st.sampled_from(["0.3", "-1", "1e999", "1e308", ".nan", "[a, b]", "[red, red]", "{x: 1}",
+                                   "{red: 0.5}", "open", "none", "!!python/object:os.system x", "", "red",
                                    "Crisis: the sequel", "[" * 100, "&a [*a]", "2020-02-30", "true", "~", "9" * 5000,
                                    "!!bool maybe", "!!timestamp x", "!!int x", "!!set {a}", "!!binary x"])
                   | st.text(max_size=20)),
