@@ -312,9 +312,10 @@ def command_validate(args: argparse.Namespace) -> int:
 
     loaded = load_with_provenance(args.scenario, args.overrides)
     scenario = loaded.scenario
-    print(f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.actors)} actors, "
-          f"{len(scenario.ties)} ties, {len(scenario.truces.scheduled)} scheduled truces, "
-          f"horizon {scenario.horizon_days} days")
+    camps = len({a.camp for a in scenario.actors if a.camp is not None})
+    print(f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.actors)} actors in {camps} camps "
+          f"at war, {len(scenario.fronts)} fronts, {len(scenario.commitments)} commitments, "
+          f"{len(scenario.truces.scheduled)} scheduled truces, horizon {scenario.horizon_days} days")
     return 0
 
 

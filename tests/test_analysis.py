@@ -123,7 +123,7 @@ def test_sweep_points_use_common_random_numbers() -> None:
     table = sweep(KARABAKH, ["actors.turkey.outside.escalation_rate=0.02:0.04:3"], runs=3_000, seed=2,
                   workers=1, progress=False)
     # Higher rate, same random numbers: escalation can only be more frequent, never less.
-    assert np.all(np.diff(table["p_entry_turkey"].to_numpy()) >= 0)
+    assert np.all(np.diff(table["p_combat_turkey"].to_numpy()) >= 0)
 
 
 def test_sweep_results_do_not_depend_on_workers_or_point_blocks(monkeypatch) -> None:
@@ -141,7 +141,7 @@ def test_evaluate_takes_a_dict_of_overrides() -> None:
                                 {"actors.turkey.outside.escalation_rate": 0.2}], runs=1_000, seed=1, workers=1,
                      progress=False)
     assert len(table) == 2
-    assert table["p_entry_turkey"].iloc[0] == 0.0 < table["p_entry_turkey"].iloc[1]
+    assert table["p_combat_turkey"].iloc[0] == 0.0 < table["p_combat_turkey"].iloc[1]
 
 
 # ---- sensitivity ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for the five standard figures and the Kaplan-Meier estimate of truce survival."""
+"""Tests for the six standard figures and the Kaplan-Meier estimate of truce survival."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ RUNS = 1234
 HORIZON = 20
 LADDER = list(DEFAULT_LADDER)
 OUTCOME_COUNTS = {"truce_holding": 100, "war_ongoing": 0, "decisive_victory": 900, "regional_escalation": 200,
-                  "backer_war": 34}
+                  "outside_war": 34}
 
 
 def _proportion(count: int, runs: int) -> dict[str, float]:
@@ -41,7 +41,7 @@ def _sample(broken: list[int] | None = None, censored: list[int] | None = None) 
         "runs": RUNS,
         "p_regional_escalation": _proportion(234, RUNS),
         "outcomes": {name: _proportion(count, RUNS) for name, count in OUTCOME_COUNTS.items()},
-        "backer_entered_openly": {"north": _proportion(200, RUNS), "south": _proportion(40, RUNS)},
+        "in_combat": {"north": _proportion(200, RUNS), "south": _proportion(40, RUNS)},
         "decisive_winner": {"alpha": _proportion(800, RUNS), "beta": _proportion(100, RUNS)},
         "war_days": {"median": 12.0, "p05": 5.0, "p95": 19.0},
         "truces": {"brokered_per_run": total / RUNS, "broken_per_run": sum(broken) / RUNS, "total": total,
@@ -49,7 +49,8 @@ def _sample(broken: list[int] | None = None, censored: list[int] | None = None) 
                    "broken_within_3_days": _proportion(sum(broken[:4]), total) if total else None},
         "casualties": {"alpha": {"mean": 310.0, "p05": 150.0, "median": 300.0, "p95": 480.0},
                        "beta": {"mean": 620.0, "p05": 400.0, "median": 610.0, "p95": 850.0}},
-        "territory_held": {"alpha": 0.6, "beta": 0.4},
+        "control": {"front": 0.6},
+        "war_size": {"median": 2.0, "mean": 2.2, "at_start": 2},
     }
     rng = np.random.default_rng(5)
     edges = np.linspace(0.0, 2000.0, 41)
@@ -63,11 +64,18 @@ def _sample(broken: list[int] | None = None, censored: list[int] | None = None) 
         "war_days": rng.multinomial(RUNS, np.full(HORIZON + 1, 1 / (HORIZON + 1))).tolist(),
         "truce_days_broken": broken,
         "truce_days_censored": censored,
-        "highest_rung": {"alpha": [0, 0, 0, 0, 34, 1000, 200, 0, 0, 0],
-                         "beta": [0, 0, 0, 100, 134, 1000, 0, 0, 0, 0],
-                         "north": [0, 0, 500, 0, 0, 0, 0, 534, 166, 34],
-                         "south": [0, 1000, 0, 0, 0, 0, 0, 194, 6, 34]},
-        "actor_roles": {"alpha": "belligerent", "beta": "belligerent", "north": "backer", "south": "backer"},
+        "highest_rung": {"alpha": [0, 0, 0, 0, 34, 1000, 200, 0, 0, 0, 0, 0],
+                         "beta": [0, 0, 0, 100, 134, 1000, 0, 0, 0, 0, 0, 0],
+                         "north": [0, 0, 500, 0, 0, 0, 0, 0, 534, 100, 66, 34],
+                         "south": [0, 1000, 0, 0, 0, 0, 0, 0, 194, 4, 2, 34]},
+        "actor_roles": {"alpha": "party", "beta": "party", "north": "outside", "south": "outside"},
+        "entry_by_day": {"north": {"estimate": (by_day * 0.8).tolist(), "ci_low": (by_day * 0.7).tolist(),
+                                   "ci_high": (by_day * 0.9).tolist()},
+                         "south": {"estimate": (by_day * 0.2).tolist(), "ci_low": (by_day * 0.1).tolist(),
+                                   "ci_high": (by_day * 0.3).tolist()}},
+        "forms": {"north": [0, 0, 500, 0, 534, 166, 34], "south": [0, 1000, 0, 0, 194, 6, 34]},
+        "form_names": ["none", "political", "posturing", "deniable", "indirect", "limited", "open"],
+        "war_size": [0, 0, 1000, 200, 34],
         "casualty_edges": edges.tolist(),
         "casualties": {"alpha": np.histogram(rng.normal(300, 100, RUNS), edges)[0].tolist(),
                        "beta": np.histogram(rng.normal(610, 140, RUNS), edges)[0].tolist()},
@@ -76,12 +84,12 @@ def _sample(broken: list[int] | None = None, censored: list[int] | None = None) 
     return summary, distributions
 
 
-def test_draw_figures_writes_five_pngs(tmp_path: Path) -> None:
+def test_draw_figures_writes_six_pngs(tmp_path: Path) -> None:
     summary, distributions = _sample()
     folder = tmp_path / "figures" / "nested"
     paths = draw_figures(summary, distributions, folder)
     names = ["outcomes.png", "escalation_over_time.png", "truce_survival.png", "casualties.png",
-             "highest_rungs.png"]
+             "highest_rungs.png", "war_widening.png"]
     assert [p.name for p in paths] == names
     for path in paths:
         assert path.parent == folder
@@ -104,7 +112,7 @@ def test_outcome_labels_are_readable() -> None:
     figure = FIGURES["outcomes.png"](summary, distributions)
     ax = figure.axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert "regional escalation" in ticks and "backer war" in ticks
+    assert "regional escalation" in ticks and "outside war" in ticks
     assert not any("_" in t for t in ticks)
     texts = " ".join(t.get_text() for t in ax.texts)
     share = _proportion(200, RUNS)

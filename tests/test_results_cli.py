@@ -37,12 +37,12 @@ def test_run_writes_a_complete_results_folder(finished_run: Path, capsys) -> Non
     assert not (finished_run.parent / "karabakh.partial").exists()
     figures = sorted(p.name for p in (finished_run / "figures").iterdir())
     assert figures == ["casualties.png", "escalation_over_time.png", "highest_rungs.png", "outcomes.png",
-                       "truce_survival.png"]
+                       "truce_survival.png", "war_widening.png"]
     summary = json.loads((finished_run / "summary.json").read_text())
     assert summary["runs"] == 3000 and summary["seed"] == 5
     assert set(summary["p_regional_escalation"]) >= {"estimate", "ci_low", "ci_high"}
     assert set(summary["outcomes"]) == {"truce_holding", "war_ongoing", "decisive_victory",
-                                        "regional_escalation", "backer_war"}
+                                        "regional_escalation", "outside_war"}
     manifest = json.loads((finished_run / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["runs"] == 3000 and manifest["seed"] == 5
     assert manifest["scenario"]["text"] == (ROOT / KARABAKH).read_text(encoding="utf-8")
@@ -81,7 +81,7 @@ def test_plot_redraws_the_figures(finished_run: Path, capsys) -> None:
     for figure in (finished_run / "figures").iterdir():
         figure.unlink()
     assert run_cli("plot", str(finished_run)) == 0
-    assert len(list((finished_run / "figures").iterdir())) == 5
+    assert len(list((finished_run / "figures").iterdir())) == 6
 
 
 def test_plot_of_a_folder_that_is_not_a_run(tmp_path: Path, capsys) -> None:
