@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--out", type=Path, help="results folder (default results/backtest/<UTC time>)")
     _add_execution(backtest)
 
+    migrate = commands.add_parser("migrate", help="rewrite a scenario of the first format (two belligerents, "
+                                  "ties) in the current one, comments kept")
+    migrate.add_argument("scenario", type=Path, help="scenario YAML file in the first format")
+    migrate.add_argument("--in-place", action="store_true", help="overwrite the file (default: print the result)")
+
     plot = commands.add_parser("plot", help="redraw the figures of a saved run")
     plot.add_argument("results", type=Path, help="a results folder")
 
@@ -319,6 +324,24 @@ def command_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_migrate(args: argparse.Namespace) -> int:
+    """``escalation migrate``: the first format rewritten in the current one; then validated."""
+    from sim.scenario.loader import load_text
+    from sim.scenario.migrate import migrate_text
+    from sim.scenario.yamlsource import read_document
+
+    document = read_document(args.scenario)
+    migrated = migrate_text(document.text, str(args.scenario))
+    load_text(migrated, source=f"{args.scenario} (migrated)")
+    if args.in_place:
+        args.scenario.write_text(migrated, encoding="utf-8")
+        print(f"{args.scenario}: rewritten in the current format (check the comments that mention the old fields)",
+              file=sys.stderr)
+    else:
+        print(migrated, end="")
+    return 0
+
+
 def command_plot(args: argparse.Namespace) -> int:
     """``escalation plot``: redraw the figures from a results folder."""
     from sim.output.results import redraw
@@ -352,6 +375,7 @@ COMMANDS = {
     "compare": command_compare,
     "backtest": command_backtest,
     "validate": command_validate,
+    "migrate": command_migrate,
     "plot": command_plot,
     "rerun": command_rerun,
 }

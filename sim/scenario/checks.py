@@ -31,9 +31,11 @@ COMBAT = FORMS.index("limited")
 
 def check_scenario(scenario: Scenario) -> list[Finding]:
     """Every cross-reference problem in the scenario, as (path, message) pairs."""
-    findings: list[Finding] = []
-    for check in (_actors, _camps, _fronts, _shares, _outside, _commitments, _rivalries, _mediators, _truces,
-                  _horizon, _ladder, _definition):
+    findings: list[Finding] = list(_actors(scenario))
+    if len({a.id for a in scenario.actors}) < len(scenario.actors):
+        return findings  # every other check resolves actors by id: fix the duplicates first
+    for check in (_camps, _fronts, _shares, _outside, _commitments, _rivalries, _mediators, _truces,
+                  _horizon, _ladder, _definition, _observed):
         findings.extend(check(scenario))
     return findings
 
@@ -76,12 +78,25 @@ def _actors(scenario: Scenario) -> Iterator[Finding]:
                 f"'{actor.id}' fights in camp '{actor.camp}' from day 0 but has no 'party:' section saying how it "
                 "fights; allowed: add a party: section (strength, resolve, ...), or remove camp:"
             )
-        if actor.party is None and actor.outside is None and actor.mediator is None and not any(
-            c.to == actor.id for c in scenario.commitments
-        ):
+        protected = any(c.to == actor.id for c in scenario.commitments)
+        if actor.party is None and actor.outside is None and actor.mediator is None and not protected:
             yield ("actors", index), (
                 f"'{actor.id}' has no 'party:', 'outside:' or 'mediator:' section and no commitment protects it; "
                 "allowed: give it what it can do, or remove it"
+            )
+        if actor.party is not None and actor.camp is None and actor.outside is None:
+            yield ("actors", index, "party"), (
+                f"'{actor.id}' has a party: section but no camp: and no outside: section, so it can never fight; "
+                "allowed: a camp: (at war on day 0), or an outside: section (it may enter)"
+            )
+        outside = {a.id for a in scenario.actors if a.outside is not None}
+        doubtful = any(c.from_ not in outside for c in scenario.commitments)  # reported on the commitment
+        if actor.outside is not None and actor.camp is None and not actor.outside.exposure and not doubtful and not any(
+            c.from_ == actor.id for c in scenario.commitments
+        ):
+            yield ("actors", index, "outside"), (
+                f"outside power '{actor.id}' has no commitment and no exposure, so nothing can draw it in; "
+                f"allowed: a commitment from '{actor.id}', or an exposure: to a party's fire"
             )
 
 
@@ -101,9 +116,15 @@ def _fronts(scenario: Scenario) -> Iterator[Finding]:
     for index, front in enumerate(scenario.fronts):
         path = ("fronts", index, "between")
         camps = []
+        if len(set(front.between)) < len(front.between):
+            yield path, f"a front cannot be between '{front.between[0]}' and itself"
+            continue
         for position, actor_id in enumerate(front.between):
             if actor_id not in at_war:
-                yield (*path, position), _unknown("party at war on day 0 (an actor with a camp)", actor_id, at_war)
+                known = actor_id in _ids(scenario)
+                yield (*path, position), (
+                    f"'{actor_id}' has no camp: (it is not at war on day 0); allowed: {one_of(at_war)}" if known
+                    else _unknown("party at war on day 0", actor_id, at_war))
             else:
                 camps.append(scenario.actor(actor_id).camp)
         if len(camps) == 2 and camps[0] == camps[1]:
@@ -161,9 +182,11 @@ def _outside(scenario: Scenario) -> Iterator[Finding]:
         path = ("actors", index, "outside")
         in_combat = FORMS.index(outside.initial_form) >= COMBAT
         if actor.camp is not None and not in_combat:
-            yield (*path, "initial_form"), (
-                f"found '{outside.initial_form}' for an outside power already at war on day 0 (camp "
-                f"'{actor.camp}'); allowed: limited or open, or remove camp:"
+            found = (f"found '{outside.initial_form}'" if "initial_form" in outside.model_fields_set
+                     else "initial_form is not given (default none)")
+            yield (*path, "initial_form") if "initial_form" in outside.model_fields_set else path, (
+                f"{found} for an outside power already at war on day 0 (camp '{actor.camp}'); allowed: "
+                "initial_form: limited or open, or remove camp:"
             )
         if actor.camp is None and in_combat:
             yield (*path, "initial_form"), (
@@ -214,17 +237,19 @@ def _rivalries(scenario: Scenario) -> Iterator[Finding]:
     outside = _ids(scenario, "outside")
     for index, rivalry in enumerate(scenario.rivalries):
         for position, actor_id in enumerate(rivalry.between):
-            if actor_id not in outside:
-                yield ("rivalries", index, "between", position), _unknown(
-                    "outside power (an actor with an outside: section)", actor_id, outside)
+            if actor_id in _ids(scenario) and actor_id not in outside:
+                yield ("rivalries", index, "between", position), (
+                    f"'{actor_id}' has no outside: section; allowed: {one_of(outside)}")
+            elif actor_id not in outside:
+                yield ("rivalries", index, "between", position), _unknown("outside power", actor_id, outside)
         if len(set(rivalry.between)) < len(rivalry.between):
             yield ("rivalries", index, "between"), f"'{rivalry.between[0]}' cannot be its own rival"
     yield from _duplicates(scenario.rivalries, "rivalry", ("rivalries",))
 
 
 def _mediators(scenario: Scenario) -> Iterator[Finding]:
-    parties = _ids(scenario, "party")
     at_war = _at_war(scenario)
+    parties = list(dict.fromkeys([*_ids(scenario, "party"), *at_war]))
     for index, actor in enumerate(scenario.actors):
         mediator = actor.mediator
         if mediator is None:
@@ -307,3 +332,17 @@ def _definition(scenario: Scenario) -> Iterator[Finding]:
             "every condition is off (outside_form none, outside_powers_fight false, no new_parties, no "
             "actor_forms), so nothing could count as regional escalation; allowed: at least one condition"
         )
+
+
+def _observed(scenario: Scenario) -> Iterator[Finding]:
+    if scenario.observed is None:
+        return
+    actors = _ids(scenario)
+    for index, entry in enumerate(scenario.observed.entries):
+        if entry.actor not in actors:
+            yield ("observed", "entries", index, "actor"), _unknown("actor", entry.actor, actors)
+        elif entry.day is not None and entry.day >= scenario.horizon_days and not scenario.observed.entry_after_window:
+            yield ("observed", "entries", index, "day"), (
+                f"day {entry.day} is past the horizon ({scenario.horizon_days} days); allowed: days 0 to "
+                f"{scenario.horizon_days - 1}, or set entry_after_window: true"
+            )

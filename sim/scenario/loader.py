@@ -19,6 +19,7 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 from pydantic import ValidationError
@@ -156,6 +157,9 @@ def _depends(finding: PathKey, bad: PathKey) -> bool:
         return True
     if finding and finding[-1] == "front_shares" and bad and "front_shares" in bad:
         return True
+    if bad and bad[-1] in ("camp", "party", "outside", "mediator") and finding and finding[0] in (
+            "actors", "fronts", "commitments", "rivalries", "truces"):
+        return True  # cross-references need every actor's camp and sections as written
     return bool(finding) and finding[0] == "truces" and bad in {("start_date",), ("horizon_days",)}
 
 
@@ -306,17 +310,49 @@ def _field_info(path: PathKey) -> FieldInfo | None:
 
 
 def _bounds(info: FieldInfo | None) -> dict[str, Any]:
+    if info is None:
+        return {}
+    return {**_annotation_bounds(info.annotation), **_metadata_bounds(info.metadata)}
+
+
+def _metadata_bounds(metadata: Sequence[Any]) -> dict[str, Any]:
     bounds: dict[str, Any] = {}
-    for item in info.metadata if info is not None else ():
+    for item in metadata:
         for name in ("ge", "gt", "le", "lt"):
             if getattr(item, name, None) is not None:
                 bounds[name] = getattr(item, name)
+        bounds.update(_metadata_bounds(getattr(item, "metadata", ()) or ()))
     return bounds
+
+
+def _annotation_bounds(annotation: Any) -> dict[str, Any]:
+    """Bounds inside a type: ``Annotated[float, Field(ge=0)]``, also inside ``X | None``."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _metadata_bounds(annotation.__metadata__)
+    for argument in typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, UnionType) else ():
+        found = _annotation_bounds(argument)
+        if found:
+            return found
+    return {}
+
+
+def _value_bounds(path: PathKey) -> dict[str, Any]:
+    """Bounds of a mapping's values (``leverage.red``): the dict field's value type."""
+    if len(path) < 2:
+        return {}
+    info = _field_info(path[:-1])
+    if info is None:
+        return {}
+    annotation = info.annotation
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(candidate) is dict:
+            return _annotation_bounds(typing.get_args(candidate)[1])
+    return {}
 
 
 def _range(path: PathKey) -> str:
     """``from 0 to 1``, ``more than 0``, ``from 1 to 3,650``: the range a numeric field allows."""
-    bounds = _bounds(_field_info(path))
+    bounds = _bounds(_field_info(path)) or _value_bounds(path)
     low = (f"at least {_number(bounds['ge'])}" if "ge" in bounds
            else f"more than {_number(bounds['gt'])}" if "gt" in bounds else "")
     high = (f"at most {_number(bounds['le'])}" if "le" in bounds
@@ -337,7 +373,7 @@ def _number(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 1_000 else str(value)
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{int(value):,}" if value.is_integer() and abs(value) >= 1_000 else f"{value:g}"
     return str(value)
 
 

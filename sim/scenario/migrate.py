@@ -54,11 +54,37 @@ def _yaml():
 
 
 def migrate_text(text: str, source: str = "<scenario>") -> str:
-    """The scenario ``text`` of the first format, rewritten in the current one (comments kept)."""
+    """The scenario ``text`` of the first format, rewritten in the current one (comments kept).
+
+    Raises:
+        ScenarioError: when the text is not a first-format scenario, or is too broken to rewrite.
+    """
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _migrate(text, source)
+    except ScenarioError:
+        raise
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        raise ScenarioError(Problem(f"YAML syntax error: {getattr(error, 'problem', None) or error}; fix it, "
+                                    "then migrate", line=line, column=column, source=source)) from None
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as error:
+        raise ScenarioError(Problem(
+            f"cannot rewrite this first-format file: {type(error).__name__} {error}; it has a mistake that the first "
+            "format's loader would also have refused (a tie without backer or client, an unknown kind or scope, "
+            "text where a number belongs); fix it by hand, then migrate", source=source)) from None
+
+
+def _migrate(text: str, source: str) -> str:
     from ruamel.yaml.comments import CommentedMap
 
     yaml = _yaml()
     data = yaml.load(text)
+    if not isinstance(data, dict):
+        raise ScenarioError(Problem("not a scenario: the file must be a mapping of fields (name, title, actors, ...)",
+                                    source=source))
     reason = old_format(data)
     if reason is None:
         raise ScenarioError(Problem("this file is already in the current format; nothing to migrate", source=source))
@@ -104,7 +130,7 @@ def migrate_text(text: str, source: str = "<scenario>") -> str:
         commitment["trigger"] = TRIGGER[tie.get("scope", "anywhere")]
         for key in ("strength", "reliability"):
             if key in tie:
-                commitment[key] = tie[key]
+                commitment[key] = float(tie[key])
         _copy_comments(tie, commitment)
         commitments.append(commitment)
     keys = list(data.keys())
@@ -114,9 +140,9 @@ def migrate_text(text: str, source: str = "<scenario>") -> str:
     data.pop("ties")
     definition = data.get("regional_escalation")
     if isinstance(definition, dict):
-        rung = definition.pop("backer_rung", 8)
+        rung = int(definition.pop("backer_rung", 8))
         fight = definition.pop("backer_vs_backer", True)
-        definition["outside_form"] = {7: "indirect", 8: "limited", 9: "none"}.get(int(rung), "limited")
+        definition["outside_form"] = {7: "indirect", 8: "limited", 9: "none"}[rung]
         definition["outside_powers_fight"] = fight
     if "ladder" in data:
         data.pop("ladder")

@@ -96,7 +96,7 @@ def resolve_path(data: dict[str, Any], dotted: str, *, origin: str, create: bool
                 if create and part in schema:
                     # A section the file leaves to its defaults: set a field inside it.
                     path.append(part)
-                    if allowed_fields(tuple(path)) and not _is_list(tuple(path)):
+                    if (allowed_fields(tuple(path)) or _is_mapping(tuple(path))) and not _is_list(tuple(path)):
                         node[part] = {}
                         node = node[part]
                     else:
@@ -146,6 +146,16 @@ def _is_list(path: Sequence[Any]) -> bool:
             model = model_of(schema_fields(model)[part].annotation)
     annotation = schema_fields(model)[path[-1]].annotation
     return typing.get_origin(annotation) is list
+
+
+def _is_mapping(path: Sequence[Any]) -> bool:
+    """Whether the schema field at ``path`` holds a plain mapping (``leverage``, ``actor_forms``)."""
+    model: Any = Scenario
+    for part in path[:-1]:
+        if isinstance(part, str):
+            model = model_of(schema_fields(model)[part].annotation)
+    annotation = schema_fields(model)[path[-1]].annotation
+    return any(typing.get_origin(a) is dict for a in (annotation, *typing.get_args(annotation)))
 
 
 def model_of(annotation: Any) -> type[BaseModel] | None:

@@ -239,7 +239,7 @@ class RegionalEscalation(Strict):
     new_parties: Annotated[int, Field(ge=1, le=MAX_ACTORS)] | None = Field(
         None, description="at least this many actors at war that were not at war on day 0"
     )
-    actor_forms: dict[Identifier, Form] = Field(
+    actor_forms: dict[Identifier, CeilingForm] = Field(
         default_factory=dict, description="per actor id: that actor reaching that form"
     )
 
