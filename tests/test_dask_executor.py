@@ -172,7 +172,8 @@ def test_a_sweep_on_dask_writes_the_same_sweep_csv(cluster: distributed.LocalClu
     from sim.cli import main
 
     common = ["sweep", "scenarios/nagorno_karabakh_2020.yaml", "--param",
-              "actors.turkey.outside.escalation_rate=0:0.1:3", "--param", "commitments.russia_armenia_pact.reliability=0:1:2",
+              "actors.turkey.outside.escalation_rate=0:0.1:3", "--param",
+              "commitments.russia_armenia_pact.reliability=0:1:2",
               "--runs", "1000", "--chunk-size", "250", "--seed", "3", "--no-progress", "--no-figures"]
     assert main([*common, "--workers", "2", "--out", str(tmp_path / "local")]) == 0
     assert main([*common, "--executor", "dask", "--scheduler", cluster.scheduler_address,

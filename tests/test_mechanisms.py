@@ -248,9 +248,11 @@ def test_rivals_involved_indirectly_clash_at_the_rate_their_visibility_allows() 
 
 
 def test_rivals_in_combat_on_one_front_are_at_war_with_each_other() -> None:
-    """Both enter in combat on day 0 (certain triggers, rate 1) and fight each other from day 1."""
+    """Both enter in combat on day 0 (certain triggers, rate 1) and fight each other from day 1; the war
+    goes on (an outside war does not end a run: others may still be drawn in)."""
     runs, _ = simulate(_rivals(clash_rate=0.0, entry=True), 2_000)
-    assert np.all(runs["outcome"] == OUTSIDE_WAR) and np.all(runs["war_days"] == 2)
+    assert np.all(runs["outcome"] == OUTSIDE_WAR) and np.all(runs["highest_rung_first"] == 11)
+    assert np.all(runs["combat_day_first"] == 0) and np.all(runs["war_days"] == 20)
 
 
 def test_outside_powers_fighting_counts_only_when_the_definition_says_so() -> None:
@@ -277,15 +279,17 @@ def test_tie_strength_scales_the_climb() -> None:
 
 def test_lost_ground_weighs_on_resolve_net_of_the_front_swaying() -> None:
     """Resolve counts ground lost since the start, net: ground regained restores it."""
-    from sim.model.fronts import absorb_losses
+    from sim.model.fronts import absorb_losses, survey
 
     model = EscalationModel(make_scenario(a={"territory_sensitivity": 2.0, "war_weariness": 0.01}), rng=1)
     fought = model.camp >= 0
     none = np.zeros(model.camp.shape)
     model.control[0] = 0.3
+    survey(model)
     absorb_losses(model, none, fought)
     assert model.resolve[0, 0, 0] == pytest.approx(1.0 - 0.01 - 2.0 * 0.2)
     model.control[0] = 0.6
+    survey(model)
     absorb_losses(model, none, fought)
     assert model.resolve[0, 0, 0] == pytest.approx(1.0 - 0.02)
     losing, _ = simulate(make_scenario(horizon=60, a={"territory_sensitivity": 2.0}, b={"strength": 3.0}), 500)
@@ -327,15 +331,16 @@ def test_a_side_that_holds_its_war_aim_stops_pressing() -> None:
 
 
 def test_the_default_war_aim_never_stops_a_side_pressing() -> None:
-    from sim.model.fronts import pressing
+    from sim.model.fronts import survey
 
     model = EscalationModel(make_scenario(a={"contested_territory": 1.0}), rng=1)
-    model.front_memory[0] = 0.04 * np.arctanh(0.4) / 3.0   # momentum 0.4 for a, which holds everything
-    model.front_momentum = np.tanh(3.0 * model.front_memory / 0.04)
-    assert pressing(model)[0, 0, 0] == pytest.approx(0.4)
+    model.front_momentum = np.full_like(model.front_momentum, 0.4)  # momentum 0.4 for a, which holds everything
+    survey(model)
+    assert model.pressing_now[0, 0, 0] == pytest.approx(0.4)
     limited = EscalationModel(make_scenario(a={"contested_territory": 1.0, "war_aim": 0.9}), rng=1)
     limited.front_momentum = model.front_momentum
-    assert pressing(limited)[0, 0, 0] == 0.0
+    survey(limited)
+    assert limited.pressing_now[0, 0, 0] == 0.0
 
 
 def test_a_backer_leans_per_sweep_point() -> None:

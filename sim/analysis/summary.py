@@ -197,7 +197,8 @@ class Accumulator:
             "truce_days_broken": self.truce_days[point, 1].tolist(),
             "truce_days_censored": self.truce_days[point, 0].tolist(),
             "highest_rung": {actor_id: self.rungs[point, a].tolist() for a, actor_id in enumerate(self.fighters)},
-            "actor_roles": {actor_id: ("outside" if actor_id in self.outside else "party") for actor_id in self.fighters},
+            "actor_roles": {actor_id: ("outside" if actor_id in self.outside else "party")
+                            for actor_id in self.fighters},
             "casualty_edges": self.casualty_edges.tolist(),
             "casualties": {actor_id: self.casualties[point, a].tolist() for a, actor_id in enumerate(self.fighters)},
             "ladder": list(params.ladder),

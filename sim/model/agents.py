@@ -27,7 +27,7 @@ class Actor(mesa.Agent):
 
     Attributes:
         actor_id: the scenario's id.
-        index: its row in the world's arrays.
+        index: its row in the world's arrays (-1 for an actor that only mediates: it has no lane state).
         can_fight: it has a party profile (or can enter in combat as an outside power).
         is_outside: it climbs its own involvement through its commitments.
         is_mediator: it brokers truces.
@@ -43,7 +43,7 @@ class Actor(mesa.Agent):
         self.is_mediator = is_mediator
 
     def __getattr__(self, name: str) -> Array:
-        if name in STATE:
+        if name in STATE and self.index >= 0:
             return getattr(self.model, name)[self.index]
         raise AttributeError(name)
 

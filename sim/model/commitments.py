@@ -43,25 +43,33 @@ def mobilise(model: EscalationModel, active: Array) -> None:
 
 
 def triggers(model: EscalationModel) -> Array:
-    """(C, lanes): how strongly each commitment's trigger is met today, 0 to 1."""
+    """(climbable commitments, lanes): how strongly each commitment's trigger is met today, 0 to 1."""
     s = model.params.structure
     d = model.dynamics
-    protected = s.protected
+    climbable = model.climbable
+    protected = s.protected[climbable]
+    committed = s.committed[climbable]
     struck = model.struck[protected]
     hit = model.hit[protected]
     distress = model.distress[protected]
     at_war = model.camp[protected] >= 0
     forces = np.maximum(np.maximum(struck, hit), np.where(model.fought_today[protected], distress, 0.0))
     defeat = at_war & (distress >= d["defeat_likely_distress"])
-    against = _entrant_against(model)[protected]
-    choices = (struck.astype(float), forces, defeat.astype(float), against.astype(float),
-               np.maximum(np.maximum(forces, defeat), against))
-    weight = np.choose(np.broadcast_to(model.params.commitment["trigger"].astype(np.intp), struck.shape), choices)
+    trigger = model.params.commitment["trigger"][climbable]
+    weight = np.where(trigger == TERRITORY, struck, 0.0)
+    if np.any(trigger == FORCES):
+        weight = np.where(trigger == FORCES, forces, weight)
+    if np.any(trigger == DEFEAT):
+        weight = np.where(trigger == DEFEAT, defeat, weight)
+    if np.any((trigger == RIVAL) | (trigger == ANY)):
+        against = _entrant_against(model, protected)
+        weight = np.where(trigger == RIVAL, against, weight)
+        weight = np.where(trigger == ANY, np.maximum(np.maximum(forces, defeat), against), weight)
     # A declared rival in combat against the protected actor's camp pulls, whatever the trigger.
     intensity = model.params.rivalry_intensity
     for r, pair in enumerate(s.rivalry_pairs):
         for me, rival in (pair, pair[::-1]):
-            mine = s.committed == me
+            mine = committed == me
             if not mine.any():
                 continue
             camp_to = model.camp[protected[mine]]
@@ -70,39 +78,51 @@ def triggers(model: EscalationModel) -> Array:
             weight[mine] = np.maximum(weight[mine], pull)
     # Cross-pressure: commitments to actors in opposed camps restrain each other.
     for c, other in model.cross_pairs:
-        camps = model.camp[protected[c]], model.camp[protected[other]]
+        camps = model.camp[protected[c]], model.camp[s.protected[other]]
         opposed = (camps[0] >= 0) & (camps[1] >= 0) & (camps[0] != camps[1])
         weight[c] = weight[c] * np.where(opposed, 1.0 - model.params.commitment["strength"][other], 1.0)
     return weight
 
 
-def _entrant_against(model: EscalationModel) -> Array:
-    """(A, lanes): an outside power is in combat in a camp other than the actor's own."""
-    entrants = model.is_outside_row & (model.form >= LIMITED) & (model.camp >= 0) & ~model.day0_at_war
-    per_camp = np.stack([(entrants & (model.camp == c)).sum(axis=0) for c in range(model.camp_count)])
-    own = np.take_along_axis(per_camp, np.maximum(model.camp, 0).astype(np.intp), axis=0)
-    return (model.camp >= 0) & (per_camp.sum(axis=0) - own > 0)
+def _entrant_against(model: EscalationModel, protected: Array) -> Array:
+    """(len(protected), lanes): an outside power that was not at war on day 0 is in combat in a camp
+    other than the protected actor's own."""
+    result = np.zeros((len(protected), *model.lane_shape), dtype=bool)
+    entrants = [k for k in model.outside_index if not model.day0_at_war[k, 0, 0]]
+    for i, j in enumerate(protected):
+        camp = model.camp[j]
+        for k in entrants:
+            if k != j:
+                result[i] |= (model.form[k] >= LIMITED) & (model.camp[k] >= 0) & (model.camp[k] != camp)
+        result[i] &= camp >= 0
+    return result
 
 
 def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """Each outside power weighs its commitments' triggers and may climb one form (or to the ceiling)."""
-    if not len(model.params.structure.commitment_ids):
+    climbable = model.climbable
+    if not len(climbable):
         return
     s = model.params.structure
     outside = model.params.outside
-    ceiling = model.params.commitment["ceiling"].astype(np.int8)
+    ceiling = model.params.commitment["ceiling"][climbable].astype(np.int8)
+    committed = s.committed[climbable]
     weight = triggers(model)
-    eligible = model.willing & (model.form[s.committed] < ceiling) & ~model.left[s.committed]
-    candidate = np.where(eligible, weight * model.params.commitment["strength"], 0.0)
+    eligible = model.willing[climbable] & (model.form[committed] < ceiling) & ~model.left[committed]
+    candidate = np.where(eligible, weight * model.params.commitment["strength"][climbable], 0.0)
     for a, own in model.commitments_of.items():
         options = candidate[own]
-        best = np.argmax(options, axis=0)
-        strongest = np.take_along_axis(options, best[None], axis=0)[0]
+        if len(own) == 1:
+            best = np.zeros(model.lane_shape, dtype=np.intp)
+            strongest = options[0]
+        else:
+            best = np.argmax(options, axis=0)
+            strongest = model.gather(options, best)
         climbs = active & (strongest > 0) & (draws["climb"][a] < outside["escalation_rate"][a] * strongest)
         if not climbs.any():
             continue
-        chosen = own[best]
-        top = np.take_along_axis(np.broadcast_to(ceiling[own], options.shape), best[None], axis=0)[0]
+        chosen = climbable[own[best]]
+        top = model.gather(ceiling[own], best)
         jump = draws["ready"][a] < outside["readiness"][a]
         new_form = np.where(jump, top, np.minimum(model.form[a] + 1, top)).astype(np.int8)
         climb_to(model, a, climbs, new_form, s.protected[chosen], s.entry_front[chosen])
@@ -117,10 +137,10 @@ def climb_to(model: EscalationModel, a: int, where: Array, new_form: Array, prot
     model.client[a] = np.where(helping, protected, model.client[a])
     entering = where & (new_form >= LIMITED) & (model.camp[a] < 0)
     if entering.any():
-        camp = np.take_along_axis(model.camp, protected[None].astype(np.intp), axis=0)[0]
-        attacker = np.take_along_axis(model.attacker, protected[None].astype(np.intp), axis=0)[0]
+        camp = model.gather(model.camp, protected)
+        attacker = model.gather(model.attacker, protected)
         camp = np.where(camp >= 0, camp, opposing_camp(model, attacker))
-        protected_front = np.take_along_axis(model.main_front, protected[None].astype(np.intp), axis=0)[0]
+        protected_front = model.gather(model.main_front, protected)
         front = np.where(front >= 0, front, protected_front)
         cannot = entering & (camp < 0)
         new_form = np.where(cannot, INDIRECT, new_form).astype(np.int8)
@@ -130,13 +150,8 @@ def climb_to(model: EscalationModel, a: int, where: Array, new_form: Array, prot
 
 
 def opposing_camp(model: EscalationModel, attacker: Array) -> Array:
-    """(lanes): the camp on the other side of the attacker's main front (-1 where there is no attacker)."""
-    safe = np.maximum(attacker, 0).astype(np.intp)
-    camp = np.take_along_axis(model.camp, safe[None], axis=0)[0]
-    front = np.take_along_axis(model.main_front, safe[None], axis=0)[0]
-    sides = model.front_camps[np.maximum(front, 0)]          # (lanes..., 2)
-    other = np.where(sides[..., 0] == camp, sides[..., 1], sides[..., 0])
-    return np.where((attacker >= 0) & (camp >= 0) & (front >= 0), other, -1).astype(np.int8)
+    """(lanes): the camp the attacker fights on its main front (-1 where there is no attacker)."""
+    return np.where(attacker >= 0, model.gather(model.foe_camp, attacker), -1).astype(np.int8)
 
 
 def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
@@ -159,11 +174,11 @@ def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) ->
         new_form = np.where(model.form[a] < POSTURING, model.form[a] + 1,
                             np.maximum(model.form[a] + 1, DENIABLE)).astype(np.int8)
         lean = np.broadcast_to(model.lean[a], model.form[a].shape)
-        lean_camp = np.take_along_axis(model.camp, np.maximum(lean, 0)[None].astype(np.intp), axis=0)[0]
+        lean_camp = model.gather(model.camp, lean)
         against = opposing_camp(model, model.attacker[a])
         # Help the protected actor it leans to if that actor fights the attacker; else enter against it.
         protected = np.where((lean >= 0) & (lean_camp >= 0) & (lean_camp == against), lean, a)
-        front = np.take_along_axis(model.main_front, model.attacker[a][None].astype(np.intp), axis=0)[0]
+        front = model.gather(model.main_front, model.attacker[a])
         if model.declared_front[a] >= 0:
             front = np.full_like(front, model.declared_front[a])
         _enter_against(model, a, answers, new_form, protected, against, front)
@@ -187,18 +202,19 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     d = model.dynamics
     visibility = np.stack(np.broadcast_arrays(
         0.0, 0.0, 0.0, d["deniable_visibility"], d["indirect_visibility"], d["limited_visibility"], 1.0))
-    side = np.where(model.camp >= 0, model.camp,
-                    np.where(model.client >= 0,
-                             np.take_along_axis(model.camp, np.maximum(model.client, 0).astype(np.intp), axis=0), -1))
+    def side(a: int) -> Array:
+        """The camp an outside power fights or helps (-1 if none)."""
+        helped = np.where(model.client[a] >= 0, model.gather(model.camp, model.client[a]), -1)
+        return np.where(model.camp[a] >= 0, model.camp[a], helped)
+
     for r, (x, y) in enumerate(model.params.structure.rivalry_pairs):
-        engaged = (active & (side[x] >= 0) & (side[y] >= 0) & (side[x] != side[y])
+        side_x, side_y = side(x), side(y)
+        engaged = (active & (side_x >= 0) & (side_y >= 0) & (side_x != side_y)
                    & (model.form[x] >= DENIABLE) & (model.form[y] >= DENIABLE))
         if not engaged.any():
             continue
-        vis_x = np.take_along_axis(np.broadcast_to(visibility, (7, *model.form[x].shape)),
-                                   model.form[x][None].astype(np.intp), axis=0)[0]
-        vis_y = np.take_along_axis(np.broadcast_to(visibility, (7, *model.form[y].shape)),
-                                   model.form[y][None].astype(np.intp), axis=0)[0]
+        vis_x = model.gather(visibility, model.form[x])
+        vis_y = model.gather(visibility, model.form[y])
         rate = d["backer_clash_rate"] * model.params.rivalry_intensity[r] * vis_x * vis_y
         clash = engaged & (draws["clash"][r] < rate)
         model.outside_war |= clash

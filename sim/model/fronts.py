@@ -58,9 +58,17 @@ def side_momentum(model: EscalationModel) -> Array:
 def pressing(model: EscalationModel) -> Array:
     """(A, lanes): the momentum each actor still acts on: none once it holds its war aim."""
     aim = model.params.party["war_aim"]
-    holding = (model.share * held(model)).sum(axis=1)
+    holding = (model.share * model.held_now).sum(axis=1)
     satisfied = (aim < 1.0) & (holding >= aim)
-    return np.where(satisfied | (model.camp < 0), 0.0, np.maximum(side_momentum(model), 0.0))
+    return np.where(satisfied | (model.camp < 0), 0.0, np.maximum(model.momentum_now, 0.0))
+
+
+def survey(model: EscalationModel) -> None:
+    """What every actor sees of the fronts now: the ground its camp holds on each front, its
+    momentum and the momentum it still presses (read by truce conduct, mediation and distress)."""
+    model.held_now = held(model)
+    model.momentum_now = side_momentum(model)
+    model.pressing_now = pressing(model)
 
 
 def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active: Array) -> None:
@@ -88,7 +96,10 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
             model.front_memory[f] *= 1.0 - 1.0 / d["momentum_memory_days"]
             continue
         total = np.maximum(sides[0] + sides[1], 1e-12)
-        intensity = p.front["intensity"][f] * engaged / model.engaged_at_start[f]
+        # Casualties scale with the power engaged, against the front's day-0 power (or, for a front that
+        # opened later, against itself: its declared intensity).
+        reference = np.where(model.engaged_at_start[f] > 0, model.engaged_at_start[f], engaged)
+        intensity = p.front["intensity"][f] * engaged / np.maximum(reference, 1e-12)
         weight = [sides[0] ** d["loss_exchange"], sides[1] ** d["loss_exchange"]]
         weight_total = np.maximum(weight[0] + weight[1], 1e-12)
         for k in (0, 1):
@@ -105,6 +116,7 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
                                          model.front_memory[f] * (1.0 - 1.0 / memory))
     model.front_momentum = np.tanh(3.0 * model.front_memory / d["front_speed"])
     model.fought_today = fought
+    survey(model)
     absorb_losses(model, deaths, fought)
     model.distress = distress(model)
     _deep_strikes(model, draws, fought)
@@ -118,7 +130,7 @@ def absorb_losses(model: EscalationModel, deaths: Array, fought: Array) -> None:
     party = model.params.party
     model.casualties += deaths
     model.weariness += np.where(fought, party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0, 0.0)
-    ground_lost = (model.share * np.maximum(model.held_at_entry - held(model), 0.0)).sum(axis=1)
+    ground_lost = (model.share * np.maximum(model.held_at_entry - model.held_now, 0.0)).sum(axis=1)
     model.resolve = model.initial_resolve - model.weariness - party["territory_sensitivity"] * ground_lost
 
 
@@ -128,7 +140,7 @@ def distress(model: EscalationModel) -> Array:
     threshold = np.where(model.withdraws, d["withdrawal_resolve"], d["capitulation_resolve"])
     span = np.maximum(model.initial_resolve - threshold, 1e-9)
     lost = (model.initial_resolve - model.resolve) / span
-    value = np.clip(np.maximum(lost, -side_momentum(model)), 0.0, 1.0)
+    value = np.clip(np.maximum(lost, -model.momentum_now), 0.0, 1.0)
     return np.where(model.camp >= 0, value, 0.0)
 
 
@@ -136,23 +148,24 @@ def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array
     """Parties strike an opponent's recognised territory; desperation adds. The target is drawn
     uniformly among the opponents it faces on a front that have territory of their own."""
     propensity = model.params.party["deep_strike_propensity"]
-    territory = model.params.party["recognised_territory"] > 0
     facing = model.share > 0
     for a in model.striker_index:
         chance = np.minimum(propensity[a] * (1.0 + model.distress[a]), 1.0)
         strikes = fought[a] & (draws["deep_strike"][a] < chance)
         if not strikes.any():
             continue
-        shared = (facing[a][None] & facing).any(axis=1)
-        eligible = (model.camp >= 0) & (model.camp != model.camp[a]) & territory & shared
-        count = eligible.sum(axis=0)
-        strikes &= count > 0
+        targets = [j for j in model.target_index if j != a]
+        eligible = [(model.camp[j] >= 0) & (model.camp[j] != model.camp[a]) & (facing[a] & facing[j]).any(axis=0)
+                    for j in targets]
+        count = np.sum(eligible, axis=0)
         pick = np.floor(draws["strike_target"][a] * count)
-        chosen = eligible & (np.cumsum(eligible, axis=0) - 1 == pick)
-        hit = chosen & strikes
-        model.struck |= hit
-        model.attacker = np.where(hit, a, model.attacker).astype(np.int16)
-        model.reach_one(a, 6, strikes)
+        running = np.zeros_like(count)
+        for j, possible in zip(targets, eligible, strict=True):
+            hit = strikes & possible & (running == pick)
+            running = running + possible
+            model.struck[j] |= hit
+            model.attacker[j] = np.where(hit, a, model.attacker[j])
+        model.reach_one(a, 6, strikes & (count > 0))
 
 
 def _leave_the_war(model: EscalationModel, active: Array) -> None:

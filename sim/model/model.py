@@ -27,6 +27,11 @@ Array = np.ndarray
 OUTCOMES = ("truce_holding", "war_ongoing", "decisive_victory", "regional_escalation", "outside_war")
 TRUCE_HOLDING, WAR_ONGOING, DECISIVE, REGIONAL, OUTSIDE_WAR = range(5)
 UNDECIDED = -1
+COMPACT_FROM = 512       # replications below which compacting finished lanes does not pay
+#: Per-lane records that outlive a compacted lane (read by results()).
+RECORDS = ("outcome", "escalation_day", "winner", "last_fighting_day", "fighting_days", "truces_brokered",
+           "truces_broken", "ever_at_war", "control", "casualties", "highest_rung", "highest_form", "form_day",
+           "combat_day", "incidents")
 
 
 class EscalationModel(mesa.Model):
@@ -48,6 +53,10 @@ class EscalationModel(mesa.Model):
         self.scenario_name = params.name
         self.replications = int(replications)
         self.lane_shape = (params.points, self.replications)
+        # The replications still played: finished ones are compacted away in ensemble chunks (see _compact).
+        self.columns = np.arange(self.replications)
+        self.archive: dict[str, Array] = {}
+        self._index_lanes()
         self.day = 0
         self.dynamics = params.dynamics
         self._index_structure()
@@ -55,12 +64,19 @@ class EscalationModel(mesa.Model):
         self._create_world()
         self._create_actors()
         self.record_series = record_series
+        #: Drop finished replications from the arrays as the run goes (results unchanged; not for series).
+        self.compact = not record_series and self.replications >= COMPACT_FROM
         # Series are recorded at the end of each day (row k = day k), so that mesa.batch_run,
         # which reads the row of its last step, sees the final day.
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.running = True
 
     # ---- building the world -------------------------------------------------------------
+
+    def _index_lanes(self) -> None:
+        points, width = self.lane_shape
+        self._lane_offset = np.arange(points * width).reshape(self.lane_shape)       # for stacks over lanes
+        self._point_offset = np.repeat(np.arange(points), width).reshape(self.lane_shape)
 
     def _index_structure(self) -> None:
         s = self.params.structure
@@ -73,15 +89,22 @@ class EscalationModel(mesa.Model):
         self.fighter_index = [a for a in range(n) if s.has_party[a] or s.is_outside[a]]
         propensity = self.params.party["deep_strike_propensity"]
         self.striker_index = [a for a in self.fighter_index if np.any(propensity[a] > 0)]
+        territory = self.params.party["recognised_territory"]
+        self.target_index = [a for a in self.fighter_index if np.any(territory[a] > 0)]
         self.exposed_index = sorted({a for a, _ in s.exposures if s.is_outside[a]})
         self.is_outside_row = s.is_outside[:, None, None]
         self.day0_at_war = (s.initial_camp >= 0)[:, None, None]
         self.day0_party = self.day0_at_war & s.has_party[:, None, None]
         # Actors that withdraw rather than capitulate: outside powers.
         self.withdraws = self.is_outside_row
-        self.commitments_of = {a: np.flatnonzero(s.committed == a) for a in self.outside_index
-                               if np.any(s.committed == a)}
-        self.cross_pairs = [(c, o) for c in range(len(s.committed)) for o in range(len(s.committed))
+        # Commitments whose ceiling is above their baseline can carry their committed actor further by
+        # decision; the others act only through mobilisation, backing and cross-pressure.
+        ceiling = self.params.commitment["ceiling"]
+        self.climbable = np.array([c for c in range(len(s.committed)) if np.any(ceiling[c] > s.baseline[c])],
+                                  dtype=np.int64)
+        self.commitments_of = {a: np.flatnonzero(s.committed[self.climbable] == a) for a in self.outside_index
+                               if np.any(s.committed[self.climbable] == a)}
+        self.cross_pairs = [(i, o) for i, c in enumerate(self.climbable) for o in range(len(s.committed))
                             if c != o and s.committed[c] == s.committed[o]]
         self.outside_pairs = [(x, y) for i, x in enumerate(self.outside_index) for y in self.outside_index[i + 1:]
                               if not (s.initial_camp[x] >= 0 and s.initial_camp[y] >= 0)]
@@ -113,6 +136,10 @@ class EscalationModel(mesa.Model):
         self.form = np.broadcast_to(p.initial_form, actors).astype(np.int8)
         self.client = np.full(actors, -1, dtype=np.int16)
         self.main_front = np.broadcast_to(s.foe_front[:, None, None], actors).astype(np.int16)
+        # The camp each actor at war fights on its main front (-1 if none): whom its fire hits.
+        foe = [s.front_camps[f][1] if s.front_camps[f][0] == s.initial_camp[a] else s.front_camps[f][0]
+               if f >= 0 and s.initial_camp[a] >= 0 else -1 for a, f in enumerate(s.foe_front)]
+        self.foe_camp = np.broadcast_to(np.array(foe, dtype=np.int8)[:, None, None], actors).copy()
         self.share = np.broadcast_to(p.front_shares, (self.actor_count, self.fronts, *shape)).copy()
         self.initial_resolve = p.party["resolve"]
         self.resolve = np.broadcast_to(self.initial_resolve, actors).copy()
@@ -137,9 +164,11 @@ class EscalationModel(mesa.Model):
         self.control = np.broadcast_to(p.front["control"], (self.fronts, *shape)).copy()
         self.front_memory = np.zeros((self.fronts, *shape))
         self.front_momentum = np.zeros((self.fronts, *shape))
-        self.held_at_entry = fronts.held(self)
+        fronts.survey(self)
+        self.held_at_entry = self.held_now.copy()
+        self.camps_changed = False
         engaged = (p.party["strength"][:, None] * p.front_shares * self.day0_party[:, None]).sum(axis=0)
-        self.engaged_at_start = np.maximum(engaged, 1e-12)      # (F, points, 1)
+        self.engaged_at_start = engaged                          # (F, points, 1); 0 for a front opening later
         # What each actor believes its protectors would do for it: 1 - prod(1 - strength x reliability).
         unprotected = np.ones((self.actor_count, p.points, 1))
         for c, protected in enumerate(s.protected):
@@ -147,9 +176,11 @@ class EscalationModel(mesa.Model):
         self.backing = 1.0 - unprotected
         # Where an incident pushes an outside power: towards the actor it is most committed to (per point).
         self.lean = np.full((self.actor_count, p.points, 1), -1, dtype=np.int16)
-        for a, own in self.commitments_of.items():
-            weights = p.commitment["strength"][own] * p.commitment["reliability"][own]
-            self.lean[a] = s.protected[own][np.argmax(weights, axis=0)]
+        for a in self.outside_index:
+            own = np.flatnonzero(s.committed == a)
+            if own.size:
+                weights = p.commitment["strength"][own] * p.commitment["reliability"][own]
+                self.lean[a] = s.protected[own][np.argmax(weights, axis=0)]
         self.truce_in_force = np.broadcast_to(p.initial_truce, shape).copy()
         self.truce_start = np.zeros(shape, dtype=np.int32)
         self.truce_broker = np.full(shape, -1, dtype=np.int16)
@@ -170,6 +201,7 @@ class EscalationModel(mesa.Model):
         self.truce_log: list[tuple[Array, ...]] = []
 
     def _create_actors(self) -> None:
+        """One agent per actor; an actor that only mediates has no row in the world's arrays."""
         s = self.params.structure
         mediators = set(s.mediator_ids)
         self.actors = [
@@ -177,6 +209,8 @@ class EscalationModel(mesa.Model):
                   is_mediator=actor_id in mediators)
             for index, actor_id in enumerate(s.actor_ids)
         ]
+        self.actors += [Actor(self, actor_id, -1, has_party=False, is_outside=False, is_mediator=True)
+                        for actor_id in s.mediator_ids if actor_id not in s.actor_ids]
 
     def _reporters(self) -> dict[str, Any]:
         """The daily series (means over lanes) that the DataCollector records."""
@@ -200,8 +234,12 @@ class EscalationModel(mesa.Model):
 
     def step(self) -> None:
         """Play one day in every lane that is not finished."""
-        uniform = self.rng.random((self.uniform_rows, self.replications))[:, None, :]
-        normal = self.rng.standard_normal((3 * self.fronts, self.replications))[:, None, :]
+        # Draws for every replication, whatever its state (common random numbers); compacted lanes skip theirs.
+        uniform = self.rng.random((self.uniform_rows, self.replications), dtype=np.float32)
+        normal = self.rng.standard_normal((3 * self.fronts, self.replications), dtype=np.float32)
+        if self.columns.size < self.replications:
+            uniform, normal = uniform[:, self.columns], normal[:, self.columns]
+        uniform, normal = uniform[:, None, :], normal[:, None, :]
         draws = {name: uniform[rows] for name, rows in self.layout.items()}
         active = ~self.finished
         self.rung[:] = 0
@@ -218,13 +256,33 @@ class EscalationModel(mesa.Model):
         commitments.incidents(self, draws, active)
         commitments.decide(self, draws, active)
         commitments.clashes(self, draws, active)
+        if self.camps_changed:  # entries and withdrawals change what the actors see of the fronts
+            fronts.survey(self)
+            self.camps_changed = False
         self._bookkeeping(active)
         self.day += 1
         self.running = not bool(self.finished.all())
+        if self.compact and self.running:
+            self._compact()
         if self.record_series:
             self.datacollector.collect(self)
 
     # ---- changes of state the mechanisms share ------------------------------------------
+
+    def own_camp(self, per_camp: Array) -> Array:
+        """(A, lanes): ``per_camp[camp of each actor]`` (0 where the actor has no camp)."""
+        result = np.zeros(self.camp.shape, dtype=per_camp.dtype)
+        for c in range(self.camp_count):
+            result = np.where(self.camp == c, per_camp[c], result)
+        return result
+
+    def gather(self, stack: Array, index: Array) -> Array:
+        """(lanes): ``stack[index[lane], lane]`` for a stack over actors (or anything) then lanes;
+        ``stack`` may be per point (last axis 1). Negative indices read row 0: mask them yourself."""
+        index = np.maximum(index, 0).astype(np.intp)
+        if stack.shape[-1] > 1:
+            return np.take(stack, index * (stack.size // stack.shape[0]) + self._lane_offset)
+        return np.take(stack, index * stack.shape[-2] + self._point_offset)
 
     def reach(self, rung: int, where: Array) -> None:
         """Every actor stands on ``rung`` today where ``where`` (actors x lanes) holds, if higher."""
@@ -241,9 +299,15 @@ class EscalationModel(mesa.Model):
         front = np.where(valid, front, self.camp_first_front[np.maximum(camp, 0)])
         self.camp[actor] = np.where(where, camp, self.camp[actor])
         self.main_front[actor] = np.where(where, front, self.main_front[actor])
+        sides = self.front_camps[front]
+        self.foe_camp[actor] = np.where(where, np.where(sides[..., 0] == camp, sides[..., 1], sides[..., 0]),
+                                        self.foe_camp[actor])
         for f in range(self.fronts):
             self.share[actor, f] = np.where(where, (front == f).astype(float), self.share[actor, f])
-        self.held_at_entry[actor] = np.where(where, fronts.held(self)[actor], self.held_at_entry[actor])
+        side0 = camp == self.front_camps[:, 0, None, None]                  # (F, lanes)
+        held = np.where(side0, self.control, 1.0 - self.control)
+        self.held_at_entry[actor] = np.where(where, held, self.held_at_entry[actor])
+        self.camps_changed = True
         self.ever_at_war[actor] |= where
         self.combat_day[actor] = np.where(where & (self.combat_day[actor] < 0), self.day, self.combat_day[actor])
 
@@ -251,8 +315,10 @@ class EscalationModel(mesa.Model):
         """Actors leave the war where ``where`` (actors x lanes) holds: a party capitulates, an outside
         power withdraws to posturing and does not come back."""
         self.camp = np.where(where, -1, self.camp).astype(np.int8)
+        self.foe_camp = np.where(where, -1, self.foe_camp).astype(np.int8)
         self.share = np.where(where[:, None], 0.0, self.share)
         self.left |= where
+        self.camps_changed = True
         withdrawing = where & self.is_outside_row
         self.form = np.where(withdrawing, np.minimum(self.form, POSTURING), self.form).astype(np.int8)
 
@@ -267,8 +333,10 @@ class EscalationModel(mesa.Model):
     def end_truce(self, where: Array, broken: bool, end_day: int) -> None:
         lanes = np.flatnonzero(where)
         if lanes.size:
+            width = self.lane_shape[1]
+            original = lanes // width * self.replications + self.columns[lanes % width]
             self.truce_log.append((
-                lanes,
+                original,
                 self.truce_start.ravel()[lanes],
                 end_day - self.truce_start.ravel()[lanes],
                 np.full(lanes.size, broken),
@@ -302,7 +370,7 @@ class EscalationModel(mesa.Model):
         self.last_fighting_day = np.where(self.fighting_today, self.day, self.last_fighting_day)
         decisive = self.winner >= 0
         at_horizon = self.day + 1 >= self.params.horizon_by_point
-        ending = active & (self.decided | self.outside_war | at_horizon)
+        ending = active & (self.decided | at_horizon)
         outcome = np.where(self.truce_in_force, TRUCE_HOLDING, WAR_ONGOING)
         outcome = np.where(decisive, DECISIVE, outcome)
         outcome = np.where(self.escalation_day >= 0, REGIONAL, outcome)
@@ -310,6 +378,41 @@ class EscalationModel(mesa.Model):
         self.outcome = np.where(ending, outcome, self.outcome).astype(np.int8)
         self.end_truce(ending & self.truce_in_force, broken=False, end_day=self.day + 1)
         self.finished |= ending
+
+    def _compact(self) -> None:
+        """Drop the replications finished at every point, once they are a quarter of those played.
+
+        Their records go to ``archive`` (full width); every other lane array is cut to the columns
+        still played. Random draws keep their full shape (see ``step``), so results are unchanged.
+        """
+        done = self.finished.all(axis=0)
+        width = done.size
+        if done.sum() < width // 4 or width - done.sum() < 2:
+            return
+        keep = ~done
+        self._archive(done)
+        for name, value in list(vars(self).items()):
+            if (isinstance(value, np.ndarray) and value.ndim >= 2 and value.shape[-1] == width
+                    and value.shape[-2] == self.lane_shape[0] and name not in ("_lane_offset", "_point_offset")):
+                setattr(self, name, value[..., keep])
+        self.columns = self.columns[keep]
+        self.lane_shape = (self.lane_shape[0], int(keep.sum()))
+        self._index_lanes()
+
+    def _archive(self, where: Array) -> None:
+        """Copy the records of the current columns where ``where`` holds into the full-width archive."""
+        for name in RECORDS:
+            value = getattr(self, name)
+            if name not in self.archive:
+                self.archive[name] = np.zeros((*value.shape[:-1], self.replications), dtype=value.dtype)
+            self.archive[name][..., self.columns[where]] = value[..., where]
+
+    def record(self, name: str) -> Array:
+        """A per-lane record over all replications, compacted or not."""
+        if not self.archive:
+            return getattr(self, name)
+        self._archive(np.ones(self.columns.size, dtype=bool))
+        return self.archive[name]
 
     # ---- results ------------------------------------------------------------------------
 
@@ -321,32 +424,33 @@ class EscalationModel(mesa.Model):
 
     def results(self) -> dict[str, Array]:
         """Per-lane records, flattened point-major: one entry per replication."""
-        points, reps = self.lane_shape
+        points, reps = self.params.points, self.replications
         s = self.params.structure
+        r = self.record
         flat = {
             "point": np.repeat(np.arange(points, dtype=np.int32), reps),
             "replication": np.tile(np.arange(reps, dtype=np.int64), points),
-            "outcome": self.outcome.ravel(),
-            "escalation_day": self.escalation_day.ravel(),
-            "winner": self.winner.ravel(),
-            "war_days": (self.last_fighting_day + 1).ravel(),
-            "fighting_days": self.fighting_days.ravel(),
-            "truces_brokered": self.truces_brokered.ravel(),
-            "truces_broken": self.truces_broken.ravel(),
-            "war_size": self.ever_at_war.sum(axis=0).astype(np.int16).ravel(),
+            "outcome": r("outcome").ravel(),
+            "escalation_day": r("escalation_day").ravel(),
+            "winner": r("winner").ravel(),
+            "war_days": (r("last_fighting_day") + 1).ravel(),
+            "fighting_days": r("fighting_days").ravel(),
+            "truces_brokered": r("truces_brokered").ravel(),
+            "truces_broken": r("truces_broken").ravel(),
+            "war_size": r("ever_at_war").sum(axis=0).astype(np.int16).ravel(),
         }
         for f, front_id in enumerate(s.front_ids):
-            flat[f"control_{front_id}"] = self.control[f].ravel()
+            flat[f"control_{front_id}"] = r("control")[f].ravel()
         for a in self.fighter_index:
-            flat[f"casualties_{s.actor_ids[a]}"] = self.casualties[a].ravel()
+            flat[f"casualties_{s.actor_ids[a]}"] = r("casualties")[a].ravel()
         for a in self.fighter_index:
-            flat[f"highest_rung_{s.actor_ids[a]}"] = self.highest_rung[a].ravel()
+            flat[f"highest_rung_{s.actor_ids[a]}"] = r("highest_rung")[a].ravel()
         for a in self.outside_index:
-            flat[f"form_{s.actor_ids[a]}"] = self.highest_form[a].ravel()
-            flat[f"form_day_{s.actor_ids[a]}"] = self.form_day[a].ravel()
-            flat[f"combat_day_{s.actor_ids[a]}"] = self.combat_day[a].ravel()
+            flat[f"form_{s.actor_ids[a]}"] = r("highest_form")[a].ravel()
+            flat[f"form_day_{s.actor_ids[a]}"] = r("form_day")[a].ravel()
+            flat[f"combat_day_{s.actor_ids[a]}"] = r("combat_day")[a].ravel()
         for a in self.exposed_index:
-            flat[f"incidents_{s.actor_ids[a]}"] = self.incidents[a].ravel()
+            flat[f"incidents_{s.actor_ids[a]}"] = r("incidents")[a].ravel()
         return flat
 
     def truces(self) -> dict[str, Array]:

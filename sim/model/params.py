@@ -59,7 +59,6 @@ class Structure:
     rivalry_pairs: tuple[tuple[int, int], ...]
     exposures: tuple[tuple[int, int], ...]   # (exposed actor, party whose fire hits it)
     mediator_ids: tuple[str, ...]
-    mediator_actor: Array        # (M,) int: actor index of each mediator
     entry_front: Array           # (C,) int: the front the committed actor fights on if it enters for this commitment
     foe_front: Array             # (A,) int: for an actor, the first front it fights on (-1 if none)
     declared_front: Array        # (A,) int: an outside power's declared front (-1 if none)
@@ -89,7 +88,7 @@ class Parameters:
     truce_designs: Array
     brokered_truces: Array
     dynamics: dict[str, Array]
-    definition: dict[str, Array]     # outside_form, outside_powers_fight, new_parties: (points, 1); actor_forms (A, points, 1)
+    definition: dict[str, Array]     # outside_form, outside_powers_fight, new_parties (points, 1); actor_forms (A, ...)
     ladder: tuple[str, ...] = field(default=())
 
     @property
@@ -123,17 +122,30 @@ def _first_front(scenario: Scenario, actor_id: str) -> int:
     """The first front on which an actor fights: one naming it, or one its camp fights on (-1)."""
     actor = scenario.actor(actor_id)
     for f, front in enumerate(scenario.fronts):
-        if actor_id in front.between:
+        if actor_id in (front.between or ()):
             return f
     if actor.camp is not None:
         for f, front in enumerate(scenario.fronts):
-            if actor.camp in (scenario.actor(p).camp for p in front.between):
+            if actor.camp in _sides(scenario, front):
                 return f
     return -1
 
 
+def _sides(scenario: Scenario, front) -> list[str]:
+    """The two camps of a front."""
+    if front.camps is not None:
+        return list(front.camps)
+    return [scenario.actor(p).camp for p in front.between]
+
+
+def world_actors(scenario: Scenario) -> list:
+    """The actors with state in the world: every actor but those that only mediate."""
+    protected = {c.to for c in scenario.commitments}
+    return [a for a in scenario.actors if a.party or a.outside or a.camp or a.id in protected]
+
+
 def _structure(scenario: Scenario) -> Structure:
-    actors = scenario.actors
+    actors = world_actors(scenario)
     ids = tuple(a.id for a in actors)
     index = {a: i for i, a in enumerate(ids)}
     camps = tuple(dict.fromkeys(a.camp for a in actors if a.camp is not None))
@@ -146,7 +158,7 @@ def _structure(scenario: Scenario) -> Structure:
     for c in commitments:
         declared = scenario.actor(c.from_).outside.front
         entry.append(front_index[declared] if declared else int(first_front[index[c.to]]))
-    mediators = tuple(a.id for a in actors if a.mediator is not None)
+    mediators = tuple(a.id for a in scenario.actors if a.mediator is not None)
     return Structure(
         actor_ids=ids,
         camp_ids=camps,
@@ -154,7 +166,7 @@ def _structure(scenario: Scenario) -> Structure:
         has_party=np.array([a.party is not None for a in actors], dtype=bool),
         is_outside=np.array([a.outside is not None for a in actors], dtype=bool),
         front_ids=tuple(f.id for f in fronts),
-        front_camps=np.array([[camp_index[scenario.actor(p).camp] for p in f.between] for f in fronts],
+        front_camps=np.array([[camp_index[c] for c in _sides(scenario, f)] for f in fronts],
                              dtype=np.int8).reshape(len(fronts), 2),
         commitment_ids=tuple(c.id for c in commitments),
         committed=np.array([index[c.from_] for c in commitments], dtype=np.int64),
@@ -164,7 +176,6 @@ def _structure(scenario: Scenario) -> Structure:
         rivalry_pairs=tuple((index[r.between[0]], index[r.between[1]]) for r in scenario.rivalries),
         exposures=tuple((index[a.id], index[p]) for a in actors if a.outside for p in a.outside.exposure),
         mediator_ids=mediators,
-        mediator_actor=np.array([index[m] for m in mediators], dtype=np.int64),
         entry_front=np.array(entry, dtype=np.int64),
         foe_front=first_front,
         declared_front=np.array([front_index[a.outside.front] if a.outside and a.outside.front else -1
@@ -194,14 +205,15 @@ def _party_value(scenario: Scenario, actor_id: str, name: str) -> float:
 def _front_shares(scenario: Scenario, structure: Structure) -> Array:
     """(A, F): the share of each day-0 party's strength on each front."""
     shares = np.zeros((len(structure.actor_ids), len(structure.front_ids)))
-    for a, actor in enumerate(scenario.actors):
+    for a, actor_id in enumerate(structure.actor_ids):
+        actor = scenario.actor(actor_id)
         if actor.camp is None:
             continue
         if actor.party is not None and actor.party.front_shares is not None:
             for front_id, share in actor.party.front_shares.items():
                 shares[a, structure.front_ids.index(front_id)] = share
             continue
-        named = [f for f, front in enumerate(scenario.fronts) if actor.id in front.between]
+        named = [f for f, front in enumerate(scenario.fronts) if actor.id in (front.between or ())]
         if not named:
             camp = structure.initial_camp[a]
             named = [f for f in range(len(scenario.fronts)) if camp in structure.front_camps[f]]
@@ -262,7 +274,7 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
 
     commitment = {name: _stack([[commitment_value(c, name) for c in s.commitments] for s in scenarios],
                                n_commitments) for name in ("strength", "reliability", "trigger", "ceiling")}
-    exposure = _stack([[a.outside.exposure[p] for a in s.actors if a.outside for p in a.outside.exposure]
+    exposure = _stack([[a.outside.exposure[p] for a in world_actors(s) if a.outside for p in a.outside.exposure]
                        for s in scenarios], len(structure.exposures))
 
     mediator_ids = structure.mediator_ids

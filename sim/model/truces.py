@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.fronts import pressing
-
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
 
@@ -38,7 +36,7 @@ def _by_other_camps(model: EscalationModel, mask: Array) -> Array:
     """(A, lanes): whether ``mask`` holds for an actor in a camp other than each actor's own."""
     per_camp = _per_camp_any(model, mask)
     total = per_camp.sum(axis=0)
-    own = np.take_along_axis(per_camp, np.maximum(model.camp, 0).astype(np.intp), axis=0)
+    own = model.own_camp(per_camp)
     return (total - np.where(model.camp >= 0, own, 0)) > 0
 
 
@@ -51,14 +49,15 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     party = model.params.party
     design = model.truce_design
     ones = np.ones_like(d["monitored_violation_factor"])
-    design_factor = np.choose(design, (ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]))
-    noise_factor = np.choose(design, (ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]))
+    design_factor = model.gather(np.stack([ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]]),
+                                 design)
+    noise_factor = model.gather(np.stack([ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]]), design)
     bias = np.zeros(model.camp.shape)
     for m in range(len(model.params.structure.mediator_ids)):
         bias = np.where(model.truce_broker == m, model.params.mediator["bias_against"][m], bias)
     at_war = (model.camp >= 0) & in_truce
     hazard = (1.0 - party["truce_compliance"]) * design_factor
-    hazard = hazard * (1.0 + d["momentum_truce_breaking"] * pressing(model))
+    hazard = hazard * (1.0 + d["momentum_truce_breaking"] * model.pressing_now)
     hazard = np.minimum(hazard * (1.0 + d["emboldening"] * model.backing) * (1.0 + bias), 1.0)
     violated = at_war & (draws["violate"] < hazard)
     false_alarm = draws["false_alarm"] < d["attribution_noise"] * noise_factor
@@ -85,11 +84,12 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     d = model.dynamics
     dead = model.casualties.sum(axis=0)
     fatality_factor = 1.0 - d["fatality_penalty"] * np.minimum(dead / 10_000.0, 1.0)
-    refusal = 1.0 - d["momentum_mediation_refusal"] * pressing(model)
+    refusal = 1.0 - d["momentum_mediation_refusal"] * model.pressing_now
     at_war = model.camp >= 0
     for m in range(len(model.params.structure.mediator_ids)):
         leverage = np.nan_to_num(mediators["leverage"][m], nan=1.0)
         accept = np.where(at_war, leverage * refusal, 1.0).prod(axis=0)
         success = open_lanes & (draws["mediate"][m] < mediators["attempt_rate"][m] * accept * fatality_factor)
-        model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8))
-        open_lanes &= ~success
+        if success.any():
+            model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8))
+            open_lanes &= ~success

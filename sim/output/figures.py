@@ -257,7 +257,7 @@ def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figu
 
 
 def casualty_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
-    """Distribution of each fighting actor's deaths per run, one colour per actor (those that never fought are left out)."""
+    """Distribution of each fighting actor's deaths per run, one colour per actor (never-fighting ones left out)."""
     edges = np.asarray(distributions["casualty_edges"], dtype=float)
     means = {actor: stats.get("mean", 1.0) for actor, stats in (summary.get("casualties") or {}).items()}
     histograms = {actor: np.asarray(counts, dtype=float) for actor, counts in distributions["casualties"].items()

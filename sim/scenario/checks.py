@@ -113,7 +113,20 @@ def _camps(scenario: Scenario) -> Iterator[Finding]:
 def _fronts(scenario: Scenario) -> Iterator[Finding]:
     yield from _duplicates(scenario.fronts, "front", ("fronts",))
     at_war = _at_war(scenario)
+    all_camps = list(dict.fromkeys(a.camp for a in scenario.actors if a.camp is not None))
     for index, front in enumerate(scenario.fronts):
+        if (front.between is None) == (front.camps is None):
+            yield ("fronts", index), (
+                "give exactly one of 'between:' (two parties at war on day 0) or 'camps:' (two camps, for a front "
+                "that opens when outside powers enter)")
+            continue
+        if front.camps is not None:
+            for position, camp in enumerate(front.camps):
+                if camp not in all_camps:
+                    yield ("fronts", index, "camps", position), _unknown("camp", camp, all_camps)
+            if len(set(front.camps)) < 2:
+                yield ("fronts", index, "camps"), f"a front cannot be between camp '{front.camps[0]}' and itself"
+            continue
         path = ("fronts", index, "between")
         camps = []
         if len(set(front.between)) < len(front.between):
@@ -141,8 +154,10 @@ def _fronts(scenario: Scenario) -> Iterator[Finding]:
 
 
 def _front_camps(scenario: Scenario, front) -> list[str]:
+    if front.camps is not None:
+        return list(front.camps)
     camps = []
-    for actor_id in front.between:
+    for actor_id in front.between or ():
         try:
             camp = scenario.actor(actor_id).camp
         except KeyError:

@@ -164,12 +164,16 @@ class Actor(Strict):
 
 
 class Front(Strict):
-    """A contested territory between two parties of different camps."""
+    """A contested territory between two camps: named by two parties at war on day 0 (``between``),
+    or, for a front that opens only when outside powers enter, by its two camps (``camps``)."""
 
     id: Identifier
-    between: list[Identifier] = Field(min_length=2, max_length=2,
-                                      description="the two parties whose forces face each other here")
-    control: Probability = Field(description="share of the contested ground held by the first party's camp at the start")
+    between: list[Identifier] | None = Field(
+        None, min_length=2, max_length=2, description="the two parties whose forces face each other here")
+    camps: list[Identifier] | None = Field(
+        None, min_length=2, max_length=2, description="or: the two camps that would fight here (a front that "
+        "opens when entrants reach it)")
+    control: Probability = Field(description="share of the contested ground held by the first side's camp at the start")
     intensity: bounded(0.0, 100.0, above=True) = Field(  # type: ignore[valid-type]
         1.0, description="scale of this front's daily casualties, relative to dynamics.daily_casualties"
     )
