@@ -27,7 +27,7 @@ def _write_case(folder: Path, name: str, rate: float, entered: bool) -> None:
                          backers={"patron": {"escalation_rate": rate}}, ties=[proxy_tie(), entry_tie()])
     data["name"] = name
     data["observed"] = {
-        "backer_entered_openly": entered,
+        "open_entry": entered,
         "sources": ["synthetic test case"],
         "stylised_facts": [{"fact": "entry is likely", "statistic": "p_regional_escalation", "range": [0.5, 1.0]}],
     }
@@ -39,9 +39,10 @@ def test_backtest_scores_a_sharp_model_above_the_references(tmp_path: Path) -> N
     _write_case(tmp_path, "unlikely", 0.0, False)  # never
     result = backtest(tmp_path, runs=500, seed=1, workers=1, progress=False)
     assert list(result.cases["case"]) == ["likely", "unlikely"]
-    model, base, published = result.scores.itertuples()
+    model, base, published, logistic = result.scores.itertuples()
     assert model.brier < 0.01 and model.brier < base.brier and model.brier < published.brier
-    assert base.brier == pytest.approx(0.25)
+    assert base.brier == pytest.approx(1.0)  # leave-one-out: each case gets the other's outcome
+    assert logistic.brier == pytest.approx(0.75**2)  # one group of one other case: (0 + 0.5) / 2 for the positive
     assert list(result.facts["holds"]) == [True, False]
 
 
@@ -50,8 +51,10 @@ def test_score_table_has_the_two_references() -> None:
 
     cases = pd.DataFrame({"p_regional_escalation": [0.1, 0.9], "observed_regional_escalation": [False, True]})
     table = score(cases)
-    assert len(table) == 3 and table["brier"].iloc[0] == pytest.approx(0.01)
+    assert len(table) == 4 and table["brier"].iloc[0] == pytest.approx(0.01)
     assert "GML" in table["forecaster"].iloc[2]
+    low, high = table["brier_ci"].iloc[0]
+    assert low <= 0.01 <= high
 
 
 def test_cases_need_an_observed_block(tmp_path: Path) -> None:
@@ -97,3 +100,31 @@ def test_the_karabakh_case_is_the_reference_scenario() -> None:
         reference.pop(field)
         case.pop(field)
     assert case == reference
+
+
+def test_auc_crps_and_calibration_slope_known_values() -> None:
+    from sim.analysis.backtest import auc, calibration_slope, crps_of_histogram
+
+    assert auc([0.1, 0.9], [False, True]) == 1.0
+    assert auc([0.5, 0.5], [False, True]) == 0.5
+    assert auc([0.2, 0.3], [True, True]) is None
+    assert crps_of_histogram([0, 0, 1], 2) == 0.0  # all mass on the observed day
+    assert crps_of_histogram([1, 0, 0], 2) == 2.0  # all mass two days early: (1 - 0)^2 twice
+    assert crps_of_histogram([0, 0, 1], 9) == 0.0  # an observation past the last day is capped at it
+    # forecasts that are exactly the frequencies of their groups have slope near 1
+    forecasts = [0.2] * 10 + [0.8] * 10
+    outcomes = [True] * 2 + [False] * 8 + [True] * 8 + [False] * 2
+    assert calibration_slope(forecasts, outcomes) == pytest.approx(1.0, abs=0.01)
+    assert calibration_slope([0.3, 0.3], [True, False]) is None
+
+
+def test_the_logistic_baseline_reads_committing_ties() -> None:
+    from sim.analysis.backtest import has_committing_tie
+    from sim.scenario.loader import load_scenario
+
+    karabakh = load_scenario("scenarios/nagorno_karabakh_2020.yaml")
+    assert has_committing_tie(karabakh)  # Turkey's pact can carry it into combat for Azerbaijan
+    arms_only = load_scenario("scenarios/nagorno_karabakh_2020.yaml",
+                              ["commitments.turkey_azerbaijan_pact.ceiling=indirect",
+                               "commitments.russia_armenia_pact.ceiling=indirect"])
+    assert not has_committing_tie(arms_only)

@@ -1,10 +1,17 @@
 """Backtests on historical cases: predicted probabilities against what happened, properly scored.
 
-Each case is a scenario whose ``observed`` block records the outcome. The forecast scored is the
-probability of regional escalation (a backer entering openly, or backers fighting); it is scored
-by the Brier score and the log score against two reference forecasters: the base rate of the case
-set itself (in-sample, which flatters the reference) and the published base rate of third-party
-joining in militarized disputes (10.2%, GML MID data). Stylised facts are checked as ranges.
+Each case is a scenario whose ``observed`` block records the outcome (coded by the rules of
+scenarios/cases/README.md). The forecast scored is the probability of regional escalation as the
+case defines it; the observed event is the strict coding (an outside power's acknowledged combat
+within the horizon, or outside powers fighting each other). Scores: Brier and log scores with
+bootstrap intervals, against reference forecasters that a sceptic would try first: the
+leave-one-out base rate of the case set, the published joiner rate (10.2% of militarized disputes
+see a third state join after onset; Gibler, Miller & Little 2016), and a one-variable logistic
+baseline on an obvious predictor (an outside power has a defence pact, guarantee or patronage
+commitment that can carry it into combat for a party at war), fitted leave-one-out. Discrimination
+(AUC), calibration (slope and binned reliability with counts), timing (P(entry by the observed
+day)), war length (CRPS of the war-length distribution) and stylised facts complete the report.
+Only this module reads ``observed:``; the model never does.
 """
 
 from __future__ import annotations
@@ -19,12 +26,15 @@ import numpy as np
 import pandas as pd
 
 from sim.ensemble.runner import run_ensemble
+from sim.scenario.checks import KIND_DEFAULTS
 from sim.scenario.errors import Problem, ScenarioError, UserError
 from sim.scenario.loader import load_scenario
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import FORMS, Scenario
 
 PUBLISHED_JOINER_RATE = 0.102  # a third state joins after onset in 10.2% of disputes (GML MID 2.2.1)
 LOG_FLOOR = 1e-3
+BOOTSTRAP = 2_000
+COMMITTING_KINDS = ("defence_pact", "guarantee", "patronage")
 
 
 @dataclass
@@ -34,10 +44,11 @@ class Backtest:
     cases: pd.DataFrame
     facts: pd.DataFrame
     scores: pd.DataFrame
+    summary: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return {"cases": self.cases.to_dict(orient="records"), "stylised_facts": self.facts.to_dict(orient="records"),
-                "scores": self.scores.to_dict(orient="records")}
+                "scores": self.scores.to_dict(orient="records"), "summary": self.summary}
 
 
 def statistic(summary: dict[str, Any], name: str) -> float | None:
@@ -53,6 +64,8 @@ def statistic(summary: dict[str, Any], name: str) -> float | None:
         return truces["broken_per_run"]
     if name == "median_war_days":
         return summary["war_days"]["median"]
+    if name == "median_war_size":
+        return summary["war_size"]["median"]
     raise KeyError(name)
 
 
@@ -68,6 +81,61 @@ def log_score(forecasts: Sequence[float], outcomes: Sequence[bool]) -> float:
     p = np.clip(np.asarray(forecasts, dtype=float), LOG_FLOOR, 1 - LOG_FLOOR)
     y = np.asarray(outcomes, dtype=bool)
     return float(np.mean(np.where(y, np.log(p), np.log(1 - p))))
+
+
+def auc(forecasts: Sequence[float], outcomes: Sequence[bool]) -> float | None:
+    """Area under the ROC curve: the chance a positive case gets a higher forecast than a negative one."""
+    p = np.asarray(forecasts, dtype=float)
+    y = np.asarray(outcomes, dtype=bool)
+    if y.all() or not y.any():
+        return None
+    positives, negatives = p[y], p[~y]
+    greater = (positives[:, None] > negatives[None, :]).sum()
+    ties = (positives[:, None] == negatives[None, :]).sum()
+    return float((greater + 0.5 * ties) / (positives.size * negatives.size))
+
+
+def calibration_slope(forecasts: Sequence[float], outcomes: Sequence[bool]) -> float | None:
+    """Slope of a logistic regression of the outcome on the forecast's log-odds (1 is well calibrated;
+    below 1, forecasts too extreme). None when it cannot be fitted (one class, or no spread)."""
+    from scipy.optimize import minimize
+
+    p = np.clip(np.asarray(forecasts, dtype=float), LOG_FLOOR, 1 - LOG_FLOOR)
+    y = np.asarray(outcomes, dtype=float)
+    x = np.log(p / (1 - p))
+    if y.min() == y.max() or np.ptp(x) < 1e-9:
+        return None
+
+    def loss(theta: np.ndarray) -> float:
+        z = theta[0] + theta[1] * x
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 1e-6 * theta @ theta)
+
+    fitted = minimize(loss, np.array([0.0, 1.0]), method="BFGS")
+    return float(fitted.x[1]) if fitted.success else None
+
+
+def crps_of_histogram(counts: Sequence[float], observed: int) -> float:
+    """Continuous ranked probability score of a distribution over whole days (0, 1, 2, ...) for the
+    observed day (capped at the last day of the histogram): sum over days of (F(d) - [d >= observed])^2."""
+    counts = np.asarray(counts, dtype=float)
+    if counts.sum() <= 0:
+        return float("nan")
+    cumulative = np.cumsum(counts) / counts.sum()
+    days = np.arange(counts.size)
+    return float(np.sum((cumulative - (days >= min(observed, counts.size - 1))) ** 2))
+
+
+def has_committing_tie(scenario: Scenario) -> bool:
+    """The logistic baseline's predictor: an outside power not at war on day 0 has a defence pact,
+    guarantee or patronage commitment that can carry it into combat for a party at war on day 0."""
+    at_war = {a.id for a in scenario.actors if a.camp is not None}
+    outside = {a.id for a in scenario.actors if a.outside is not None and a.camp is None}
+    for commitment in scenario.commitments:
+        ceiling = commitment.ceiling or KIND_DEFAULTS[commitment.kind][1]
+        if (commitment.kind in COMMITTING_KINDS and commitment.from_ in outside and commitment.to in at_war
+                and FORMS.index(ceiling) >= FORMS.index("limited")):
+            return True
+    return False
 
 
 def load_cases(folder: str | Path) -> list[tuple[Path, Scenario]]:
@@ -94,62 +162,159 @@ def load_cases(folder: str | Path) -> list[tuple[Path, Scenario]]:
     return cases
 
 
+def _entry_by_day(result: Any, day: int | None) -> float | None:
+    """P(regional escalation by the end of ``day``) from the run's cumulative curve."""
+    if day is None:
+        return None
+    curve = result.distributions["escalation_by_day"]["estimate"]
+    return float(curve[min(day, len(curve) - 1)]) if curve else None
+
+
+def case_row(path: Path, scenario: Scenario, result: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One case's forecasts next to its observed outcomes, and its stylised facts."""
+    summary = result.summary
+    observed = scenario.observed
+    escalation = summary["p_regional_escalation"]
+    entry_days = [e.day for e in observed.entries if e.day is not None and FORMS.index(e.form) >= FORMS.index("limited")]
+    first_entry = min(entry_days) if entry_days and observed.regional_escalation else None
+    row = {
+        "case": scenario.name,
+        "file": path.name,
+        "title": scenario.title,
+        "runs": summary["runs"],
+        "p_regional_escalation": escalation["estimate"],
+        "ci_low": escalation["ci_low"],
+        "ci_high": escalation["ci_high"],
+        "observed_regional_escalation": bool(observed.regional_escalation),
+        "observed_broad_entry": bool(observed.broad_entry or observed.regional_escalation),
+        "committing_tie": has_committing_tie(scenario),
+        "p_outside_war": summary["outcomes"]["outside_war"]["estimate"],
+        "observed_outside_powers_fought": observed.outside_powers_fought,
+        "p_decisive_victory": summary["outcomes"]["decisive_victory"]["estimate"],
+        "observed_decisive_victory": observed.decisive_victory,
+        "median_war_days": summary["war_days"]["median"],
+        "observed_war_days": observed.war_days,
+        "crps_war_days": (crps_of_histogram(result.distributions["war_days"], observed.war_days)
+                          if observed.war_days is not None else None),
+        "observed_first_entry_day": first_entry,
+        "p_escalation_by_observed_day": _entry_by_day(result, first_entry),
+        "truces_broken_per_run": summary["truces"]["broken_per_run"],
+        "observed_truces_broken": observed.truces_broken,
+        "horizon_days": scenario.horizon_days,
+    }
+    facts = []
+    for fact in observed.stylised_facts:
+        value = statistic(summary, fact.statistic)
+        low, high = fact.range
+        facts.append({"case": scenario.name, "fact": fact.fact, "statistic": fact.statistic,
+                      "value": value, "low": low, "high": high,
+                      "holds": value is not None and low <= value <= high})
+    return row, facts
+
+
 def backtest(folder: str | Path, runs: int = 10_000, seed: int | None = None, **options: Any) -> Backtest:
     """Run every case and score its forecast of regional escalation against what happened."""
     rows, facts = [], []
     for path, scenario in load_cases(folder):
-        summary = run_ensemble(scenario, runs=runs, seed=scenario.seed if seed is None else seed, **options).summary
-        observed = scenario.observed
-        escalation = summary["p_regional_escalation"]
-        happened = observed.backer_entered_openly or observed.backers_fought
-        rows.append({
-            "case": scenario.name,
-            "file": path.name,
-            "title": scenario.title,
-            "runs": summary["runs"],
-            "p_regional_escalation": escalation["estimate"],
-            "ci_low": escalation["ci_low"],
-            "ci_high": escalation["ci_high"],
-            "observed_regional_escalation": happened,
-            "p_backer_war": summary["outcomes"]["backer_war"]["estimate"],
-            "observed_backers_fought": observed.backers_fought,
-            "p_decisive_victory": summary["outcomes"]["decisive_victory"]["estimate"],
-            "observed_decisive_victory": observed.decisive_victory,
-            "median_war_days": summary["war_days"]["median"],
-            "observed_war_days": observed.war_days,
-            "truces_broken_per_run": summary["truces"]["broken_per_run"],
-            "observed_truces_broken": observed.truces_broken,
-        })
-        for fact in observed.stylised_facts:
-            value = statistic(summary, fact.statistic)
-            low, high = fact.range
-            facts.append({"case": scenario.name, "fact": fact.fact, "statistic": fact.statistic,
-                          "value": value, "low": low, "high": high,
-                          "holds": value is not None and low <= value <= high})
+        result = run_ensemble(scenario, runs=runs, seed=scenario.seed if seed is None else seed, **options)
+        row, case_facts = case_row(path, scenario, result)
+        rows.append(row)
+        facts.extend(case_facts)
     cases = pd.DataFrame(rows)
-    return Backtest(cases, pd.DataFrame(facts, columns=["case", "fact", "statistic", "value", "low", "high", "holds"]),
-                    score(cases))
+    fact_table = pd.DataFrame(facts, columns=["case", "fact", "statistic", "value", "low", "high", "holds"])
+    return Backtest(cases, fact_table, score(cases), overview(cases, fact_table))
 
 
-def score(cases: pd.DataFrame) -> pd.DataFrame:
-    """Brier and log scores of the model and of the two reference forecasters, with skill."""
+def reference_forecasts(cases: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The model's forecasts and the reference forecasters', each case forecast without its own outcome."""
     outcomes = cases["observed_regional_escalation"].astype(bool).to_numpy()
-    base_rate = float(outcomes.mean())
-    forecasters = {
+    n = len(outcomes)
+    others = (outcomes.sum() - outcomes) / max(n - 1, 1) if n > 1 else np.full(n, 0.5)
+    predictor = cases["committing_tie"].astype(bool).to_numpy() if "committing_tie" in cases else np.zeros(n, bool)
+    logistic = np.empty(n)
+    for i in range(n):
+        same = np.delete(predictor == predictor[i], i)
+        hits = np.delete(outcomes, i)[same]
+        # A logistic regression on one binary predictor predicts each group's rate; Jeffreys' prior keeps
+        # an empty or one-sided group away from 0 and 1.
+        logistic[i] = (hits.sum() + 0.5) / (hits.size + 1.0)
+    return {
         "model": cases["p_regional_escalation"].to_numpy(dtype=float),
-        f"case-set base rate ({base_rate:.2f}, in-sample)": np.full(len(cases), base_rate),
-        f"published joiner base rate ({PUBLISHED_JOINER_RATE:.3f}, GML MID)": np.full(len(cases),
-                                                                                    PUBLISHED_JOINER_RATE),
+        "leave-one-out base rate": others,
+        f"published joiner rate ({PUBLISHED_JOINER_RATE:.3f}, GML MID)": np.full(n, PUBLISHED_JOINER_RATE),
+        "logistic on a committing tie (leave-one-out)": logistic,
     }
+
+
+def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    """95% percentile interval of the mean of per-case values, resampling cases."""
+    if values.size == 0:
+        return (math.nan, math.nan)
+    means = values[rng.integers(0, values.size, (BOOTSTRAP, values.size))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def score(cases: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Brier and log scores of the model and the reference forecasters, with bootstrap intervals, and the
+    model's difference from each reference (positive Brier difference: the model is worse)."""
+    outcomes = cases["observed_regional_escalation"].astype(bool).to_numpy()
+    forecasts = reference_forecasts(cases)
+    model = forecasts["model"]
+    y = outcomes.astype(float)
     rows = []
-    model_brier = brier(forecasters["model"], outcomes)
-    for name, forecast in forecasters.items():
-        value = brier(forecast, outcomes)
+    for name, forecast in forecasts.items():
+        brier_each = (forecast - y) ** 2
+        p = np.clip(forecast, LOG_FLOOR, 1 - LOG_FLOOR)
+        log_each = np.where(outcomes, np.log(p), np.log(1 - p))
+        model_brier_each = (model - y) ** 2
+        rng = np.random.default_rng(seed)
+        difference = model_brier_each - brier_each
         rows.append({
             "forecaster": name,
             "cases": len(cases),
-            "brier": value,
-            "log_score": log_score(forecast, outcomes),
-            "model_brier_skill": (1 - model_brier / value) if value > 0 and name != "model" else math.nan,
+            "brier": float(brier_each.mean()),
+            "brier_ci": _bootstrap(brier_each, np.random.default_rng(seed)),
+            "log_score": float(log_each.mean()),
+            "log_score_ci": _bootstrap(log_each, np.random.default_rng(seed)),
+            "auc": auc(forecast, outcomes),
+            "model_minus_this_brier": float(difference.mean()) if name != "model" else math.nan,
+            "model_minus_this_brier_ci": _bootstrap(difference, rng) if name != "model" else (math.nan, math.nan),
+            "model_brier_skill": (1 - model_brier_each.mean() / brier_each.mean())
+            if brier_each.mean() > 0 and name != "model" else math.nan,
         })
     return pd.DataFrame(rows)
+
+
+def overview(cases: pd.DataFrame, facts: pd.DataFrame) -> dict[str, Any]:
+    """Discrimination, calibration, timing, war length and stylised facts in a few numbers."""
+    from scipy.stats import spearmanr
+
+    outcomes = cases["observed_regional_escalation"].astype(bool).to_numpy()
+    forecast = cases["p_regional_escalation"].to_numpy(dtype=float)
+    recorded = cases.dropna(subset=["observed_war_days"])
+    rank = None
+    if len(recorded) >= 3:
+        observed_days = recorded["observed_war_days"].clip(upper=recorded["horizon_days"]).to_numpy(dtype=float)
+        correlation = spearmanr(recorded["median_war_days"].to_numpy(dtype=float), observed_days)
+        rank = None if math.isnan(correlation.statistic) else float(correlation.statistic)
+    timing = cases["p_escalation_by_observed_day"].dropna()
+    edges = np.array([0.0, 0.05, 0.15, 0.35, 1.0 + 1e-9])
+    bins = np.clip(np.digitize(forecast, edges) - 1, 0, len(edges) - 2)
+    reliability = [{"low": float(edges[b]), "high": float(min(edges[b + 1], 1.0)), "cases": int((bins == b).sum()),
+                    "mean_forecast": float(forecast[bins == b].mean()) if (bins == b).any() else None,
+                    "observed_rate": float(outcomes[bins == b].mean()) if (bins == b).any() else None}
+                   for b in range(len(edges) - 1)]
+    return {
+        "cases": len(cases),
+        "positives": int(outcomes.sum()),
+        "broad_positives": int(cases["observed_broad_entry"].astype(bool).sum()),
+        "auc": auc(forecast, outcomes),
+        "calibration_slope": calibration_slope(forecast, outcomes),
+        "reliability": reliability,
+        "mean_p_escalation_by_observed_day": float(timing.mean()) if len(timing) else None,
+        "mean_crps_war_days": float(cases["crps_war_days"].dropna().mean()) if cases["crps_war_days"].notna().any()
+        else None,
+        "war_days_rank_correlation": rank,
+        "stylised_facts_holding": int(facts["holds"].sum()) if len(facts) else 0,
+        "stylised_facts": len(facts),
+    }

@@ -87,20 +87,23 @@ def reliability_figure(cases: pd.DataFrame, scores: pd.DataFrame) -> Figure:
     happened = cases["observed_regional_escalation"].astype(float).to_numpy()
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     axes.errorbar(forecast, happened, xerr=[forecast - cases["ci_low"], cases["ci_high"] - forecast], fmt="o",
-                  color="#c0392b", capsize=3, label="case (forecast with 95% interval; 1 = a backer entered)")
+                  color="#c0392b", capsize=3, label="case (forecast with 95% interval; 1 = an outside power in combat)")
     for x, y, name in zip(forecast, happened, cases["case"], strict=True):
         axes.annotate(name.replace("_", " "), (x, y), textcoords="offset points", xytext=(6, -12 if y else 6),
                       fontsize=7, rotation=20)
-    edges = np.array([0.0, 0.1, 0.3, 1.0])
+    edges = np.array([0.0, 0.05, 0.15, 0.35, 1.0 + 1e-9])
     bins = np.clip(np.digitize(forecast, edges) - 1, 0, len(edges) - 2)
     for b in np.unique(bins):
         inside = bins == b
-        axes.plot(forecast[inside].mean(), happened[inside].mean(), marker="s", markersize=10, color="#2c7fb8",
-                  linestyle="none", label="binned mean (forecast <0.1, 0.1-0.3, >0.3)" if b == bins.min() else None)
+        x, y = forecast[inside].mean(), happened[inside].mean()
+        axes.plot(x, y, marker="s", markersize=10, color="#2c7fb8", linestyle="none",
+                  label="binned mean (forecast <5%, 5-15%, 15-35%, >35%)" if b == bins.min() else None)
+        axes.annotate(f"n={int(inside.sum())}", (x, y), textcoords="offset points", xytext=(8, 4), fontsize=8,
+                      color="#2c7fb8")
     axes.set_xlim(-0.02, 1.02)
     axes.set_ylim(-0.1, 1.1)
     axes.set_xlabel("forecast P(regional escalation)")
-    axes.set_ylabel("observed (0 = no backer entered, 1 = entered or backers fought)")
+    axes.set_ylabel("observed (1 = an outside power in acknowledged combat, or outside powers fought)")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, loc="center right")
     model = scores.iloc[0]

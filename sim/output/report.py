@@ -91,21 +91,42 @@ def comparison_report(result: Any, title: str, runs: int, seed: int, folder: str
 
 
 def backtest_report(result: Any, runs: int, folder: str) -> str:
-    """Per-case forecasts next to history, the scores and the stylised facts, after ``backtest``."""
+    """Per-case forecasts next to history, the scores with intervals and the stylised facts."""
     cases = result.cases
-    lines = [f"Backtest of {len(cases)} cases, {runs:,} runs each", "",
-             f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<10} decisive: P / happened"]
+    overview = result.summary
+    lines = [f"Backtest of {len(cases)} cases ({overview['positives']} with an outside power in combat), "
+             f"{runs:,} runs each", "",
+             f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<9} {'war days model/history':<24}"]
     for row in cases.itertuples():
-        decisive = "-" if row.observed_decisive_victory is None else ("yes" if row.observed_decisive_victory else "no")
         forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
-        happened = "yes" if row.observed_regional_escalation else "no"
-        lines.append(f"  {row.case:<28} {forecast:<30} {happened:<10} "
-                     f"{100 * row.p_decisive_victory:5.1f}% / {decisive}")
-    lines += ["", "  Scores on regional escalation (Brier: lower is better; log score: higher is better)"]
+        happened = "yes" if row.observed_regional_escalation else ("broad" if row.observed_broad_entry else "no")
+        history = "-" if row.observed_war_days is None or row.observed_war_days != row.observed_war_days \
+            else f"{int(row.observed_war_days)}"
+        lines.append(f"  {row.case:<28} {forecast:<30} {happened:<9} {row.median_war_days:>5.0f} / {history}")
+    lines += ["", "  Scores on regional escalation (Brier: lower is better; log score: higher is better; "
+              "95% bootstrap intervals over cases)"]
     for row in result.scores.itertuples():
-        skill = row.model_brier_skill
-        skill = "" if math.isnan(skill) else f"   model's Brier skill {skill:+.2f}"  # none for the model itself
-        lines.append(f"    {row.forecaster:<48} Brier {row.brier:.3f}   log {row.log_score:.3f}{skill}")
+        brier_low, brier_high = row.brier_ci
+        log_low, log_high = row.log_score_ci
+        text = (f"    {row.forecaster:<46} Brier {row.brier:.3f} [{brier_low:.3f}, {brier_high:.3f}]   "
+                f"log {row.log_score:.3f} [{log_low:.3f}, {log_high:.3f}]")
+        if not math.isnan(row.model_minus_this_brier):
+            low, high = row.model_minus_this_brier_ci
+            text += f"   model minus this: {row.model_minus_this_brier:+.3f} [{low:+.3f}, {high:+.3f}]"
+        lines.append(text)
+    slope = overview.get("calibration_slope")
+    area = overview.get("auc")
+    lines += ["", f"  Discrimination: AUC {area:.2f}" if area is not None else "  Discrimination: AUC undefined "
+              "(one class only)",
+              f"  Calibration slope {slope:.2f} (1 = calibrated; below 1 = forecasts too extreme)"
+              if slope is not None else "  Calibration slope: cannot be fitted"]
+    if overview.get("mean_p_escalation_by_observed_day") is not None:
+        lines.append(f"  Timing: mean P(escalation by the observed day of entry) "
+                     f"{overview['mean_p_escalation_by_observed_day']:.2f} over the positive cases")
+    if overview.get("mean_crps_war_days") is not None:
+        rank = overview.get("war_days_rank_correlation")
+        lines.append(f"  War length: mean CRPS {overview['mean_crps_war_days']:.1f} days; rank correlation of median "
+                     f"war length with history {'n/a' if rank is None else f'{rank:.2f}'}")
     if len(result.facts):
         lines += ["", f"  Stylised facts: {int(result.facts['holds'].sum())} of {len(result.facts)} hold"]
         for row in result.facts.itertuples():
