@@ -233,7 +233,7 @@ def _rivals(clash_rate: float = 0.1, definition: dict | None = None, entry: bool
         a={"deep_strike_propensity": 1.0}, b={"deep_strike_propensity": 1.0},
         backers={"first": {"escalation_rate": 1.0}, "second": {"escalation_rate": 1.0}},
         ties=ties, rivalries=[{"between": ["first", "second"], "intensity": 1.0}],
-        dynamics={"backer_clash_rate": clash_rate},
+        dynamics={"clash_rate": clash_rate},
     )
 
 

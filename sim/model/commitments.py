@@ -33,12 +33,14 @@ def mobilise(model: EscalationModel, active: Array) -> None:
     if not newly.any():
         return
     s = model.params.structure
+    ceiling = model.params.commitment["ceiling"]
     for c in range(len(s.commitment_ids)):
-        actor, baseline = s.committed[c], s.baseline[c]
+        actor = s.committed[c]
+        baseline = np.minimum(s.baseline[c], ceiling[c]).astype(np.int8)   # a ceiling below the kind's baseline wins
         lift = newly & model.willing[c] & (model.form[actor] < baseline) & ~model.left[actor]
         model.form[actor] = np.where(lift, baseline, model.form[actor])
-        if baseline >= DENIABLE:
-            model.client[actor] = np.where(lift, s.protected[c], model.client[actor])
+        helping = lift & (baseline >= DENIABLE) & (baseline < LIMITED)
+        model.client[actor] = np.where(helping, s.protected[c], model.client[actor])
     model.mobilised |= newly
 
 
@@ -215,7 +217,7 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
             continue
         vis_x = model.gather(visibility, model.form[x])
         vis_y = model.gather(visibility, model.form[y])
-        rate = d["backer_clash_rate"] * model.params.rivalry_intensity[r] * vis_x * vis_y
+        rate = d["clash_rate"] * model.params.rivalry_intensity[r] * vis_x * vis_y
         clash = engaged & (draws["clash"][r] < rate)
         model.outside_war |= clash
         model.reach_one(x, 11, clash)

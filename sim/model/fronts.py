@@ -89,8 +89,9 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
         sides = [np.where(on[k], power, 0.0).sum(axis=0) for k in (0, 1)]
         engaged = np.where(on[0] | on[1], base * share * helped, 0.0).sum(axis=0)
         contested = fighting & (sides[0] > 0) & (sides[1] > 0)
-        # A side with no forces left loses the front's ground to the other.
-        abandoned = fighting & ((sides[0] > 0) != (sides[1] > 0))
+        # A side with no forces left on a front that was fought on loses its ground to the other.
+        abandoned = fighting & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
+        model.front_opened[f] |= contested
         model.control[f] = np.where(abandoned, np.where(sides[0] > 0, 1.0, 0.0), model.control[f])
         if not contested.any():
             model.front_memory[f] *= 1.0 - 1.0 / d["momentum_memory_days"]

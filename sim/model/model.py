@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.model import commitments, fronts, truces
 from sim.model.agents import Actor
-from sim.model.params import FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
+from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
 Array = np.ndarray
@@ -169,6 +169,8 @@ class EscalationModel(mesa.Model):
         self.camps_changed = False
         engaged = (p.party["strength"][:, None] * p.front_shares * self.day0_party[:, None]).sum(axis=0)
         self.engaged_at_start = engaged                          # (F, points, 1); 0 for a front opening later
+        # Whether each front has been fought on (a front declared by its camps opens when both reach it).
+        self.front_opened = np.broadcast_to(engaged > 0, (self.fronts, *shape)).copy()
         # What each actor believes its protectors would do for it: 1 - prod(1 - strength x reliability).
         unprotected = np.ones((self.actor_count, p.points, 1))
         for c, protected in enumerate(s.protected):
@@ -181,6 +183,9 @@ class EscalationModel(mesa.Model):
             if own.size:
                 weights = p.commitment["strength"][own] * p.commitment["reliability"][own]
                 self.lean[a] = s.protected[own][np.argmax(weights, axis=0)]
+        # An outside power involved deniably or indirectly on day 0 helps the actor it is most committed to.
+        involved = (self.form >= DENIABLE) & (self.form < LIMITED)
+        self.client = np.where(involved, self.lean, self.client).astype(np.int16)
         self.truce_in_force = np.broadcast_to(p.initial_truce, shape).copy()
         self.truce_start = np.zeros(shape, dtype=np.int32)
         self.truce_broker = np.full(shape, -1, dtype=np.int16)
@@ -350,11 +355,12 @@ class EscalationModel(mesa.Model):
     def escalated(self) -> Array:
         """(lanes): whether the scenario's definition of regional escalation is met today."""
         definition = self.params.definition
-        newcomer = self.is_outside_row & ~self.day0_at_war
+        # An outside power escalates by going beyond its involvement on day 0, never by where it starts.
+        newcomer = self.is_outside_row & ~self.day0_at_war & (self.form > self.params.initial_form)
         result = (newcomer & (self.form >= definition["outside_form"])).any(axis=0)
         result |= self.outside_war & definition["outside_powers_fight"]
         result |= (self.ever_at_war & ~self.day0_at_war).sum(axis=0) >= definition["new_parties"]
-        result |= (self.form >= definition["actor_forms"]).any(axis=0)
+        result |= ((self.form >= definition["actor_forms"]) & (self.form > self.params.initial_form)).any(axis=0)
         return result
 
     def _bookkeeping(self, active: Array) -> None:

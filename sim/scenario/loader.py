@@ -157,6 +157,8 @@ def _depends(finding: PathKey, bad: PathKey) -> bool:
         return True
     if finding and finding[-1] == "front_shares" and bad and "front_shares" in bad:
         return True
+    if bad and bad[0] == "fronts" and finding and finding[0] == "actors" and finding[-1] == "camp":
+        return True  # "fights on no front" follows from a front that could not be read
     if bad and bad[-1] in ("camp", "party", "outside", "mediator") and finding and finding[0] in (
             "actors", "fronts", "commitments", "rivalries", "truces"):
         return True  # cross-references need every actor's camp and sections as written

@@ -270,7 +270,7 @@ class Dynamics(Strict):
     monitored_noise_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_violation_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_noise_factor: bounded(0.0, 10.0) = 0.2  # type: ignore[valid-type]
-    backer_clash_rate: Probability = 0.05
+    clash_rate: Probability = 0.05
     deniable_visibility: Probability = 0.1
     indirect_visibility: Probability = 0.3
     limited_visibility: Probability = 0.7
