@@ -175,7 +175,8 @@ def case_row(path: Path, scenario: Scenario, result: Any) -> tuple[dict[str, Any
     summary = result.summary
     observed = scenario.observed
     escalation = summary["p_regional_escalation"]
-    entry_days = [e.day for e in observed.entries if e.day is not None and FORMS.index(e.form) >= FORMS.index("limited")]
+    combat = FORMS.index("limited")
+    entry_days = [e.day for e in observed.entries if e.day is not None and FORMS.index(e.form) >= combat]
     first_entry = min(entry_days) if entry_days and observed.regional_escalation else None
     row = {
         "case": scenario.name,
