@@ -63,12 +63,27 @@ def pressing(model: EscalationModel) -> Array:
     return np.where(satisfied | (model.camp < 0), 0.0, np.maximum(model.momentum_now, 0.0))
 
 
-def survey(model: EscalationModel) -> None:
+def survey(model: EscalationModel, actors: Array | None = None) -> None:
     """What every actor sees of the fronts now: the ground its camp holds on each front, its
-    momentum and the momentum it still presses (read by truce conduct, mediation and distress)."""
-    model.held_now = held(model)
-    model.momentum_now = side_momentum(model)
-    model.pressing_now = pressing(model)
+    momentum and the momentum it still presses (read by truce conduct, mediation and distress).
+    ``actors``: recompute only these rows (after an entry or a withdrawal)."""
+    if actors is None:
+        # Rows of actors at war in no lane are read nowhere (every reader masks them by camp).
+        actors = np.flatnonzero((model.camp >= 0).any(axis=tuple(range(1, model.camp.ndim))))
+        if actors.size == model.actor_count:
+            model.held_now = held(model)
+            model.momentum_now = side_momentum(model)
+            model.pressing_now = pressing(model)
+            return
+    side0 = model.camp[actors, None] == model.front_camps[None, :, 0, None, None]
+    model.held_now[actors] = np.where(side0, model.control[None], 1.0 - model.control[None])
+    per_front = np.where(side0, model.front_momentum[None], -model.front_momentum[None])
+    model.momentum_now[actors] = (model.share[actors] * per_front).sum(axis=1)
+    aim = model.params.party["war_aim"][actors]
+    holding = (model.share[actors] * model.held_now[actors]).sum(axis=1)
+    satisfied = (aim < 1.0) & (holding >= aim)
+    model.pressing_now[actors] = np.where(satisfied | (model.camp[actors] < 0), 0.0,
+                                          np.maximum(model.momentum_now[actors], 0.0))
 
 
 def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active: Array) -> None:
@@ -131,8 +146,10 @@ def absorb_losses(model: EscalationModel, deaths: Array, fought: Array) -> None:
     party = model.params.party
     model.casualties += deaths
     model.weariness += np.where(fought, party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0, 0.0)
-    ground_lost = (model.share * np.maximum(model.held_at_entry - model.held_now, 0.0)).sum(axis=1)
-    model.resolve = model.initial_resolve - model.weariness - party["territory_sensitivity"] * ground_lost
+    model.resolve = model.initial_resolve - model.weariness
+    live = np.flatnonzero((model.share > 0).any(axis=(1, 2, 3)))   # actors with forces on a front in some lane
+    ground_lost = (model.share[live] * np.maximum(model.held_at_entry[live] - model.held_now[live], 0.0)).sum(axis=1)
+    model.resolve[live] -= party["territory_sensitivity"][live] * ground_lost
 
 
 def distress(model: EscalationModel) -> Array:

@@ -114,12 +114,21 @@ class EscalationModel(mesa.Model):
         self.declared_front = s.declared_front
 
     def _draw_layout(self) -> dict[str, slice]:
-        """Rows of the day's uniform draws, by purpose; the shape never depends on the state."""
+        """Rows of the day's uniform draws, by purpose; the shape depends on the structure only, never on
+        the state or on parameter values (common random numbers across sweep points).
+
+        Purposes drawn per actor for some actors only (deep strikes for actors with a party profile,
+        climbs for outside powers, absorption for exposed ones) are handed to the mechanisms as
+        ``{actor: row}``; the others as arrays over all actors (or mediators, exposures, rivalries).
+        """
         s = self.params.structure
         n = self.actor_count
-        counts = [("violate", n), ("false_alarm", n), ("retaliate", n), ("deep_strike", n), ("strike_target", n),
-                  ("mediate", len(s.mediator_ids)), ("climb", n), ("ready", n), ("absorb", n),
+        party_rows = [a for a in range(n) if s.has_party[a]]
+        self.row_actors = {"deep_strike": party_rows, "strike_target": party_rows, "climb": self.outside_index,
+                           "ready": self.outside_index, "absorb": self.exposed_index}
+        counts = [("violate", n), ("false_alarm", n), ("retaliate", n), ("mediate", len(s.mediator_ids)),
                   ("incident", len(s.exposures)), ("clash", len(s.rivalry_pairs))]
+        counts += [(name, len(actors)) for name, actors in self.row_actors.items()]
         layout, start = {}, 0
         for name, count in counts:
             layout[name] = slice(start, start + count)
@@ -164,9 +173,12 @@ class EscalationModel(mesa.Model):
         self.control = np.broadcast_to(p.front["control"], (self.fronts, *shape)).copy()
         self.front_memory = np.zeros((self.fronts, *shape))
         self.front_momentum = np.zeros((self.fronts, *shape))
+        self.held_now = fronts.held(self)
+        self.momentum_now = np.zeros(actors)
+        self.pressing_now = np.zeros(actors)
         fronts.survey(self)
         self.held_at_entry = self.held_now.copy()
-        self.camps_changed = False
+        self.camps_changed: set[int] = set()
         engaged = (p.party["strength"][:, None] * p.front_shares * self.day0_party[:, None]).sum(axis=0)
         self.engaged_at_start = engaged                          # (F, points, 1); 0 for a front opening later
         # Whether each front has been fought on (a front declared by its camps opens when both reach it).
@@ -245,7 +257,9 @@ class EscalationModel(mesa.Model):
         if self.columns.size < self.replications:
             uniform, normal = uniform[:, self.columns], normal[:, self.columns]
         uniform, normal = uniform[:, None, :], normal[:, None, :]
-        draws = {name: uniform[rows] for name, rows in self.layout.items()}
+        draws: dict[str, Any] = {name: uniform[rows] for name, rows in self.layout.items()}
+        for name, actors in self.row_actors.items():
+            draws[name] = dict(zip(actors, draws[name], strict=True))
         active = ~self.finished
         self.rung[:] = 0
         self.struck[:] = False
@@ -261,9 +275,9 @@ class EscalationModel(mesa.Model):
         commitments.incidents(self, draws, active)
         commitments.decide(self, draws, active)
         commitments.clashes(self, draws, active)
-        if self.camps_changed:  # entries and withdrawals change what the actors see of the fronts
-            fronts.survey(self)
-            self.camps_changed = False
+        if self.camps_changed:  # entries and withdrawals change what those actors see of the fronts
+            fronts.survey(self, np.array(sorted(self.camps_changed), dtype=np.intp))
+            self.camps_changed = set()
         self._bookkeeping(active)
         self.day += 1
         self.running = not bool(self.finished.all())
@@ -312,7 +326,7 @@ class EscalationModel(mesa.Model):
         side0 = camp == self.front_camps[:, 0, None, None]                  # (F, lanes)
         held = np.where(side0, self.control, 1.0 - self.control)
         self.held_at_entry[actor] = np.where(where, held, self.held_at_entry[actor])
-        self.camps_changed = True
+        self.camps_changed.add(actor)
         self.ever_at_war[actor] |= where
         self.combat_day[actor] = np.where(where & (self.combat_day[actor] < 0), self.day, self.combat_day[actor])
 
@@ -323,7 +337,7 @@ class EscalationModel(mesa.Model):
         self.foe_camp = np.where(where, -1, self.foe_camp).astype(np.int8)
         self.share = np.where(where[:, None], 0.0, self.share)
         self.left |= where
-        self.camps_changed = True
+        self.camps_changed.update(int(a) for a in np.flatnonzero(where.any(axis=(1, 2))))
         withdrawing = where & self.is_outside_row
         self.form = np.where(withdrawing, np.minimum(self.form, POSTURING), self.form).astype(np.int8)
 
