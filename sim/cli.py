@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.console import terminate
 from sim.ensemble.executors import WorkerDiedError
 from sim.output.results import RunInterruptedError, RunOutcome
 from sim.scenario.errors import Problem, UserError
@@ -360,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``escalation`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         return COMMANDS[args.command](args)
     except RunInterruptedError as error:
@@ -380,11 +381,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM stops a run like Ctrl-C: finished chunks stay on disk for --resume."""
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
