@@ -85,6 +85,8 @@ def _add_saved_study(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
                         help="override a scenario value, list entries named by id (repeatable)")
     parser.add_argument("--resume", type=Path, metavar="DIR", help=f"finish an interrupted {name} from its chunks")
+    parser.add_argument("--recompute-damaged", action="store_true",
+                        help="with --resume: set aside damaged or foreign chunk files and compute them again")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     parser.add_argument("--target-ci-width", type=_probability_width, metavar="W",
                         help=f"add replications until the 95%% interval of P(regional escalation){per} "
@@ -187,7 +189,9 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
             raise UserError(Problem(f"--resume continues a saved {name} as it was started; give only the folder "
                                     "(and --workers)", source="--resume"))
         return resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
-                          figures=not args.no_figures)
+                          figures=not args.no_figures, recompute_damaged=args.recompute_damaged)
+    if args.recompute_damaged:
+        raise UserError(Problem("--recompute-damaged goes with --resume DIR", source="--recompute-damaged"))
     if not args.scenario:
         raise UserError(Problem("give a scenario file, or --resume DIR", source=f"escalation {name}"))
     if args.max_runs is not None and args.target_ci_width is None:

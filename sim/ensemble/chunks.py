@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.ensemble.finite import check_chunk_outputs
 from sim.model.model import EscalationModel
 from sim.model.params import Parameters, select_points
 
@@ -92,7 +93,11 @@ def chunk_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
-    """Play every lane of one chunk to its end; a pure function of its arguments."""
+    """Play every lane of one chunk to its end; a pure function of its arguments.
+
+    Raises:
+        NonFiniteOutputError: an output holds NaN or infinity (the scenario's magnitudes overflowed).
+    """
     if (chunk.point_start, chunk.point_stop) != (0, params.points):
         params = select_points(params, chunk.point_start, chunk.point_stop)
     model = EscalationModel(params, replications=chunk.replications, rng=chunk_rng(chunk.seed, chunk.seed_key),
@@ -106,4 +111,5 @@ def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
     lane = truces.pop("lane")
     truces["point"] = (lane // chunk.replications + chunk.point_start).astype(np.int32)
     truces["replication"] = (lane % chunk.replications + chunk.first).astype(np.int64)
+    check_chunk_outputs(params, {"runs": runs, "truces": truces})
     return ChunkResult(chunk=chunk, runs=runs, truces=truces)

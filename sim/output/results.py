@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import json
+import math
 import os
 import platform
 import shutil
@@ -28,11 +29,20 @@ import pandas as pd
 
 from sim.analysis.designs import point_overrides
 from sim.analysis.summary import Accumulator, sweep_table
-from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
+from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, plan_chunks
 from sim.ensemble.executors import WorkerDiedError, make_executor
+from sim.ensemble.finite import non_finite_error, non_finite_paths
 from sim.ensemble.runner import stream_chunks
 from sim.ensemble.tables import runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
+from sim.output.chunk_files import (
+    finished_chunks,
+    load_chunk,
+    run_identity,
+    save_chunk,
+    set_aside,
+    verify_chunk,
+)
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.loader import LoadedScenario, load_text, load_variants
 
@@ -127,10 +137,31 @@ def _disk_error(action: str, path: Path, error: OSError) -> UserError:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
+    """Write strict JSON atomically (temporary file, then rename).
+
+    A NaN (an undefined share, such as the share of truces that broke in a run without truces) is
+    written as ``null``; an infinity is a bug and raises ``ValueError`` naming where it is. The
+    file never holds ``NaN`` or ``Infinity``, which are not JSON.
+    """
+    text = json.dumps(_undefined_as_null(data, path.name), indent=2, sort_keys=False, default=_json_default,
+                      allow_nan=False)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n", encoding="utf-8")
+    temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _undefined_as_null(data: Any, where: str) -> Any:
+    if isinstance(data, dict):
+        return {key: _undefined_as_null(value, f"{where}.{key}") for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_undefined_as_null(value, f"{where}[{index}]") for index, value in enumerate(data)]
+    if isinstance(data, np.ndarray):
+        return _undefined_as_null(data.tolist(), where)
+    if isinstance(data, (float, np.floating)) and not math.isfinite(data):
+        if math.isnan(data):
+            return None
+        raise ValueError(f"{where} is {data}: an infinite value cannot be written to JSON (a bug)")
+    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -169,40 +200,6 @@ def build_manifest(loaded: LoadedScenario, *, runs: int, seed: int, chunk_size: 
     }
 
 
-def save_chunk(folder: Path, result: ChunkResult) -> Path:
-    """Write one chunk's arrays atomically into ``folder/chunks``."""
-    chunks = folder / "chunks"
-    chunks.mkdir(parents=True, exist_ok=True)
-    path = chunks / f"chunk-{result.chunk.index:06d}.npz"
-    temporary = path.with_name(path.name + ".tmp.npz")
-    arrays = {f"runs.{k}": v for k, v in result.runs.items()}
-    arrays.update({f"truces.{k}": v for k, v in result.truces.items()})
-    arrays["chunk"] = np.array([result.chunk.index, result.chunk.first, result.chunk.replications, result.chunk.seed],
-                               dtype=np.int64)
-    np.savez(temporary, **arrays)
-    os.replace(temporary, path)
-    return path
-
-
-def load_chunk(path: Path) -> ChunkResult:
-    """Read a chunk file written by :func:`save_chunk`."""
-    with np.load(path) as data:
-        index, first, replications, seed = (int(v) for v in data["chunk"])
-        runs = {k[5:]: data[k] for k in data.files if k.startswith("runs.")}
-        truces = {k[7:]: data[k] for k in data.files if k.startswith("truces.")}
-    return ChunkResult(Chunk(index, first, replications, seed), runs, truces)
-
-
-def finished_chunks(folder: Path) -> dict[int, Path]:
-    """Chunk files already on disk, by chunk index."""
-    found = {}
-    for path in sorted((folder / "chunks").glob("chunk-*.npz")):
-        if path.name.endswith(".tmp.npz"):
-            continue
-        found[int(path.stem.split("-")[1])] = path
-    return found
-
-
 def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | None = None,
                 workers: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, executor: Any = None,
                 progress: bool = True, figures: bool = True, command: Sequence[str] | None = None,
@@ -237,8 +234,14 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
 
 
 def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None, progress: bool = True,
-               figures: bool = True, notify: Callable[[str], None] | None = None) -> RunOutcome:
-    """Finish an interrupted run or sweep from its finished chunks."""
+               figures: bool = True, notify: Callable[[str], None] | None = None,
+               recompute_damaged: bool = False) -> RunOutcome:
+    """Finish an interrupted run or sweep from its finished chunks.
+
+    Every chunk file is verified first (checksum, run identity, chunk key). Damaged or foreign
+    chunks stop the resume with a message naming them, unless ``recompute_damaged``: they are then
+    set aside (renamed ``*.npz.damaged``) and computed again.
+    """
     folder = Path(folder)
     partial = folder if folder.name.endswith(PARTIAL) else _partial(folder)
     if not partial.exists():
@@ -248,7 +251,7 @@ def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None
     manifest = read_manifest(partial)
     loaded = manifest_scenario(manifest, partial)
     return _complete(partial, loaded, manifest, workers=workers, executor=executor, progress=progress,
-                     figures=figures, notify=notify)
+                     figures=figures, notify=notify, recompute_damaged=recompute_damaged)
 
 
 def manifest_design(manifest: dict[str, Any]) -> pd.DataFrame | None:
@@ -287,8 +290,31 @@ def manifest_scenario(manifest: dict[str, Any], folder: Path) -> LoadedScenario:
         raise UserError(Problem(f"manifest.json lacks {error}", source=str(folder))) from None
 
 
+def _trusted_chunks(partial: Path, identity: dict[str, Any], chunks: Sequence[Chunk], recompute_damaged: bool,
+                    notify: Callable[[str], None] | None) -> dict[int, Path]:
+    """The chunk files on disk that belong to this run, verified; damaged ones stop the run or are set aside."""
+    planned = {chunk.index: chunk for chunk in chunks}
+    done = finished_chunks(partial)
+    damaged = {index: reason for index, path in done.items()
+               if (reason := verify_chunk(path, identity, planned)) is not None}
+    if damaged and not recompute_damaged:
+        listed = "; ".join(f"{done[index].name}: {reason}" for index, reason in sorted(damaged.items())[:5])
+        more = f" (and {len(damaged) - 5} more)" if len(damaged) > 5 else ""
+        raise UserError(Problem(
+            f"{len(damaged)} chunk file(s) cannot be trusted: {listed}{more}; allowed: chunks written by this run. "
+            f"Compute them again with `escalation run --resume {partial} --recompute-damaged`",
+            source=str(partial / "chunks"),
+        ))
+    for index in damaged:
+        set_aside(done.pop(index))
+    if damaged and notify:
+        notify(f"{len(damaged)} damaged or foreign chunk file(s) set aside (*.damaged); computing them again")
+    return done
+
+
 def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *, workers: int | None,
-              executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None) -> RunOutcome:
+              executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None,
+              recompute_damaged: bool = False) -> RunOutcome:
     design = manifest_design(manifest)
     params = study_parameters(loaded, design)
     target = manifest.get("target_ci_width")
@@ -297,7 +323,8 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
     blocks: dict[int, list[Chunk]] = {}
     for chunk in chunks:
         blocks.setdefault(chunk.block, []).append(chunk)
-    done = finished_chunks(partial)
+    identity = run_identity(manifest)
+    done = _trusted_chunks(partial, identity, chunks, recompute_damaged, notify)
     if done and notify:
         notify(f"resuming: {len(done)} chunk(s) already on disk")
     executor = executor or make_executor(workers)
@@ -311,7 +338,7 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
             batch_blocks = order[used:used + batch]
             todo = [c for b in batch_blocks for c in blocks[b] if c.index not in done]
             for result in stream_chunks(params, todo, executor=executor, progress=progress, notify=notify):
-                done[result.chunk.index] = save_chunk(partial, result)
+                done[result.chunk.index] = save_chunk(partial, result, identity)
             if target is None:
                 used = len(order)
                 break
@@ -383,6 +410,9 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
     if design is None:
         summary = {**head, **accumulator.summary()}
         distributions = {"title": manifest["scenario"]["title"], **accumulator.distributions()}
+        outputs = non_finite_paths(distributions, "distributions") + non_finite_paths(summary, "summary", nan=False)
+        if outputs:
+            raise non_finite_error(outputs, params)
         write_json(partial / "distributions.json", distributions)
         if figures:
             from sim.output.figures import draw_figures
@@ -426,6 +456,10 @@ def redraw(folder: Path) -> list[Path]:
         )) from None
     except (OSError, ValueError) as error:
         raise UserError(Problem(f"cannot read the results: {error}", source=str(folder))) from None
+    bad = non_finite_paths(distributions, "distributions.json") + non_finite_paths(summary, "summary.json", nan=False)
+    if bad:
+        raise UserError(Problem(f"found NaN or infinite values in {', '.join(bad[:5])}; allowed: finite numbers "
+                                "(the files were edited or damaged)", source=str(folder)))
     from sim.output.figures import draw_figures
 
     try:

@@ -1,0 +1,114 @@
+"""The model never hands on a non-finite number: a check at the end of every chunk.
+
+Parameters of extreme magnitude (``1e308``, ``5e-324``) that the schema lets through can overflow
+inside the model; the outputs then hold NaN or infinity, or the huge negative integer a NaN
+becomes when cast to an integer. :func:`check_chunk_outputs` looks at every array a chunk produced,
+whatever the model calls them, and stops the run with a :class:`NonFiniteOutputError` (a user
+error, exit status 2) that names the outputs concerned and the scenario's parameters whose
+magnitude is extreme, read generically from the compiled :class:`~sim.model.params.Parameters`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from sim.scenario.errors import Problem, UserError
+
+#: Magnitudes beyond which a parameter is named as a likely cause (no domain quantity of this
+#: model is counted in billions, or is a non-zero number below a billionth).
+LARGE = 1e9
+SMALL = 1e-9
+SHOWN = 8
+
+
+class NonFiniteOutputError(UserError):
+    """The model produced NaN or infinity: the scenario's magnitudes are beyond what it can compute."""
+
+
+def non_finite_outputs(arrays: Mapping[str, np.ndarray], prefix: str = "") -> list[str]:
+    """Names of the arrays holding NaN, infinity, or the integer a NaN becomes when cast (its minimum)."""
+    found = []
+    for name, values in arrays.items():
+        values = np.asarray(values)
+        if values.dtype.kind == "f":
+            bad = not np.all(np.isfinite(values))
+        else:
+            bad = values.dtype.kind == "i" and values.dtype.itemsize >= 4 and values.size > 0 \
+                and values.min() == np.iinfo(values.dtype).min
+        if bad:
+            found.append(f"{prefix}{name}")
+    return found
+
+
+def _numbers(value: Any, path: str) -> Iterator[tuple[str, np.ndarray]]:
+    """Every numeric array or number inside a compiled parameter object, by its dotted path."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from _numbers(getattr(value, item.name), f"{path}.{item.name}" if path else item.name)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _numbers(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _numbers(item, f"{path}[{index}]")
+    elif isinstance(value, (bool, np.bool_)):
+        return
+    elif isinstance(value, (int, float, np.number, np.ndarray)):
+        array = np.asarray(value)
+        if array.dtype.kind in "fiu":
+            yield path, array
+
+
+def extreme_parameters(params: Any) -> list[str]:
+    """The compiled parameters whose magnitude is extreme (beyond :data:`LARGE` or under :data:`SMALL`)."""
+    found = []
+    for path, array in _numbers(params, ""):
+        magnitudes = np.abs(array.astype(float, copy=False)).ravel()
+        magnitudes = magnitudes[magnitudes > 0]
+        if not magnitudes.size:
+            continue
+        largest, smallest = float(magnitudes.max()), float(magnitudes.min())
+        if not math.isfinite(largest) or largest >= LARGE:
+            found.append(f"{path} = {largest:g}")
+        elif smallest <= SMALL:
+            found.append(f"{path} = {smallest:g}")
+    return found
+
+
+def non_finite_error(outputs: list[str], params: Any) -> NonFiniteOutputError:
+    """The one message for a run whose numbers left the floating-point range."""
+    suspects = extreme_parameters(params)
+    shown = ", ".join(outputs[:SHOWN]) + (f" and {len(outputs) - SHOWN} more" if len(outputs) > SHOWN else "")
+    if suspects:
+        cause = "parameters of extreme magnitude: " + ", ".join(suspects[:SHOWN])
+    else:
+        cause = f"no parameter is beyond {LARGE:g} or below {SMALL:g}; this may be a bug: please report it"
+    return NonFiniteOutputError(Problem(
+        f"the model produced NaN or infinite values in {shown}; {cause}; allowed: parameter values of "
+        "magnitudes that mean something in the domain (the model multiplies them over days and lanes)",
+        source=str(getattr(params, "name", "") or "scenario"),
+    ))
+
+
+def check_chunk_outputs(params: Any, tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
+    """Raise :class:`NonFiniteOutputError` if any array of a chunk's ``tables`` is not finite."""
+    outputs = [name for table, arrays in tables.items() for name in non_finite_outputs(arrays, f"{table}.")]
+    if outputs:
+        raise non_finite_error(outputs, params)
+
+
+def non_finite_paths(data: Any, path: str = "", *, nan: bool = True) -> list[str]:
+    """Paths of infinite floats (and of NaN, with ``nan``) inside JSON-like ``data`` (dicts, lists, numbers)."""
+    if isinstance(data, Mapping):
+        return [p for key, item in data.items()
+                for p in non_finite_paths(item, f"{path}.{key}" if path else str(key), nan=nan)]
+    if isinstance(data, (list, tuple, np.ndarray)):
+        return [p for index, item in enumerate(data) for p in non_finite_paths(item, f"{path}[{index}]", nan=nan)]
+    if isinstance(data, (float, np.floating)) and (math.isinf(data) or (nan and math.isnan(data))):
+        return [path]
+    return []
