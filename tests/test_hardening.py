@@ -195,3 +195,107 @@ def test_plot_refuses_non_finite_distributions(whole: Path, tmp_path: Path, caps
     (copy / "distributions.json").write_text(json.dumps(distributions))
     assert main(["plot", str(copy)]) == 2
     assert "distributions.json.casualty_edges[3]" in capsys.readouterr().err
+
+
+# ---- results folders are checked before anything runs ----------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("runs", 10**12, "runs: found 1000000000000; allowed: a whole number from 1 to 100,000,000"),
+    ("seed", -1, "seed: found -1; allowed: a whole number from 0"),
+    ("chunk_size", "many", "chunk_size: found 'many'; allowed: a whole number from 1 to 1,000,000"),
+    ("runs", True, "runs: found True"),
+    ("overrides", "x=1", "overrides: found 'x=1'; allowed: a list of PATH=VALUE texts"),
+    ("scenario", None, "scenario.text: missing"),
+])
+def test_rerun_refuses_an_edited_manifest_before_running(whole: Path, tmp_path: Path, capsys, field: str,
+                                                        value, expected: str) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(whole, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest[field] = value
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["rerun", str(copy), "--no-progress", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "manifest.json" in err and "Traceback" not in err
+    assert not (tmp_path / "copy-rerun").exists() and not (tmp_path / "copy-rerun.partial").exists()
+
+
+def test_rerun_refuses_an_edited_scenario_text(whole: Path, tmp_path: Path, capsys) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(whole, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["scenario"]["text"] = manifest["scenario"]["text"].replace("seed:", "seed: 1 #", 1)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["rerun", str(copy), "--no-progress", "--workers", "1"]) == 2
+    assert "does not match its recorded SHA-256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [None, "{not json"])
+def test_rerun_checks_summary_json_before_running(whole: Path, tmp_path: Path, capsys, content) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(whole, copy)
+    if content is None:
+        (copy / "summary.json").unlink()
+    else:
+        (copy / "summary.json").write_text(content)
+    assert main(["rerun", str(copy), "--no-progress", "--workers", "1"]) == 2
+    assert "summary.json" in capsys.readouterr().err
+    assert not (tmp_path / "copy-rerun").exists() and not (tmp_path / "copy-rerun.partial").exists()
+
+
+def test_an_over_long_out_name_is_refused(tmp_path: Path, capsys) -> None:
+    assert main([*RUN, "--out", str(tmp_path / ("x" * 300))]) == 2
+    err = capsys.readouterr().err
+    assert "--out: found a folder name of 300 bytes; allowed: at most 247" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [
+    ["compare", KARABAKH, "--set-b", "seed=2", "--runs", "200"],
+    ["sensitivity", KARABAKH, "--param", "actors.turkey.backer.escalation_rate=0:0.1", "--samples", "2",
+     "--runs", "100"],
+    ["backtest", "scenarios/cases", "--runs", "100"],
+])
+def test_analyses_check_out_before_computing(whole: Path, capsys, command: list[str], monkeypatch) -> None:
+    import sim.ensemble.runner as runner
+
+    def no_computing(*args, **kwargs):
+        raise AssertionError("computed before checking --out")
+
+    monkeypatch.setattr(runner, "stream_chunks", no_computing)
+    assert main([*command, "--workers", "1", "--no-progress", "--out", str(whole)]) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_a_busy_folder_is_reported_as_busy_not_resumable(tmp_path: Path, monkeypatch, capsys) -> None:
+    from sim.output.folder_lock import writing
+
+    partial = _interrupted(tmp_path / "run", monkeypatch)
+    with writing(partial):
+        capsys.readouterr()
+        assert main([*RUN, "--out", str(tmp_path / "run")]) == 2
+        err = capsys.readouterr().err
+        assert "a run is writing this folder now (pid" in err and "--resume" not in err
+        assert _resume(partial) == 2
+        assert "a run is writing this folder now" in capsys.readouterr().err
+    assert main([*RUN, "--out", str(tmp_path / "run")]) == 2  # free again: an unfinished run, to resume
+    assert "continue it with --resume" in capsys.readouterr().err
+    assert _resume(partial) == 0
+    assert not (tmp_path / "run" / ".lock").exists()
+
+
+# ---- unbounded work ---------------------------------------------------------------------------------
+
+
+def test_a_chunk_size_that_makes_a_run_far_slower_is_refused_with_the_reason(tmp_path: Path, capsys) -> None:
+    assert main(["run", KARABAKH, "--runs", "20000", "--chunk-size", "1", "--no-progress",
+                 "--out", str(tmp_path / "slow")]) == 2
+    err = capsys.readouterr().err
+    assert "--chunk-size: found 1 for 20,000 runs: 20,000 chunks" in err and "times slower" in err
+    assert "allowed: at least" in err and not (tmp_path / "slow.partial").exists()
+
+
+def test_a_moderately_small_chunk_size_runs_with_a_warning(tmp_path: Path, capsys) -> None:
+    assert main(["run", KARABAKH, "--runs", "2000", "--chunk-size", "100", "--no-progress", "--no-figures",
+                 "--workers", "1", "--out", str(tmp_path / "small")]) == 0
+    assert "times slower than the default" in capsys.readouterr().err

@@ -10,6 +10,7 @@ uninterrupted run with the same seed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -43,6 +44,8 @@ from sim.output.chunk_files import (
     set_aside,
     verify_chunk,
 )
+from sim.output.folder_lock import LOCK_NAME, busy_error, holder, writing
+from sim.output.manifest_checks import validate_manifest
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.loader import LoadedScenario, load_text, load_variants
 
@@ -86,19 +89,44 @@ def default_folder(scenario_name: str, root: Path = RESULTS_ROOT) -> Path:
     return candidate
 
 
-def claim_folder(out: Path | None, scenario_name: str) -> Path:
-    """Create the ``.partial`` folder for a new result; never one of an existing run."""
-    folder = Path(out) if out is not None else default_folder(scenario_name)
+def check_folder(out: Path | None) -> None:
+    """Refuse ``--out`` before anything is computed: a name too long, an existing run, a busy folder."""
+    if out is None:
+        return
+    folder = Path(out)
+    name_max, path_max = 255, 4096
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        existing = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    longest = max((len(os.fsencode(part)) for part in folder.parts), default=0)
+    if len(os.fsencode(folder.name)) + len(PARTIAL) > name_max or longest > name_max:
+        raise UserError(Problem(
+            f"found a folder name of {longest:,} bytes; allowed: at most {name_max - len(PARTIAL):,} (the file "
+            f"system's limit of {name_max:,}, less '{PARTIAL}' for the folder written meanwhile)", source="--out"))
+    if len(os.fsencode(str(folder.absolute()))) + 64 > path_max:
+        raise UserError(Problem(f"found a path of {len(os.fsencode(str(folder.absolute()))):,} bytes; allowed: "
+                                f"well under the file system's limit of {path_max:,}", source="--out"))
     if folder.exists():
         raise UserError(Problem(
             "this results folder exists already; runs never overwrite one: choose another --out", source=str(folder)
         ))
     partial = _partial(folder)
     if partial.exists():
+        who = holder(partial)
+        if who is not None:
+            raise busy_error(partial, who)
         raise UserError(Problem(
             f"an unfinished run is in {partial}; continue it with --resume {partial}, or choose another --out",
             source=str(folder),
         ))
+
+
+def claim_folder(out: Path | None, scenario_name: str) -> Path:
+    """Create the ``.partial`` folder for a new result; never one of an existing run."""
+    folder = Path(out) if out is not None else default_folder(scenario_name)
+    check_folder(folder)
+    partial = _partial(folder)
     try:
         partial.mkdir(parents=True)
     except OSError as error:
@@ -273,11 +301,25 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of a run folder; a missing or damaged one is the user's to know about."""
     path = Path(folder) / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return validate_manifest(json.loads(path.read_text(encoding="utf-8")), path)
     except FileNotFoundError:
         raise UserError(Problem("no manifest.json: this is not a results folder", source=str(folder))) from None
     except (OSError, ValueError) as error:
         raise UserError(Problem(f"cannot read manifest.json: {error}", source=str(path))) from None
+
+
+def read_summary(folder: Path) -> bytes:
+    """The bytes of a finished run's ``summary.json``, checked to be readable JSON before anything is run."""
+    path = Path(folder) / "summary.json"
+    try:
+        raw = path.read_bytes()
+        json.loads(raw)
+    except FileNotFoundError:
+        raise UserError(Problem("no summary.json: nothing to compare a rerun with (is the run finished?)",
+                                source=str(folder))) from None
+    except (OSError, ValueError) as error:
+        raise UserError(Problem(f"cannot read summary.json: {error}", source=str(path))) from None
+    return raw
 
 
 def manifest_scenario(manifest: dict[str, Any], folder: Path) -> LoadedScenario:
@@ -315,6 +357,17 @@ def _trusted_chunks(partial: Path, identity: dict[str, Any], chunks: Sequence[Ch
 def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *, workers: int | None,
               executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None,
               recompute_damaged: bool = False) -> RunOutcome:
+    """Compute the missing chunks and the results while holding the folder's lock, then publish it."""
+    with writing(partial):
+        summary = _compute(partial, loaded, manifest, workers=workers, executor=executor, progress=progress,
+                           figures=figures, notify=notify, recompute_damaged=recompute_damaged)
+    final = publish(partial)
+    return RunOutcome(final, summary, read_manifest(final))
+
+
+def _compute(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *, workers: int | None,
+             executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None,
+             recompute_damaged: bool) -> dict[str, Any]:
     design = manifest_design(manifest)
     params = study_parameters(loaded, design)
     target = manifest.get("target_ci_width")
@@ -376,11 +429,9 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
             notify(f"target interval width {target} {met} after {manifest['runs']:,} runs per point")
     wall = time.perf_counter() - started
     try:
-        summary = finalise(partial, params, manifest, figures=figures, wall_time=wall)
+        return finalise(partial, params, manifest, figures=figures, wall_time=wall)
     except OSError as error:
         raise _disk_error("write the results", partial, error) from None
-    final = publish(partial)
-    return RunOutcome(final, summary, read_manifest(final))
 
 
 def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, figures: bool,
@@ -437,7 +488,7 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_time_seconds": round(manifest.get("wall_time_seconds", 0.0) + wall_time, 3),
         "files": sorted(p.relative_to(partial).as_posix() for p in partial.rglob("*") if p.is_file()
-                        and p.name != "manifest.json"),
+                        and p.name not in ("manifest.json", LOCK_NAME)),
     })
     write_json(partial / "manifest.json", manifest)
     return summary
