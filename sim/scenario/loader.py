@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 
 from sim.scenario.checks import check_scenario
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
+from sim.scenario.exact_types import inexact_values
 from sim.scenario.overrides import allowed_fields, apply_overrides, entry_label, model_of
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlsource import Document, parse_bytes, read_document
@@ -110,6 +111,10 @@ def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
     """
     problems = list(document.problems)
     set_aside: list[PathKey] = list(document.problem_paths)
+    for path, message in inexact_values(Scenario, data):
+        if not any(_depends(path, bad) for bad in document.problem_paths):
+            problems.append(_problem(document, data, path, message))
+            set_aside.append(path)
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(data)

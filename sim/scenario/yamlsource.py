@@ -13,6 +13,7 @@ the schema's findings; mistakes that make the document unreadable raise :class:`
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,8 @@ def _compose_single(text: str, source: str) -> yaml.Node:
             f"found a value nested more than {MAX_DEPTH} levels deep; allowed: at most {MAX_DEPTH} levels",
             line=error.mark.line + 1, column=error.mark.column + 1, source=source,
         )) from None
+    except yaml.composer.ComposerError as error:
+        raise ScenarioError(_anchor_problem(error, source)) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         what = error.problem or error.context or "unreadable YAML"
@@ -260,6 +263,25 @@ def _compose_single(text: str, source: str) -> yaml.Node:
         raise ScenarioError(Problem("the file holds no YAML document; allowed: a YAML mapping of fields "
                                     "such as name, title, actors and ties", source=source))
     return node
+
+
+def _anchor_problem(error: yaml.composer.ComposerError, source: str) -> Problem:
+    """An alias to an anchor never defined, or an anchor defined twice, said plainly."""
+    mark = error.problem_mark or error.context_mark
+    where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
+    context, problem = error.context or "", error.problem or ""
+    if "undefined alias" in context or "undefined alias" in problem:
+        name = (context + problem).split("'")[1] if "'" in context + problem else "?"
+        return Problem(f"found the alias *{name}, but no anchor &{name} is defined before it; allowed: an alias "
+                       f"(*{name}) after the anchor (&{name}) it repeats, or the value written out", source=source,
+                       **where)
+    if "duplicate anchor" in context:
+        name = context.split("'")[1] if "'" in context else "?"
+        first = error.context_mark
+        at = f" (first at line {first.line + 1}, column {first.column + 1})" if first else ""
+        return Problem(f"found the anchor &{name} a second time{at}; allowed: each anchor name once (rename one, "
+                       "and the aliases that mean it)", source=source, **where)
+    return Problem(f"YAML error: {problem or context}", source=source, **where)
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -310,6 +332,20 @@ def _node_label(node: yaml.Node) -> str:
         elif isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.ScalarNode) for v in value.value):
             plain.setdefault(key.value, [v.value for v in value.value])
     return entry_label(plain)
+
+
+def _control_character(text: str) -> tuple[int, str] | None:
+    """The first control character (NUL, ESC, DEL, a lone surrogate...) in ``text``, and its position.
+
+    YAML refuses them written raw, but lets escapes such as ``"\\0"`` or ``"\\x1b"`` in double-quoted
+    text through; in a title they would break the files and terminals they reach.
+    """
+    for position, character in enumerate(text):
+        if character in "\t\n\r":
+            continue
+        if unicodedata.category(character) in ("Cc", "Cs"):
+            return position, character
+    return None
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -386,6 +422,10 @@ class _Builder:
                 continue
             key = key_node.value
             child = f"{name}.{key}" if name else key
+            if _control_character(str(key)) is not None:
+                self.note(key_node, "found a control character in a key; allowed: a plain word such as a field name",
+                          (*path, key), child)
+                continue
             if key_node.tag not in _SCALAR_TAGS:
                 self.note(key_node, f"found the tag {_tag(key_node.tag)} on a key; allowed: a plain word",
                           (*path, key), child)
@@ -406,7 +446,7 @@ class _Builder:
                             "true/false, dates), without tags", path, name)
             return None
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except Exception as error:  # PyYAML raises KeyError, AttributeError... on some bad scalars
             value = str(node.value)
             allowed = "a plain value such as a number, a date YYYY-MM-DD, or text in quotes"
@@ -422,3 +462,11 @@ class _Builder:
             self.note(node, f"found {_short(value)!r}, which cannot be read ({reason}); allowed: {allowed}",
                       path, name)
             return None
+        if isinstance(value, str):
+            bad = _control_character(value)
+            if bad is not None:
+                position, character = bad
+                self.note(node, f"found the control character U+{ord(character):04X} at character {position + 1} "
+                                "of this text; allowed: printable text (tabs and line breaks are fine)", path, name)
+                return None
+        return value
