@@ -129,7 +129,8 @@ def test_a_stray_file_in_the_chunks_folder_is_not_a_chunk(tmp_path: Path, monkey
 @pytest.mark.parametrize(("override", "parameter"), [
     ("dynamics.daily_casualties=1e308", "dynamics.daily_casualties = 1e+308"),
     ("dynamics.casualty_noise=1e308", "dynamics.casualty_noise = 1e+308"),
-    ("actors.azerbaijan.belligerent.strength=1e308", "belligerent.strength = 1e+308"),
+    ("actors.turkey.backer.indirect_support=1e308", "backer[turkey].indirect_support = 1e+308"),
+    ("actors.azerbaijan.belligerent.strength=1e308", "belligerent[azerbaijan].strength = 1e+308"),
 ])
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_numbers_that_overflow_stop_the_run_naming_the_parameter(tmp_path: Path, capsys, override: str,

@@ -64,19 +64,39 @@ def _numbers(value: Any, path: str) -> Iterator[tuple[str, np.ndarray]]:
             yield path, array
 
 
+def _labels(params: Any, path: str) -> tuple[str, ...]:
+    """The ids along an array's first axis, when the parameters name them (``belligerent`` -> ``belligerent_ids``)."""
+    ids = getattr(params, f"{path.split('.')[0]}_ids", None)
+    return tuple(str(i) for i in ids) if isinstance(ids, (tuple, list)) else ()
+
+
+def _extreme(magnitudes: np.ndarray) -> float | None:
+    magnitudes = magnitudes[magnitudes > 0]
+    if not magnitudes.size:
+        return None
+    largest, smallest = float(magnitudes.max()), float(magnitudes.min())
+    if not math.isfinite(largest) or largest >= LARGE:
+        return largest
+    return smallest if smallest <= SMALL else None
+
+
 def extreme_parameters(params: Any) -> list[str]:
-    """The compiled parameters whose magnitude is extreme (beyond :data:`LARGE` or under :data:`SMALL`)."""
+    """The compiled parameters whose magnitude is extreme (beyond :data:`LARGE` or under :data:`SMALL`),
+    each with the id of the actor (or tie...) it belongs to when the parameters name them."""
     found = []
     for path, array in _numbers(params, ""):
-        magnitudes = np.abs(array.astype(float, copy=False)).ravel()
-        magnitudes = magnitudes[magnitudes > 0]
-        if not magnitudes.size:
+        magnitudes = np.abs(array.astype(float, copy=False))
+        labels = _labels(params, path)
+        if labels and magnitudes.ndim >= 1 and magnitudes.shape[0] == len(labels):
+            head, _, rest = path.partition(".")
+            for label, row in zip(labels, magnitudes, strict=True):
+                value = _extreme(row.ravel())
+                if value is not None:
+                    found.append(f"{head}[{label}]{'.' + rest if rest else ''} = {value:g}")
             continue
-        largest, smallest = float(magnitudes.max()), float(magnitudes.min())
-        if not math.isfinite(largest) or largest >= LARGE:
-            found.append(f"{path} = {largest:g}")
-        elif smallest <= SMALL:
-            found.append(f"{path} = {smallest:g}")
+        value = _extreme(magnitudes.ravel())
+        if value is not None:
+            found.append(f"{path} = {value:g}")
     return found
 
 
