@@ -300,3 +300,22 @@ def test_a_moderately_small_chunk_size_runs_with_a_warning(tmp_path: Path, capsy
     assert main(["run", KARABAKH, "--runs", "2000", "--chunk-size", "100", "--no-progress", "--no-figures",
                  "--workers", "1", "--out", str(tmp_path / "small")]) == 0
     assert "times slower than the default" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit", ["delete casualties", "ladder a number", "runs a text"])
+def test_plot_refuses_edited_results_files_with_a_message(whole: Path, tmp_path: Path, capsys, edit: str) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(whole, copy)
+    summary = json.loads((copy / "summary.json").read_text())
+    distributions = json.loads((copy / "distributions.json").read_text())
+    if edit == "delete casualties":
+        del distributions["casualties"]
+    elif edit == "ladder a number":
+        distributions["ladder"] = 5
+    else:
+        summary["runs"] = "many"
+    (copy / "summary.json").write_text(json.dumps(summary))
+    (copy / "distributions.json").write_text(json.dumps(distributions))
+    assert main(["plot", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "not as a run writes them" in err and "Traceback" not in err

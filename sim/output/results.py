@@ -517,4 +517,10 @@ def redraw(folder: Path) -> list[Path]:
         return draw_figures(summary, distributions, folder / "figures")
     except OSError as error:
         raise _disk_error("write the figures", folder, error) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        # the two files are the user's (edited, truncated, from another version): say what is wrong in them
+        raise UserError(Problem(
+            f"summary.json and distributions.json are not as a run writes them ({type(error).__name__}: {error}); "
+            "allowed: the files of a finished run, unedited (rerun it to write them again)", source=str(folder),
+        )) from None
 
