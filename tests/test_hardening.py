@@ -139,7 +139,7 @@ def test_numbers_that_overflow_stop_the_run_naming_the_parameter(tmp_path: Path,
     assert main(["run", KARABAKH, "--runs", "500", "--workers", "1", "--no-progress", "--set", override,
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "NaN or infinite values in runs." in err and parameter in err and "Traceback" not in err
+    assert "NaN, infinite or out-of-range values in runs." in err and parameter in err and "Traceback" not in err
     assert not out.exists()
 
 
@@ -319,3 +319,24 @@ def test_plot_refuses_edited_results_files_with_a_message(whole: Path, tmp_path:
     assert main(["plot", str(copy)]) == 2
     err = capsys.readouterr().err
     assert "not as a run writes them" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("override", "parameter"), [
+    ("dynamics.front_speed=5e-324", "dynamics.front_speed = 4.94066e-324"),
+    ("dynamics.front_noise=1e308", "dynamics.front_noise = 1e+308"),
+    ("actors.armenia.belligerent.casualty_sensitivity=1e308", "belligerent[armenia].casualty_sensitivity = 1e+308"),
+])
+def test_an_overflow_inside_the_model_stops_the_run(tmp_path: Path, capsys, override: str, parameter: str) -> None:
+    """Finite outputs computed through infinities are no results: the run stops, and no RuntimeWarning is left."""
+    assert main(["run", KARABAKH, "--runs", "300", "--workers", "1", "--no-progress", "--set", override,
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "intermediate results (overflow" in err and parameter in err
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_outputs_beyond_whole_numbers_stop_the_run(tmp_path: Path, capsys) -> None:
+    """1e305 deaths a day stay finite, but cannot be written as a count (runs.csv once held -2**63)."""
+    assert main(["run", KARABAKH, "--runs", "300", "--workers", "1", "--no-progress", "--set",
+                 "dynamics.daily_casualties=1e305", "--out", str(tmp_path / "run")]) == 2
+    assert "dynamics.daily_casualties = 1e+305" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim.ensemble.finite import check_chunk_outputs
+from sim.ensemble.finite import check_chunk_outputs, check_floating_point_events, floating_point_events
 from sim.model.model import EscalationModel
 from sim.model.params import Parameters, select_points
 
@@ -136,14 +136,16 @@ def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
     """Play every lane of one chunk to its end; a pure function of its arguments.
 
     Raises:
-        NonFiniteOutputError: an output holds NaN or infinity (the scenario's magnitudes overflowed).
+        NonFiniteOutputError: an output holds NaN or infinity, or the model overflowed on its way with
+            parameters of extreme magnitude.
     """
     if (chunk.point_start, chunk.point_stop) != (0, params.points):
         params = select_points(params, chunk.point_start, chunk.point_stop)
-    model = EscalationModel(params, replications=chunk.replications, rng=chunk_rng(chunk.seed, chunk.seed_key),
-                            record_series=False)
-    model.run()
-    runs = model.results()
+    with floating_point_events() as events:
+        model = EscalationModel(params, replications=chunk.replications,
+                                rng=chunk_rng(chunk.seed, chunk.seed_key), record_series=False)
+        model.run()
+        runs = model.results()
     _forget(model)
     runs["replication"] = runs["replication"] + chunk.first
     runs["point"] = runs["point"] + chunk.point_start
@@ -152,4 +154,5 @@ def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
     truces["point"] = (lane // chunk.replications + chunk.point_start).astype(np.int32)
     truces["replication"] = (lane % chunk.replications + chunk.first).astype(np.int64)
     check_chunk_outputs(params, {"runs": runs, "truces": truces})
+    check_floating_point_events(params, events)
     return ChunkResult(chunk=chunk, runs=runs, truces=truces)

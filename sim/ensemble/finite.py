@@ -10,8 +10,10 @@ magnitude is extreme, read generically from the compiled :class:`~sim.model.para
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -24,6 +26,7 @@ from sim.scenario.errors import Problem, UserError
 LARGE = 1e9
 SMALL = 1e-9
 SHOWN = 8
+WHOLE_LIMIT = 2.0**63
 
 
 class NonFiniteOutputError(UserError):
@@ -31,12 +34,13 @@ class NonFiniteOutputError(UserError):
 
 
 def non_finite_outputs(arrays: Mapping[str, np.ndarray], prefix: str = "") -> list[str]:
-    """Names of the arrays holding NaN, infinity, or the integer a NaN becomes when cast (its minimum)."""
+    """Names of the arrays holding NaN, infinity, a float beyond the range of 64-bit whole numbers, or the
+    integer a NaN becomes when cast (the type's minimum)."""
     found = []
     for name, values in arrays.items():
         values = np.asarray(values)
-        if values.dtype.kind == "f":
-            bad = not np.all(np.isfinite(values))
+        if values.dtype.kind == "f":  # beyond 2**63 a count cannot even be written as a whole number
+            bad = not np.all(np.isfinite(values)) or (values.size > 0 and float(np.abs(values).max()) >= WHOLE_LIMIT)
         else:
             bad = values.dtype.kind == "i" and values.dtype.itemsize >= 4 and values.size > 0 \
                 and values.min() == np.iinfo(values.dtype).min
@@ -109,10 +113,37 @@ def non_finite_error(outputs: list[str], params: Any) -> NonFiniteOutputError:
     else:
         cause = f"no parameter is beyond {LARGE:g} or below {SMALL:g}; this may be a bug: please report it"
     return NonFiniteOutputError(Problem(
-        f"the model produced NaN or infinite values in {shown}; {cause}; allowed: parameter values of "
+        f"the model produced NaN, infinite or out-of-range values in {shown}; {cause}; allowed: parameter values of "
         "magnitudes that mean something in the domain (the model multiplies them over days and lanes)",
         source=str(getattr(params, "name", "") or "scenario"),
     ))
+
+
+@contextlib.contextmanager
+def floating_point_events() -> Iterator[list[str]]:
+    """Collect numpy's overflow, invalid-value and divide-by-zero events in the body (instead of warnings)."""
+    events: list[str] = []
+    previous = np.seterrcall(lambda kind, flag: events.append(kind))
+    try:
+        with np.errstate(over="call", invalid="call", divide="call"):
+            yield events
+    finally:
+        np.seterrcall(previous)
+
+
+def check_floating_point_events(params: Any, events: list[str]) -> None:
+    """Stop on overflow inside the model when the scenario has parameters of extreme magnitude.
+
+    Without such parameters the events are passed on as the ``RuntimeWarning`` numpy would have
+    given (the test suite treats them as bugs).
+    """
+    if not events:
+        return
+    kinds = ", ".join(dict.fromkeys(events))
+    if extreme_parameters(params):
+        raise non_finite_error([f"intermediate results ({kinds})"], params)
+    warnings.warn(f"floating-point {kinds} inside the model, with no parameter of extreme magnitude",
+                  RuntimeWarning, stacklevel=2)
 
 
 def check_chunk_outputs(params: Any, tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
