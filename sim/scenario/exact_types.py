@@ -9,6 +9,7 @@ schema's field types, whatever the models are, and names each such value with wh
 from __future__ import annotations
 
 import datetime as dt
+import math
 import types
 import typing
 from collections.abc import Iterator
@@ -92,3 +93,15 @@ def _leaf(accepted: set[Any], value: Any, path: PathKey) -> Iterator[tuple[PathK
 def inexact_values(model: type[BaseModel], data: Any) -> list[tuple[PathKey, str]]:
     """Every value in ``data`` that ``model`` would accept only by converting its type, with a message."""
     return list(_walk(model, data, ()))
+
+
+def non_finite_values(data: Any, path: PathKey = ()) -> list[tuple[PathKey, str]]:
+    """Every NaN or infinity in ``data``: no field of a scenario means anything by them (a range of
+    ``[-.inf, .inf]`` included), and they would end up in the manifest, which is strict JSON."""
+    if isinstance(data, dict):
+        return [found for key, value in data.items() for found in non_finite_values(value, (*path, key))]
+    if isinstance(data, list):
+        return [found for index, value in enumerate(data) for found in non_finite_values(value, (*path, index))]
+    if isinstance(data, float) and not math.isfinite(data):
+        return [(path, f"found {data!r}; allowed: a finite number")]
+    return []
