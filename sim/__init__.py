@@ -7,32 +7,61 @@ The public API, for notebooks and other tools::
     result = sim.run_ensemble(scenario, runs=10_000, seed=1)
     result.summary["p_regional_escalation"]     # estimate with its 95% Wilson interval
     result.runs                                  # one row per replication (pandas)
+
+The names are imported on first use (PEP 562), so that ``import sim.console`` (the command's entry
+point) is instant and a Ctrl-C while numpy, pandas and Mesa load is handled like any other.
 """
 
-from sim.analysis.backtest import backtest
-from sim.analysis.compare import compare
-from sim.analysis.sensitivity import sensitivity
-from sim.analysis.sweep import evaluate, sweep
-from sim.ensemble.runner import EnsembleResult, run_ensemble
-from sim.model.model import OUTCOMES, EscalationModel
-from sim.scenario.errors import ScenarioError, UserError
-from sim.scenario.loader import load_scenario
-from sim.scenario.schema import Scenario
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "OUTCOMES",
-    "EnsembleResult",
-    "EscalationModel",
-    "Scenario",
-    "ScenarioError",
-    "UserError",
-    "backtest",
-    "compare",
-    "evaluate",
-    "load_scenario",
-    "run_ensemble",
-    "sensitivity",
-    "sweep",
-]
+#: Each public name and the module that defines it.
+_EXPORTS = {
+    "OUTCOMES": "sim.model.model",
+    "EnsembleResult": "sim.ensemble.runner",
+    "EscalationModel": "sim.model.model",
+    "Scenario": "sim.scenario.schema",
+    "ScenarioError": "sim.scenario.errors",
+    "UserError": "sim.scenario.errors",
+    "backtest": "sim.analysis.backtest",
+    "compare": "sim.analysis.compare",
+    "evaluate": "sim.analysis.sweep",
+    "load_scenario": "sim.scenario.loader",
+    "run_ensemble": "sim.ensemble.runner",
+    "sensitivity": "sim.analysis.sensitivity",
+    "sweep": "sim.analysis.sweep",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from sim.analysis.backtest import backtest as backtest
+    from sim.analysis.compare import compare as compare
+    from sim.analysis.sensitivity import sensitivity as sensitivity
+    from sim.analysis.sweep import evaluate as evaluate
+    from sim.analysis.sweep import sweep as sweep
+    from sim.ensemble.runner import EnsembleResult as EnsembleResult
+    from sim.ensemble.runner import run_ensemble as run_ensemble
+    from sim.model.model import OUTCOMES as OUTCOMES
+    from sim.model.model import EscalationModel as EscalationModel
+    from sim.scenario.errors import ScenarioError as ScenarioError
+    from sim.scenario.errors import UserError as UserError
+    from sim.scenario.loader import load_scenario as load_scenario
+    from sim.scenario.schema import Scenario as Scenario
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

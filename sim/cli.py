@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.console import terminate
+from sim.ensemble.chunks import MAX_CHUNK_SIZE
 from sim.ensemble.executors import WorkerDiedError
 from sim.output.results import RunInterruptedError, RunOutcome
 from sim.scenario.errors import Problem, UserError
@@ -71,7 +73,7 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
                         help="where chunks run (default: local processes)")
     parser.add_argument("--scheduler", default=None,
                         help="Dask scheduler address tcp://HOST:PORT (default: a local cluster)")
-    parser.add_argument("--chunk-size", type=_positive_int(1_000_000), default=None,
+    parser.add_argument("--chunk-size", type=_positive_int(MAX_CHUNK_SIZE), default=None,
                         help="replications per chunk (default 10,000); results depend on it, not on --workers")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -84,6 +86,8 @@ def _add_saved_study(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE",
                         help="override a scenario value, list entries named by id (repeatable)")
     parser.add_argument("--resume", type=Path, metavar="DIR", help=f"finish an interrupted {name} from its chunks")
+    parser.add_argument("--recompute-damaged", action="store_true",
+                        help="with --resume: set aside damaged or foreign chunk files and compute them again")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     parser.add_argument("--target-ci-width", type=_probability_width, metavar="W",
                         help=f"add replications until the 95%% interval of P(regional escalation){per} "
@@ -173,10 +177,30 @@ def _executor(args: argparse.Namespace):
     return make_executor(args.workers, args.executor, args.scheduler)
 
 
-def _chunk_size(args: argparse.Namespace) -> int:
-    from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE
+def _chunk_size(args: argparse.Namespace, runs: int | None = None, points: int = 1) -> int:
+    """The chunk size of a command; with ``runs``, refuse one that would make it far slower (and say why)."""
+    from sim.ensemble.chunks import (
+        DEFAULT_CHUNK_SIZE,
+        MAX_SLOWDOWN,
+        chunk_count,
+        chunking_slowdown,
+        smallest_reasonable_chunk_size,
+    )
 
-    return args.chunk_size or DEFAULT_CHUNK_SIZE
+    size = args.chunk_size or DEFAULT_CHUNK_SIZE
+    if runs is None or args.chunk_size is None:
+        return size
+    slowdown = chunking_slowdown(runs, size, points)
+    why = (f"{chunk_count(runs, size, points):,} chunks, each a model with its own set-up cost, make this about "
+           f"{slowdown:,.0f} times slower than the default chunk size {DEFAULT_CHUNK_SIZE:,}")
+    if slowdown > MAX_SLOWDOWN:
+        raise UserError(Problem(
+            f"found {size:,} for {runs:,} runs: {why}; allowed: at least "
+            f"{smallest_reasonable_chunk_size(runs, points):,} for this many runs (or leave --chunk-size out)",
+            source="--chunk-size"))
+    if slowdown > 3:
+        _notify(f"--chunk-size {size:,}: {why}")
+    return size
 
 
 def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
@@ -191,7 +215,9 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
             raise UserError(Problem(f"--resume continues a saved {name} as it was started; give only the folder "
                                     "(and --workers)", source="--resume"))
         return resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
-                          figures=not args.no_figures)
+                          figures=not args.no_figures, recompute_damaged=args.recompute_damaged)
+    if args.recompute_damaged:
+        raise UserError(Problem("--recompute-damaged goes with --resume DIR", source="--recompute-damaged"))
     if not args.scenario:
         raise UserError(Problem("give a scenario file, or --resume DIR", source=f"escalation {name}"))
     if args.max_runs is not None and args.target_ci_width is None:
@@ -206,8 +232,10 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
             raise UserError(Problem("--samples is for --design lhs", source="--samples"))
         design = make_design(args.parameters, args.design, args.samples, seed)
     runs = args.runs or (SWEEP_RUNS if sweep else loaded.scenario.runs)
+    points = 1 if design is None else len(design)
+    chunk_size = _chunk_size(args, args.max_runs or runs if args.target_ci_width else runs, points)
     return execute_run(loaded, runs=runs, seed=seed, out=args.out,
-                       executor=_executor(args), chunk_size=_chunk_size(args), progress=progress,
+                       executor=_executor(args), chunk_size=chunk_size, progress=progress,
                        figures=not args.no_figures, command=["escalation", *sys.argv[1:]], notify=_notify,
                        design=design, design_kind=args.design if sweep else None,
                        target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS)
@@ -236,9 +264,10 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis.sensitivity import sensitivity
     from sim.output.analysis_figures import save, sensitivity_figure
     from sim.output.report import sensitivity_report
-    from sim.output.results import build_manifest, claim_folder, publish, write_json
+    from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_json
     from sim.scenario.loader import load_with_provenance
 
+    check_folder(args.out)
     loaded = load_with_provenance(args.scenario, args.overrides)
     seed = loaded.scenario.seed if args.seed is None else args.seed
     result = sensitivity(loaded, args.parameters, method=args.method, samples=args.samples, runs=args.runs,
@@ -263,9 +292,10 @@ def command_compare(args: argparse.Namespace) -> int:
     from sim.analysis.compare import compare
     from sim.output.analysis_figures import comparison_figure, save
     from sim.output.report import comparison_report
-    from sim.output.results import build_manifest, claim_folder, publish, write_json
+    from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_json
     from sim.scenario.loader import load_with_provenance
 
+    check_folder(args.out)
     first = load_with_provenance(args.first)
     second = load_with_provenance(args.second) if args.second else None
     if second is None and not (args.first_overrides or args.second_overrides):
@@ -273,7 +303,7 @@ def command_compare(args: argparse.Namespace) -> int:
                                 source="escalation compare"))
     seed = first.scenario.seed if args.seed is None else args.seed
     result = compare(first, second, first_overrides=args.first_overrides, second_overrides=args.second_overrides,
-                     runs=args.runs, seed=seed, chunk_size=_chunk_size(args), executor=_executor(args),
+                     runs=args.runs, seed=seed, chunk_size=_chunk_size(args, args.runs, 2), executor=_executor(args),
                      progress=not args.no_progress)
     partial = claim_folder(args.out, first.scenario.name)
     data = result.to_dict()
@@ -296,10 +326,11 @@ def command_backtest(args: argparse.Namespace) -> int:
     from sim.analysis.backtest import backtest
     from sim.output.analysis_figures import reliability_figure, save
     from sim.output.report import backtest_report
-    from sim.output.results import claim_folder, publish, versions, write_json
+    from sim.output.results import check_folder, claim_folder, publish, versions, write_json
 
+    check_folder(args.out)
     result = backtest(args.cases, runs=args.runs, seed=args.seed, executor=_executor(args),
-                      chunk_size=_chunk_size(args), progress=not args.no_progress)
+                      chunk_size=_chunk_size(args, args.runs), progress=not args.no_progress)
     partial = claim_folder(args.out, "backtest")
     result.cases.to_csv(partial / "backtest.csv", index=False)
     result.facts.to_csv(partial / "stylised_facts.csv", index=False)
@@ -353,16 +384,21 @@ def command_plot(args: argparse.Namespace) -> int:
 
 def command_rerun(args: argparse.Namespace) -> int:
     """``escalation rerun``: the same run again from its manifest; say whether summary.json matches."""
-    from sim.output.results import execute_run, manifest_scenario, read_manifest
+    from sim.output.results import check_folder, execute_run, manifest_scenario, read_manifest, read_summary
 
     old = args.results
     manifest = read_manifest(old)
+    if manifest.get("kind", "run") != "run":
+        raise UserError(Problem(f"this folder holds a {manifest['kind']}; allowed: the folder of a run "
+                                "(escalation run)", source=str(old / "manifest.json")))
+    original = read_summary(old)
     loaded = manifest_scenario(manifest, old)
     out = args.out or old.with_name(old.name + "-rerun")
+    check_folder(out)
     outcome = execute_run(loaded, runs=manifest["runs"], seed=manifest["seed"], out=out,
                           chunk_size=manifest["chunk_size"], executor=_executor(args),
                           progress=not args.no_progress, command=["escalation", *sys.argv[1:]], notify=_notify)
-    same = (old / "summary.json").read_bytes() == (outcome.folder / "summary.json").read_bytes()
+    same = original == (outcome.folder / "summary.json").read_bytes()
     print(f"rerun written to {outcome.folder}")
     print("summary.json is identical to the original" if same else "summary.json DIFFERS from the original")
     return 0 if same else 1
@@ -385,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``escalation`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         return COMMANDS[args.command](args)
     except RunInterruptedError as error:
@@ -405,11 +441,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM stops a run like Ctrl-C: finished chunks stay on disk for --resume."""
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -180,3 +180,14 @@ def test_a_sweep_on_dask_writes_the_same_sweep_csv(cluster: distributed.LocalClu
                  "--out", str(tmp_path / "dask")]) == 0
     assert (tmp_path / "local" / "sweep.csv").read_bytes() == (tmp_path / "dask" / "sweep.csv").read_bytes()
     assert (tmp_path / "local" / "runs.csv").read_bytes() == (tmp_path / "dask" / "runs.csv").read_bytes()
+
+
+def test_workers_with_another_package_version_are_refused(cluster, karabakh, monkeypatch) -> None:
+    import sim.ensemble.dask_executor as dask_executor
+
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(1_000, seed=SEED, chunk_size=500)
+    assert len(list(DaskExecutor(scheduler=cluster.scheduler_address).map(params, chunks))) == 2  # same version
+    monkeypatch.setattr(dask_executor, "installed_version", lambda: "0.0.1")  # this client, as if older
+    with pytest.raises(UserError, match=r"runs escalation-sim 0\.1\.0.*allowed: workers with escalation-sim 0\.0\.1"):
+        list(DaskExecutor(scheduler=cluster.scheduler_address).map(params, chunks))

@@ -215,11 +215,11 @@ def test_a_full_disk_keeps_the_finished_chunks_and_says_so(tmp_path: Path, monke
     real_save = results.save_chunk
     saved = []
 
-    def save_until_full(folder, result):
+    def save_until_full(folder, result, *identity):
         if len(saved) == 2:
             raise OSError(errno.ENOSPC, "No space left on device")
         saved.append(result.chunk.index)
-        return real_save(folder, result)
+        return real_save(folder, result, *identity)
 
     monkeypatch.setattr(results, "save_chunk", save_until_full)
     out = tmp_path / "full"
@@ -240,11 +240,11 @@ def test_an_interrupted_sweep_resumes_to_the_same_table(tmp_path: Path, monkeypa
     real_save = results.save_chunk
     calls = []
 
-    def interrupt_after_two(folder, result):
+    def interrupt_after_two(folder, result, *identity):
         if len(calls) == 2:
             raise KeyboardInterrupt
         calls.append(result.chunk.index)
-        return real_save(folder, result)
+        return real_save(folder, result, *identity)
 
     args = ["sweep", KARABAKH, "--param", "actors.turkey.outside.escalation_rate=0:0.1:3", "--runs", "900",
             "--chunk-size", "300", "--seed", "4", "--workers", "1", "--no-progress", "--no-figures"]

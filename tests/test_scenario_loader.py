@@ -338,7 +338,7 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
     ("seed: 1", "seed: 1\n? [a, b]\n: 1", 8, ["found a list as a key"]),
     ("seed: 1", "seed: 1\n!!python/name:os.system : 1", 8, ["found the tag !!python/name:os.system on a key"]),
     ("seed: 1", "seed: !!set {a, b}", 7, ["found the tag !!set"]),
-    ("seed: 1", "seed: *nowhere", 7, ["found undefined alias 'nowhere'"]),
+    ("seed: 1", "seed: *nowhere", 7, ["found the alias *nowhere", "no anchor &nowhere is defined", "allowed:"]),
     ("seed: 1", "seed: !!bool maybe", 7, ["found 'maybe', which cannot be read (not true or false)"]),
     ("seed: 1", "seed: !!timestamp soon", 7, ["found 'soon', which cannot be read (not a date)"]),
     ("seed: 1", "seed: !!int many", 7, ["found 'many', which cannot be read"]),

@@ -13,11 +13,19 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.ensemble.finite import check_chunk_outputs, check_floating_point_events, floating_point_events
 from sim.model.model import EscalationModel
 from sim.model.params import Parameters, select_points
 
 DEFAULT_CHUNK_SIZE = 10_000
+MAX_CHUNK_SIZE = 1_000_000
 MAX_LANES_PER_CHUNK = 50_000
+#: Rough costs behind :func:`chunking_slowdown` (2-core machine, benchmarks/bench_run.py): setting up
+#: and stepping a model costs about this much whatever its lanes, and each lane about this much more.
+CHUNK_OVERHEAD_SECONDS = 0.015
+LANE_SECONDS = 2e-5
+#: A chunk size that makes a run this many times slower than the default is refused.
+MAX_SLOWDOWN = 20.0
 
 ChunkArrays = dict[str, np.ndarray]
 
@@ -78,6 +86,39 @@ def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE, poin
     return chunks
 
 
+def chunk_count(runs: int, chunk_size: int, points: int = 1) -> int:
+    """How many chunks :func:`plan_chunks` makes, without making them."""
+    per_chunk = max(1, MAX_LANES_PER_CHUNK // min(chunk_size, runs))
+    return -(-runs // chunk_size) * -(-points // per_chunk)
+
+
+def chunking_slowdown(runs: int, chunk_size: int, points: int = 1) -> float:
+    """Roughly how many times slower ``chunk_size`` makes a run than :data:`DEFAULT_CHUNK_SIZE`.
+
+    Each chunk is one model: its set-up and its day-by-day loop cost about
+    :data:`CHUNK_OVERHEAD_SECONDS` however few lanes it has, so thousands of tiny chunks spend their
+    time on overhead (20,000 runs in chunks of 1 are 20,000 one-lane models).
+    """
+    lanes = runs * points * LANE_SECONDS
+
+    def cost(size: int) -> float:
+        return chunk_count(runs, size, points) * CHUNK_OVERHEAD_SECONDS + lanes
+
+    return cost(chunk_size) / cost(DEFAULT_CHUNK_SIZE)
+
+
+def smallest_reasonable_chunk_size(runs: int, points: int = 1, limit: float = MAX_SLOWDOWN) -> int:
+    """The smallest chunk size whose :func:`chunking_slowdown` is at most ``limit``."""
+    low, high = 1, max(1, min(runs, DEFAULT_CHUNK_SIZE))
+    while low < high:
+        middle = (low + high) // 2
+        if chunking_slowdown(runs, middle, points) <= limit:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 def _forget(model: EscalationModel) -> None:
     """Drop Mesa's class-level reference to a finished model (Mesa 3.3 keeps every model alive in
     ``Agent._ids``, mesa issue #3179), so a worker's memory stays flat chunk after chunk."""
@@ -92,13 +133,19 @@ def chunk_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
-    """Play every lane of one chunk to its end; a pure function of its arguments."""
+    """Play every lane of one chunk to its end; a pure function of its arguments.
+
+    Raises:
+        NonFiniteOutputError: an output holds NaN or infinity, or the model overflowed on its way with
+            parameters of extreme magnitude.
+    """
     if (chunk.point_start, chunk.point_stop) != (0, params.points):
         params = select_points(params, chunk.point_start, chunk.point_stop)
-    model = EscalationModel(params, replications=chunk.replications, rng=chunk_rng(chunk.seed, chunk.seed_key),
-                            record_series=False)
-    model.run()
-    runs = model.results()
+    with floating_point_events() as events:
+        model = EscalationModel(params, replications=chunk.replications,
+                                rng=chunk_rng(chunk.seed, chunk.seed_key), record_series=False)
+        model.run()
+        runs = model.results()
     _forget(model)
     runs["replication"] = runs["replication"] + chunk.first
     runs["point"] = runs["point"] + chunk.point_start
@@ -106,4 +153,6 @@ def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
     lane = truces.pop("lane")
     truces["point"] = (lane // chunk.replications + chunk.point_start).astype(np.int32)
     truces["replication"] = (lane % chunk.replications + chunk.first).astype(np.int64)
+    check_chunk_outputs(params, {"runs": runs, "truces": truces})
+    check_floating_point_events(params, events)
     return ChunkResult(chunk=chunk, runs=runs, truces=truces)

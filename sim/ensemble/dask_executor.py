@@ -14,6 +14,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from importlib import metadata
 from typing import Any
 
 from sim.ensemble.chunks import Chunk, ChunkResult, simulate_chunk
@@ -62,6 +63,46 @@ def _unreachable(address: str, timeout: float, distributed: Any) -> str | None:
                 "port 8786 unless told otherwise; 8787 is its dashboard)")
     except OSError as error:
         return error.strerror or str(error) or type(error).__name__
+
+
+PACKAGE = "escalation-sim"
+
+
+def _version_problems(client: Any, expected: str) -> list[str]:
+    """The workers whose installed package differs from this client's ``expected`` version.
+
+    ``importlib.metadata.version`` is sent by reference (every Python has it), so a worker without
+    the package answers with an error instead of failing to unpickle a task later.
+    """
+    found = client.run(metadata.version, PACKAGE, on_error="return")
+    problems = []
+    for worker, version in sorted(found.items()):
+        if isinstance(version, BaseException):
+            problems.append(f"{worker} does not have {PACKAGE} installed")
+        elif version != expected:
+            problems.append(f"{worker} runs {PACKAGE} {version}")
+    return problems
+
+
+def installed_version() -> str | None:
+    """This client's version of the package (``None`` when it is not installed)."""
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_worker_versions(client: Any, scheduler: str | None) -> None:
+    """Refuse a cluster whose workers run another version of the package than this client."""
+    expected = installed_version()
+    if expected is None:  # running from a source tree: nothing to compare with
+        return
+    problems = _version_problems(client, expected)
+    if problems:
+        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+        raise UserError(Problem(f"{shown}; allowed: workers with {PACKAGE} {expected}, the version of this "
+                                f"client (install it on every worker: {INSTALL_HINT})",
+                                source=scheduler or "--executor dask"))
 
 
 def _drop_tracebacks(error: BaseException | None) -> None:
@@ -131,6 +172,8 @@ class DaskExecutor:
         lost_errors = (distributed.KilledWorker, concurrent.futures.CancelledError)
         client, cluster = self._connect(distributed)
         try:
+            if cluster is None:  # a local cluster runs this very installation
+                check_worker_versions(client, self.scheduler)
             threads = sum(client.nthreads().values())
             if cluster is None:
                 self.workers = threads or self.workers

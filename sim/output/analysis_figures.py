@@ -9,10 +9,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.output.plain_text import plain_text
+
 DPI = 130
 COLOURS = ("#2c7fb8", "#f39c12")
 
 
+@plain_text
 def comparison_figure(comparison: dict[str, Any]) -> Figure:
     """Outcome shares of both variants side by side with 95% intervals, and the paired difference."""
     first, second = comparison["first"], comparison["second"]
@@ -47,6 +50,7 @@ def comparison_figure(comparison: dict[str, Any]) -> Figure:
     return figure
 
 
+@plain_text
 def sensitivity_figure(indices: pd.DataFrame, method: str, title: str, points: int, runs: int) -> Figure:
     """Parameters ranked by influence: Sobol' first-order and total indices, or Morris mu*."""
     figure = Figure(figsize=(9, 1.2 + 0.55 * len(indices)), layout="constrained")
@@ -71,6 +75,7 @@ def sensitivity_figure(indices: pd.DataFrame, method: str, title: str, points: i
     return figure
 
 
+@plain_text
 def save(figure: Figure, path: Path) -> Path:
     """Save and release a figure."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +84,7 @@ def save(figure: Figure, path: Path) -> Path:
     return path
 
 
+@plain_text
 def reliability_figure(cases: pd.DataFrame, scores: pd.DataFrame) -> Figure:
     """Calibration of the backtest: each case's forecast against what happened, with binned means."""
     figure = Figure(figsize=(8, 6), layout="constrained")

@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 
+from sim.output.plain_text import plain_text
+
 FIGSIZE = (8.0, 5.0)
 DPI = 130
 Z95 = 1.959963984540054
@@ -132,6 +134,7 @@ def truce_survival(broken: Sequence[float] | Array, censored: Sequence[float] | 
 # ---- the five figures ---------------------------------------------------------------------------
 
 
+@plain_text
 def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None = None) -> Figure:
     """Share of runs ending in each outcome, with 95% Wilson intervals (escalations in red)."""
     outcomes: dict[str, dict[str, float]] = summary["outcomes"]
@@ -167,6 +170,7 @@ def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None
     return figure
 
 
+@plain_text
 def escalation_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
     """Cumulative probability of regional escalation by day of the war, with its 95% band."""
     by_day = distributions["escalation_by_day"]
@@ -199,6 +203,7 @@ def escalation_figure(summary: dict[str, Any], distributions: dict[str, Any]) ->
     return figure
 
 
+@plain_text
 def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
     """Kaplan-Meier curve of how long truces hold, with a Greenwood 95% band."""
     broken = np.asarray(distributions["truce_days_broken"], dtype=float)
@@ -256,6 +261,7 @@ def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figu
     return figure
 
 
+@plain_text
 def casualty_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
     """Distribution of each fighting actor's deaths per run, one colour per actor (never-fighting ones left out)."""
     edges = np.asarray(distributions["casualty_edges"], dtype=float)
@@ -302,6 +308,7 @@ def casualty_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> F
     return figure
 
 
+@plain_text
 def rung_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
     """Heatmap of the highest escalation rung each actor reached: share of runs, rung x actor."""
     ladder: list[str] = list(distributions["ladder"])
@@ -407,6 +414,7 @@ FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any]], Figure]] = {
 }
 
 
+@plain_text
 def draw_figures(summary: dict[str, Any], distributions: dict[str, Any], folder: Path) -> list[Path]:
     """Write the five PNG figures into ``folder`` (created if missing) and return their paths."""
     folder = Path(folder)

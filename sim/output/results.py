@@ -10,9 +10,11 @@ uninterrupted run with the same seed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
+import math
 import os
 import platform
 import shutil
@@ -28,11 +30,22 @@ import pandas as pd
 
 from sim.analysis.designs import point_overrides
 from sim.analysis.summary import Accumulator, sweep_table
-from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
+from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, plan_chunks
 from sim.ensemble.executors import WorkerDiedError, make_executor
+from sim.ensemble.finite import non_finite_error, non_finite_paths
 from sim.ensemble.runner import stream_chunks
 from sim.ensemble.tables import runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
+from sim.output.chunk_files import (
+    finished_chunks,
+    load_chunk,
+    run_identity,
+    save_chunk,
+    set_aside,
+    verify_chunk,
+)
+from sim.output.folder_lock import LOCK_NAME, busy_error, holder, writing
+from sim.output.manifest_checks import validate_manifest
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.loader import LoadedScenario, load_text, load_variants
 
@@ -76,19 +89,44 @@ def default_folder(scenario_name: str, root: Path = RESULTS_ROOT) -> Path:
     return candidate
 
 
-def claim_folder(out: Path | None, scenario_name: str) -> Path:
-    """Create the ``.partial`` folder for a new result; never one of an existing run."""
-    folder = Path(out) if out is not None else default_folder(scenario_name)
+def check_folder(out: Path | None) -> None:
+    """Refuse ``--out`` before anything is computed: a name too long, an existing run, a busy folder."""
+    if out is None:
+        return
+    folder = Path(out)
+    name_max, path_max = 255, 4096
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        existing = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    longest = max((len(os.fsencode(part)) for part in folder.parts), default=0)
+    if len(os.fsencode(folder.name)) + len(PARTIAL) > name_max or longest > name_max:
+        raise UserError(Problem(
+            f"found a folder name of {longest:,} bytes; allowed: at most {name_max - len(PARTIAL):,} (the file "
+            f"system's limit of {name_max:,}, less '{PARTIAL}' for the folder written meanwhile)", source="--out"))
+    if len(os.fsencode(str(folder.absolute()))) + 64 > path_max:
+        raise UserError(Problem(f"found a path of {len(os.fsencode(str(folder.absolute()))):,} bytes; allowed: "
+                                f"well under the file system's limit of {path_max:,}", source="--out"))
     if folder.exists():
         raise UserError(Problem(
             "this results folder exists already; runs never overwrite one: choose another --out", source=str(folder)
         ))
     partial = _partial(folder)
     if partial.exists():
+        who = holder(partial)
+        if who is not None:
+            raise busy_error(partial, who)
         raise UserError(Problem(
             f"an unfinished run is in {partial}; continue it with --resume {partial}, or choose another --out",
             source=str(folder),
         ))
+
+
+def claim_folder(out: Path | None, scenario_name: str) -> Path:
+    """Create the ``.partial`` folder for a new result; never one of an existing run."""
+    folder = Path(out) if out is not None else default_folder(scenario_name)
+    check_folder(folder)
+    partial = _partial(folder)
     try:
         partial.mkdir(parents=True)
     except OSError as error:
@@ -127,10 +165,31 @@ def _disk_error(action: str, path: Path, error: OSError) -> UserError:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
+    """Write strict JSON atomically (temporary file, then rename).
+
+    A NaN (an undefined share, such as the share of truces that broke in a run without truces) is
+    written as ``null``; an infinity is a bug and raises ``ValueError`` naming where it is. The
+    file never holds ``NaN`` or ``Infinity``, which are not JSON.
+    """
+    text = json.dumps(_undefined_as_null(data, path.name), indent=2, sort_keys=False, default=_json_default,
+                      allow_nan=False)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n", encoding="utf-8")
+    temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _undefined_as_null(data: Any, where: str) -> Any:
+    if isinstance(data, dict):
+        return {key: _undefined_as_null(value, f"{where}.{key}") for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_undefined_as_null(value, f"{where}[{index}]") for index, value in enumerate(data)]
+    if isinstance(data, np.ndarray):
+        return _undefined_as_null(data.tolist(), where)
+    if isinstance(data, (float, np.floating)) and not math.isfinite(data):
+        if math.isnan(data):
+            return None
+        raise ValueError(f"{where} is {data}: an infinite value cannot be written to JSON (a bug)")
+    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -169,40 +228,6 @@ def build_manifest(loaded: LoadedScenario, *, runs: int, seed: int, chunk_size: 
     }
 
 
-def save_chunk(folder: Path, result: ChunkResult) -> Path:
-    """Write one chunk's arrays atomically into ``folder/chunks``."""
-    chunks = folder / "chunks"
-    chunks.mkdir(parents=True, exist_ok=True)
-    path = chunks / f"chunk-{result.chunk.index:06d}.npz"
-    temporary = path.with_name(path.name + ".tmp.npz")
-    arrays = {f"runs.{k}": v for k, v in result.runs.items()}
-    arrays.update({f"truces.{k}": v for k, v in result.truces.items()})
-    arrays["chunk"] = np.array([result.chunk.index, result.chunk.first, result.chunk.replications, result.chunk.seed],
-                               dtype=np.int64)
-    np.savez(temporary, **arrays)
-    os.replace(temporary, path)
-    return path
-
-
-def load_chunk(path: Path) -> ChunkResult:
-    """Read a chunk file written by :func:`save_chunk`."""
-    with np.load(path) as data:
-        index, first, replications, seed = (int(v) for v in data["chunk"])
-        runs = {k[5:]: data[k] for k in data.files if k.startswith("runs.")}
-        truces = {k[7:]: data[k] for k in data.files if k.startswith("truces.")}
-    return ChunkResult(Chunk(index, first, replications, seed), runs, truces)
-
-
-def finished_chunks(folder: Path) -> dict[int, Path]:
-    """Chunk files already on disk, by chunk index."""
-    found = {}
-    for path in sorted((folder / "chunks").glob("chunk-*.npz")):
-        if path.name.endswith(".tmp.npz"):
-            continue
-        found[int(path.stem.split("-")[1])] = path
-    return found
-
-
 def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | None = None,
                 workers: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, executor: Any = None,
                 progress: bool = True, figures: bool = True, command: Sequence[str] | None = None,
@@ -237,8 +262,14 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
 
 
 def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None, progress: bool = True,
-               figures: bool = True, notify: Callable[[str], None] | None = None) -> RunOutcome:
-    """Finish an interrupted run or sweep from its finished chunks."""
+               figures: bool = True, notify: Callable[[str], None] | None = None,
+               recompute_damaged: bool = False) -> RunOutcome:
+    """Finish an interrupted run or sweep from its finished chunks.
+
+    Every chunk file is verified first (checksum, run identity, chunk key). Damaged or foreign
+    chunks stop the resume with a message naming them, unless ``recompute_damaged``: they are then
+    set aside (renamed ``*.npz.damaged``) and computed again.
+    """
     folder = Path(folder)
     partial = folder if folder.name.endswith(PARTIAL) else _partial(folder)
     if not partial.exists():
@@ -248,7 +279,7 @@ def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None
     manifest = read_manifest(partial)
     loaded = manifest_scenario(manifest, partial)
     return _complete(partial, loaded, manifest, workers=workers, executor=executor, progress=progress,
-                     figures=figures, notify=notify)
+                     figures=figures, notify=notify, recompute_damaged=recompute_damaged)
 
 
 def manifest_design(manifest: dict[str, Any]) -> pd.DataFrame | None:
@@ -270,11 +301,25 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of a run folder; a missing or damaged one is the user's to know about."""
     path = Path(folder) / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return validate_manifest(json.loads(path.read_text(encoding="utf-8")), path)
     except FileNotFoundError:
         raise UserError(Problem("no manifest.json: this is not a results folder", source=str(folder))) from None
     except (OSError, ValueError) as error:
         raise UserError(Problem(f"cannot read manifest.json: {error}", source=str(path))) from None
+
+
+def read_summary(folder: Path) -> bytes:
+    """The bytes of a finished run's ``summary.json``, checked to be readable JSON before anything is run."""
+    path = Path(folder) / "summary.json"
+    try:
+        raw = path.read_bytes()
+        json.loads(raw)
+    except FileNotFoundError:
+        raise UserError(Problem("no summary.json: nothing to compare a rerun with (is the run finished?)",
+                                source=str(folder))) from None
+    except (OSError, ValueError) as error:
+        raise UserError(Problem(f"cannot read summary.json: {error}", source=str(path))) from None
+    return raw
 
 
 def manifest_scenario(manifest: dict[str, Any], folder: Path) -> LoadedScenario:
@@ -287,8 +332,42 @@ def manifest_scenario(manifest: dict[str, Any], folder: Path) -> LoadedScenario:
         raise UserError(Problem(f"manifest.json lacks {error}", source=str(folder))) from None
 
 
+def _trusted_chunks(partial: Path, identity: dict[str, Any], chunks: Sequence[Chunk], recompute_damaged: bool,
+                    notify: Callable[[str], None] | None) -> dict[int, Path]:
+    """The chunk files on disk that belong to this run, verified; damaged ones stop the run or are set aside."""
+    planned = {chunk.index: chunk for chunk in chunks}
+    done = finished_chunks(partial)
+    damaged = {index: reason for index, path in done.items()
+               if (reason := verify_chunk(path, identity, planned)) is not None}
+    if damaged and not recompute_damaged:
+        listed = "; ".join(f"{done[index].name}: {reason}" for index, reason in sorted(damaged.items())[:5])
+        more = f" (and {len(damaged) - 5} more)" if len(damaged) > 5 else ""
+        raise UserError(Problem(
+            f"{len(damaged)} chunk file(s) cannot be trusted: {listed}{more}; allowed: chunks written by this run. "
+            f"Compute them again with `escalation run --resume {partial} --recompute-damaged`",
+            source=str(partial / "chunks"),
+        ))
+    for index in damaged:
+        set_aside(done.pop(index))
+    if damaged and notify:
+        notify(f"{len(damaged)} damaged or foreign chunk file(s) set aside (*.damaged); computing them again")
+    return done
+
+
 def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *, workers: int | None,
-              executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None) -> RunOutcome:
+              executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None,
+              recompute_damaged: bool = False) -> RunOutcome:
+    """Compute the missing chunks and the results while holding the folder's lock, then publish it."""
+    with writing(partial):
+        summary = _compute(partial, loaded, manifest, workers=workers, executor=executor, progress=progress,
+                           figures=figures, notify=notify, recompute_damaged=recompute_damaged)
+    final = publish(partial)
+    return RunOutcome(final, summary, read_manifest(final))
+
+
+def _compute(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *, workers: int | None,
+             executor: Any, progress: bool, figures: bool, notify: Callable[[str], None] | None,
+             recompute_damaged: bool) -> dict[str, Any]:
     design = manifest_design(manifest)
     params = study_parameters(loaded, design)
     target = manifest.get("target_ci_width")
@@ -297,7 +376,8 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
     blocks: dict[int, list[Chunk]] = {}
     for chunk in chunks:
         blocks.setdefault(chunk.block, []).append(chunk)
-    done = finished_chunks(partial)
+    identity = run_identity(manifest)
+    done = _trusted_chunks(partial, identity, chunks, recompute_damaged, notify)
     if done and notify:
         notify(f"resuming: {len(done)} chunk(s) already on disk")
     executor = executor or make_executor(workers)
@@ -311,7 +391,7 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
             batch_blocks = order[used:used + batch]
             todo = [c for b in batch_blocks for c in blocks[b] if c.index not in done]
             for result in stream_chunks(params, todo, executor=executor, progress=progress, notify=notify):
-                done[result.chunk.index] = save_chunk(partial, result)
+                done[result.chunk.index] = save_chunk(partial, result, identity)
             if target is None:
                 used = len(order)
                 break
@@ -349,11 +429,9 @@ def _complete(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *
             notify(f"target interval width {target} {met} after {manifest['runs']:,} runs per point")
     wall = time.perf_counter() - started
     try:
-        summary = finalise(partial, params, manifest, figures=figures, wall_time=wall)
+        return finalise(partial, params, manifest, figures=figures, wall_time=wall)
     except OSError as error:
         raise _disk_error("write the results", partial, error) from None
-    final = publish(partial)
-    return RunOutcome(final, summary, read_manifest(final))
 
 
 def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, figures: bool,
@@ -383,6 +461,9 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
     if design is None:
         summary = {**head, **accumulator.summary()}
         distributions = {"title": manifest["scenario"]["title"], **accumulator.distributions()}
+        outputs = non_finite_paths(distributions, "distributions") + non_finite_paths(summary, "summary", nan=False)
+        if outputs:
+            raise non_finite_error(outputs, params)
         write_json(partial / "distributions.json", distributions)
         if figures:
             from sim.output.figures import draw_figures
@@ -407,7 +488,7 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_time_seconds": round(manifest.get("wall_time_seconds", 0.0) + wall_time, 3),
         "files": sorted(p.relative_to(partial).as_posix() for p in partial.rglob("*") if p.is_file()
-                        and p.name != "manifest.json"),
+                        and p.name not in ("manifest.json", LOCK_NAME)),
     })
     write_json(partial / "manifest.json", manifest)
     return summary
@@ -426,10 +507,20 @@ def redraw(folder: Path) -> list[Path]:
         )) from None
     except (OSError, ValueError) as error:
         raise UserError(Problem(f"cannot read the results: {error}", source=str(folder))) from None
+    bad = non_finite_paths(distributions, "distributions.json") + non_finite_paths(summary, "summary.json", nan=False)
+    if bad:
+        raise UserError(Problem(f"found NaN or infinite values in {', '.join(bad[:5])}; allowed: finite numbers "
+                                "(the files were edited or damaged)", source=str(folder)))
     from sim.output.figures import draw_figures
 
     try:
         return draw_figures(summary, distributions, folder / "figures")
     except OSError as error:
         raise _disk_error("write the figures", folder, error) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        # the two files are the user's (edited, truncated, from another version): say what is wrong in them
+        raise UserError(Problem(
+            f"summary.json and distributions.json are not as a run writes them ({type(error).__name__}: {error}); "
+            "allowed: the files of a finished run, unedited (rerun it to write them again)", source=str(folder),
+        )) from None
 

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.output.plain_text import plain_text
+
 DPI = 130
 
 
@@ -47,6 +49,7 @@ def _numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+@plain_text
 def line_figure(table: pd.DataFrame, parameter: str, summary: dict[str, Any]) -> Figure:
     """P(regional escalation) against one parameter, with its band."""
     figure = Figure(figsize=(8, 5), layout="constrained")
@@ -67,6 +70,7 @@ def line_figure(table: pd.DataFrame, parameter: str, summary: dict[str, Any]) ->
     return figure
 
 
+@plain_text
 def heatmap_figure(table: pd.DataFrame, parameters: list[str], summary: dict[str, Any]) -> Figure:
     """P(regional escalation) over two parameters, with each cell's interval width."""
     first, second = parameters
@@ -99,6 +103,7 @@ def heatmap_figure(table: pd.DataFrame, parameters: list[str], summary: dict[str
     return figure
 
 
+@plain_text
 def dependence_figure(table: pd.DataFrame, parameters: list[str], summary: dict[str, Any]) -> Figure:
     """Partial dependence: one panel per parameter, the mean estimate over the others."""
     count = len(parameters)
@@ -129,6 +134,7 @@ def dependence_figure(table: pd.DataFrame, parameters: list[str], summary: dict[
     return figure
 
 
+@plain_text
 def draw_sweep_figures(table: pd.DataFrame, parameters: list[str], summary: dict[str, Any],
                        folder: Path) -> list[Path]:
     """Write the sweep's figure(s) into ``folder`` and return their paths."""

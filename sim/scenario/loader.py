@@ -27,6 +27,7 @@ from pydantic.fields import FieldInfo
 
 from sim.scenario.checks import check_scenario
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
+from sim.scenario.exact_types import inexact_values, non_finite_values
 from sim.scenario.migrate import old_format, old_format_problem
 from sim.scenario.overrides import allowed_fields, apply_overrides, entry_label, model_of, schema_fields
 from sim.scenario.schema import Scenario
@@ -115,6 +116,12 @@ def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
         raise old_format_problem(reason, document.source)
     problems = list(document.problems)
     set_aside: list[PathKey] = list(document.problem_paths)
+    suspect: list[PathKey] = list(document.problem_paths)
+    for path, message in [*non_finite_values(data), *inexact_values(Scenario, data)]:
+        if not any(_depends(path, bad) for bad in suspect):
+            problems.append(_problem(document, data, path, message))
+            set_aside.append(path)
+            suspect.append(path)
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(data)
@@ -124,7 +131,7 @@ def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
             item["path"] = _error_path(item, data)
         for item in _without_misspelt_missing(errors):
             path = item["path"]
-            if not any(_depends(path, bad) for bad in document.problem_paths):
+            if not any(_depends(path, bad) for bad in suspect):
                 problems.append(_pydantic_problem(document, data, item))
         salvaged = _salvage(data, errors) if len(errors) <= _MAX_SALVAGE else None
         if salvaged is not None:

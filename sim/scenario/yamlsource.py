@@ -13,6 +13,7 @@ the schema's findings; mistakes that make the document unreadable raise :class:`
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class Document:
     overridden: dict[PathKey, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problem_paths: list[PathKey] = field(default_factory=list)
+    names: dict[PathKey, str] = field(default_factory=dict)
 
     def override_for(self, path: PathKey) -> str | None:
         """The ``--set`` text that replaced the value at ``path`` or one of its ancestors."""
@@ -133,8 +135,12 @@ def parse_bytes(raw: bytes, source: str) -> Document:
     return parse_text(text, source)
 
 
-def parse_text(text: str, source: str) -> Document:
-    """Parse YAML text into a :class:`Document` holding only plain data."""
+def parse_text(text: str, source: str, *, locate_fields: bool = True) -> Document:
+    """Parse YAML text into a :class:`Document` holding only plain data.
+
+    With ``locate_fields``, an alias or anchor mistake (found before any field is read) is reported
+    with the field it sits in, found by reading the text once more with the mistake mended.
+    """
     if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", errors="surrogatepass")) > MAX_FILE_BYTES:
         raise ScenarioError(Problem(_too_large(0, more=True), source=source))
     if not text.strip():
@@ -143,7 +149,7 @@ def parse_text(text: str, source: str) -> Document:
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         raise ScenarioError(Problem("the file holds only comments; allowed: a YAML mapping of fields such as "
                                     "name, title, actors and fronts", source=source))
-    node = _compose_single(text, source)
+    node = _compose_single(text, source, locate_fields=locate_fields)
     document = Document(data=None, source=source, text=text)
     document.data = _Builder(document).build(node, (), "")
     if not isinstance(document.data, dict):
@@ -204,7 +210,7 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
-def _compose_single(text: str, source: str) -> yaml.Node:
+def _compose_single(text: str, source: str, *, locate_fields: bool = False) -> yaml.Node:
     """The one YAML document in ``text``, composed into nodes (nothing is constructed)."""
     loader: _Loader | None = None
     try:
@@ -221,6 +227,8 @@ def _compose_single(text: str, source: str) -> yaml.Node:
             f"found a value nested more than {MAX_DEPTH} levels deep; allowed: at most {MAX_DEPTH} levels",
             line=error.mark.line + 1, column=error.mark.column + 1, source=source,
         )) from None
+    except yaml.composer.ComposerError as error:
+        raise ScenarioError(_anchor_problem(error, source, text if locate_fields else None)) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         what = error.problem or error.context or "unreadable YAML"
@@ -260,6 +268,46 @@ def _compose_single(text: str, source: str) -> yaml.Node:
         raise ScenarioError(Problem("the file holds no YAML document; allowed: a YAML mapping of fields "
                                     "such as name, title, actors and fronts", source=source))
     return node
+
+
+def _anchor_problem(error: yaml.composer.ComposerError, source: str, text: str | None) -> Problem:
+    """An alias to an anchor never defined, or an anchor defined twice, said plainly (with its field,
+    when ``text`` is given to find it in)."""
+    mark = error.problem_mark or error.context_mark
+    where: dict[str, Any] = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
+    context, problem = error.context or "", error.problem or ""
+    if "undefined alias" in context or "undefined alias" in problem:
+        name = (context + problem).split("'")[1] if "'" in context + problem else "?"
+        if text is not None and mark is not None:
+            where["field"] = _field_at(text, mark.index, len(name) + 1, "null", source)
+        return Problem(f"found the alias *{name}, but no anchor &{name} is defined before it; allowed: an alias "
+                       f"(*{name}) after the anchor (&{name}) it repeats, or the value written out", source=source,
+                       **where)
+    if "duplicate anchor" in context:
+        name = context.split("'")[1] if "'" in context else "?"
+        first = error.context_mark
+        at = f" (first at line {first.line + 1}, column {first.column + 1})" if first else ""
+        if text is not None and mark is not None:
+            end = mark.index + len(name) + 1
+            while end < len(text) and text[end] in " \t":  # the value then starts where the anchor did
+                end += 1
+            where["field"] = _field_at(text, mark.index, end - mark.index, "", source)
+        return Problem(f"found the anchor &{name} a second time{at}; allowed: each anchor name once (rename one, "
+                       "and the aliases that mean it)", source=source, **where)
+    return Problem(f"YAML error: {problem or context}", source=source, **where)
+
+
+def _field_at(text: str, index: int, length: int, replacement: str, source: str) -> str:
+    """The field whose value starts at ``index``, read from the text with ``length`` characters there
+    replaced (the alias by ``null``, the second anchor removed); ``""`` if the mended text still fails."""
+    mended = text[:index] + replacement + text[index + length:]
+    try:
+        document = parse_text(mended, source, locate_fields=False)
+    except ScenarioError:
+        return ""
+    line, column = _position(mended, index)
+    candidates = [path for path, location in document.values.items() if location == (line, column)]
+    return document.names.get(max(candidates, key=len), "") if candidates else ""
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -312,6 +360,20 @@ def _node_label(node: yaml.Node) -> str:
     return entry_label(plain)
 
 
+def _control_character(text: str) -> tuple[int, str] | None:
+    """The first control character (NUL, ESC, DEL, a lone surrogate...) in ``text``, and its position.
+
+    YAML refuses them written raw, but lets escapes such as ``"\\0"`` or ``"\\x1b"`` in double-quoted
+    text through; in a title they would break the files and terminals they reach.
+    """
+    for position, character in enumerate(text):
+        if character in "\t\n\r":
+            continue
+        if unicodedata.category(character) in ("Cc", "Cs"):
+            return position, character
+    return None
+
+
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -354,6 +416,7 @@ class _Builder:
             self.fail(node, f"found a value nested more than {MAX_DEPTH} levels deep (an alias inside "
                             f"itself?); allowed: at most {MAX_DEPTH} levels", name)
         self.document.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        self.document.names.setdefault(path, name)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP_TAG:
                 self.note(node, f"found the tag {_tag(node.tag)}; allowed: plain YAML mappings, lists "
@@ -386,6 +449,10 @@ class _Builder:
                 continue
             key = key_node.value
             child = f"{name}.{key}" if name else key
+            if _control_character(str(key)) is not None:
+                self.note(key_node, "found a control character in a key; allowed: a plain word such as a field name",
+                          (*path, key), child)
+                continue
             if key_node.tag not in _SCALAR_TAGS:
                 self.note(key_node, f"found the tag {_tag(key_node.tag)} on a key; allowed: a plain word",
                           (*path, key), child)
@@ -406,7 +473,7 @@ class _Builder:
                             "true/false, dates), without tags", path, name)
             return None
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except Exception as error:  # PyYAML raises KeyError, AttributeError... on some bad scalars
             value = str(node.value)
             allowed = "a plain value such as a number, a date YYYY-MM-DD, or text in quotes"
@@ -422,3 +489,11 @@ class _Builder:
             self.note(node, f"found {_short(value)!r}, which cannot be read ({reason}); allowed: {allowed}",
                       path, name)
             return None
+        if isinstance(value, str):
+            bad = _control_character(value)
+            if bad is not None:
+                position, character = bad
+                self.note(node, f"found the control character U+{ord(character):04X} at character {position + 1} "
+                                "of this text; allowed: printable text (tabs and line breaks are fine)", path, name)
+                return None
+        return value
