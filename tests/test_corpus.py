@@ -74,7 +74,9 @@ def _sample(corpus) -> list[Mutation]:
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_sample_of_accepted_files_runs_to_finite_json_or_stops_cleanly(corpus, tmp_path: Path, capsys) -> None:
     sample = _sample(corpus)
-    assert len(sample) >= 5
+    # Every numeric field now has a domain bound: only tiny magnitudes (5e-324) and plain-text mutations
+    # are still accepted, so at least three kinds remain to run.
+    assert len(sample) >= 3
     for index, mutation in enumerate(sample):
         scenario = tmp_path / f"{index}.yaml"
         scenario.write_text(mutation.text, encoding="utf-8")
@@ -85,6 +87,6 @@ def test_a_sample_of_accepted_files_runs_to_finite_json_or_stops_cleanly(corpus,
         if status == 0:
             for name in ("summary.json", "distributions.json", "manifest.json"):
                 _strict_json(out / name)
-            assert len(list((out / "figures").glob("*.png"))) == 5
+            assert len(list((out / "figures").glob("*.png"))) == 6
         else:
             assert "Traceback" not in err and err.startswith("error: "), f"{mutation.label}: {err}"

@@ -68,9 +68,18 @@ def _numbers(value: Any, path: str) -> Iterator[tuple[str, np.ndarray]]:
             yield path, array
 
 
+#: Which ids label the first axis of a compiled parameter group (per actor, commitment, front ...).
+LABELS = {"party": "actor_ids", "outside": "actor_ids", "initial_form": "actor_ids", "front_shares": "actor_ids",
+          "commitment": "commitment_ids", "front": "front_ids", "mediator": "mediator_ids"}
+
+
 def _labels(params: Any, path: str) -> tuple[str, ...]:
-    """The ids along an array's first axis, when the parameters name them (``belligerent`` -> ``belligerent_ids``)."""
-    ids = getattr(params, f"{path.split('.')[0]}_ids", None)
+    """The ids along an array's first axis, when the parameters name them (``party`` -> the actors' ids)."""
+    head = path.split(".")[0]
+    structure = getattr(params, "structure", None)
+    ids = getattr(structure, LABELS.get(head, ""), None) if structure is not None else None
+    if ids is None:
+        ids = getattr(params, f"{head}_ids", None)
     return tuple(str(i) for i in ids) if isinstance(ids, (tuple, list)) else ()
 
 
