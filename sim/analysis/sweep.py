@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from sim.analysis.designs import grid_design, lhs_design, parse_parameter, point_overrides
+from sim.analysis.designs import grid_design, lhs_design, parse_parameter, point_values
 from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, plan_chunks
 from sim.ensemble.runner import stream_chunks
 from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, UserError
-from sim.scenario.loader import LoadedScenario, load_text, load_variants, load_with_provenance
+from sim.scenario.loader import LoadedScenario, from_scenario, load_variants, load_with_provenance
 from sim.scenario.schema import Scenario
 
 ScenarioLike = Scenario | LoadedScenario | str | Path
@@ -32,8 +31,7 @@ def as_loaded(scenario: ScenarioLike) -> LoadedScenario:
     if isinstance(scenario, LoadedScenario):
         return scenario
     if isinstance(scenario, Scenario):
-        text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-        return load_text(text, source=f"<scenario {scenario.name}>")
+        return from_scenario(scenario)
     return load_with_provenance(scenario)
 
 
@@ -54,7 +52,7 @@ def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: in
     """Run every point of ``design`` ``runs`` times; one row per point (see :func:`sweep_table`)."""
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
-    params = compile_scenarios(load_variants(loaded, point_overrides(design)))
+    params = compile_scenarios(load_variants(loaded, point_values(design)))
     accumulator = Accumulator(params)
     chunks = plan_chunks(runs, seed, chunk_size, params.points)
     for result in stream_chunks(params, chunks, workers=workers, executor=executor, progress=progress):

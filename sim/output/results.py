@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.designs import point_overrides
+from sim.analysis.designs import point_values
 from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
 from sim.ensemble.executors import WorkerDiedError, make_executor
@@ -263,7 +263,7 @@ def study_parameters(loaded: LoadedScenario, design: pd.DataFrame | None) -> Par
     """Compiled parameters: one point for a run, one per design row for a sweep."""
     if design is None:
         return compile_scenarios([loaded.scenario])
-    return compile_scenarios(load_variants(loaded, point_overrides(design)))
+    return compile_scenarios(load_variants(loaded, point_values(design)))
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

@@ -12,21 +12,23 @@ keeping only the findings that do not depend on a field it set aside.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import re
 import typing
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from sim.scenario.checks import check_scenario
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
-from sim.scenario.overrides import allowed_fields, apply_overrides, entry_label, model_of
+from sim.scenario.overrides import allowed_fields, apply_overrides, apply_values, entry_label, model_of
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlsource import Document, parse_bytes, read_document
 
@@ -37,13 +39,18 @@ _MARKER = re.compile(r"^[a-z][a-z-]*\[.*\]$")
 
 @dataclass(frozen=True)
 class LoadedScenario:
-    """A validated scenario with its provenance: the text it came from and the overrides."""
+    """A validated scenario with its provenance: the text it came from and the overrides.
+
+    ``document`` keeps the parsed data (overrides applied) and where each value sits in the text,
+    so that variants (sweep points, EMA experiments) are validated from it without parsing again.
+    """
 
     scenario: Scenario
     source: str
     text: str
     sha256: str
     overrides: tuple[str, ...] = ()
+    document: Document | None = field(default=None, repr=False, compare=False)
 
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
@@ -65,15 +72,42 @@ def load_text(text: str, source: str = "<scenario>", overrides: Sequence[str] = 
     return _finish(parse_bytes(text.encode("utf-8", errors="surrogatepass"), source), overrides)
 
 
-def load_variants(loaded: LoadedScenario, variants: Sequence[Sequence[str]], origin: str = "--param") -> list[Scenario]:
-    """One validated scenario per list of extra overrides (sweep points), parsing the text once."""
-    document = parse_bytes(loaded.text.encode("utf-8", errors="surrogatepass"), loaded.source)
-    base = apply_overrides(document, loaded.overrides)
-    document.data = base
+def from_scenario(scenario: Scenario) -> LoadedScenario:
+    """A :class:`LoadedScenario` for a Scenario object built in code: its data, with no YAML to parse.
+
+    Its text (for a manifest) is the scenario written out as YAML; messages about its variants name
+    ``<scenario NAME>`` and the field, as there are no lines to point to.
+    """
+    data = scenario.model_dump(mode="json")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
+    return LoadedScenario(scenario=scenario, source=f"<scenario {scenario.name}>", text=text,
+                          sha256=hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest(),
+                          document=Document(data=data, source=f"<scenario {scenario.name}>", text=text))
+
+
+Variant = Sequence[str] | Mapping[str, Any]
+
+
+def load_variants(loaded: LoadedScenario, variants: Sequence[Variant], origin: str = "--param") -> list[Scenario]:
+    """One validated scenario per variant (sweep point), from the data parsed once at load time.
+
+    A variant is a list of ``PATH=VALUE`` texts (read as YAML, like ``--set``) or a mapping of
+    paths to values that are already typed; both are validated, and reported, the same way.
+    """
+    base = loaded.document
+    if base is None:  # a LoadedScenario made by hand: parse its text once
+        base = parse_bytes(loaded.text.encode("utf-8", errors="surrogatepass"), loaded.source)
+        base.data = apply_overrides(base, loaded.overrides)
+    document = dataclasses.replace(base, overridden={})
     scenarios = []
     for overrides in variants:
         document.overridden.clear()
-        scenarios.append(validate_data(document, apply_overrides(document, overrides, origin=origin)))
+        if isinstance(overrides, Mapping):
+            data = apply_values(document, overrides, origin=origin)
+        else:
+            data = apply_overrides(document, overrides, origin=origin)
+        scenarios.append(validate_data(document, data))
     return scenarios
 
 
@@ -92,12 +126,14 @@ def _finish(document: Document, overrides: Sequence[str]) -> LoadedScenario:
     except ScenarioError as error:
         raise ScenarioError([*document.problems, *error.problems]) from None
     scenario = validate_data(document, data)
+    document.data = data
     return LoadedScenario(
         scenario=scenario,
         source=document.source,
         text=document.text,
         sha256=hashlib.sha256(document.text.encode("utf-8", errors="surrogatepass")).hexdigest(),
         overrides=tuple(overrides),
+        document=document,
     )
 
 
@@ -437,6 +473,7 @@ def _stand_in(info: FieldInfo) -> Any:
 __all__ = [
     "LoadedScenario",
     "field_name",
+    "from_scenario",
     "load_scenario",
     "load_text",
     "load_variants",
