@@ -35,6 +35,45 @@ def as_loaded(scenario: ScenarioLike) -> LoadedScenario:
     return load_with_provenance(scenario)
 
 
+DECLARED_SAMPLES = 64
+DECLARED_LEVELS = 5
+
+
+def declared_parameters(scenario: Scenario, *, levels: int | None = None, numeric_only: bool = False) -> list[str]:
+    """``--param`` specs for the scenario's declared uncertainties (``PATH=LOW:HIGH[:LEVELS]``, ``PATH=a,b``).
+
+    Raises:
+        UserError: when the scenario declares none (of the kind asked for).
+    """
+    specs = []
+    for uncertainty in scenario.uncertainties:
+        if uncertainty.range is None:
+            if not numeric_only:
+                specs.append(uncertainty.spec())
+            continue
+        specs.append(uncertainty.spec() + (f":{levels}" if levels else ""))
+    if not specs:
+        kind = "numeric " if numeric_only and scenario.uncertainties else ""
+        raise UserError(Problem(f"scenario '{scenario.name}' declares no {kind}uncertainties; give at least one "
+                                "--param, or declare them under uncertainties: in the scenario", source="--param"))
+    return specs
+
+
+def study_parameters(scenario: Scenario, parameters: Sequence[str] | None, design: str | None,
+                     samples: int | None) -> tuple[list[str], str, int | None]:
+    """The specs, design and sample count of a sweep: as given, or the declared uncertainties.
+
+    With no parameters, the scenario's declared uncertainties are swept: by default a Latin
+    hypercube of :data:`DECLARED_SAMPLES` points (a grid of :data:`DECLARED_LEVELS` values each
+    with ``design="grid"``).
+    """
+    if parameters:
+        return list(parameters), design or "grid", samples
+    design = design or "lhs"
+    specs = declared_parameters(scenario, levels=DECLARED_LEVELS if design == "grid" else None)
+    return specs, design, (samples or DECLARED_SAMPLES) if design == "lhs" else samples
+
+
 def make_design(specs: Sequence[str], kind: str = "grid", samples: int | None = None, seed: int = 0) -> pd.DataFrame:
     """The points of a sweep from ``--param`` specs: a full grid, or ``samples`` LHS points."""
     if kind == "grid":
@@ -60,17 +99,20 @@ def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: in
     return sweep_table(design, accumulator)
 
 
-def sweep(scenario: ScenarioLike, parameters: Sequence[str], runs: int = 1_000, *, design: str = "grid",
+def sweep(scenario: ScenarioLike, parameters: Sequence[str] | None = None, runs: int = 1_000, *,
+          design: str | None = None,
           samples: int | None = None, seed: int | None = None, workers: int | None = None,
           executor: Any = None, chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool = True) -> pd.DataFrame:
     """Sweep parameters (``"actors.turkey.backer.escalation_rate=0:0.2:5"``) and tabulate the risk.
 
     Returns one row per point: the parameter values, runs, ``p_regional_escalation`` with
     ``ci_low`` and ``ci_high``, every outcome share with its interval, backers' entry
-    probabilities and the median war length.
+    probabilities and the median war length. Without ``parameters``, the scenario's declared
+    uncertainties are swept (see :func:`study_parameters`).
     """
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
+    parameters, design, samples = study_parameters(loaded.scenario, parameters, design, samples)
     points = make_design(parameters, design, samples, seed)
     return run_design(loaded, points, runs, seed, chunk_size=chunk_size, workers=workers, executor=executor,
                       progress=progress)

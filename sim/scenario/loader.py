@@ -30,6 +30,7 @@ from sim.scenario.checks import check_scenario
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
 from sim.scenario.overrides import allowed_fields, apply_overrides, apply_values, entry_label, model_of
 from sim.scenario.schema import Scenario
+from sim.scenario.uncertainties import check_uncertainties, describe_bounds, field_bounds
 from sim.scenario.yamlsource import Document, parse_bytes, read_document
 
 PathKey = tuple[Any, ...]
@@ -166,7 +167,7 @@ def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
             except ValidationError:
                 scenario = None
     if scenario is not None:
-        for path, message in check_scenario(scenario):
+        for path, message in [*check_scenario(scenario), *check_uncertainties(scenario)]:
             if not any(_depends(tuple(path), bad) for bad in set_aside):
                 problems.append(_problem(document, data, path, message))
     if problems:
@@ -337,25 +338,9 @@ def _field_info(path: PathKey) -> FieldInfo | None:
     return model.model_fields[path[-1]]
 
 
-def _bounds(info: FieldInfo | None) -> dict[str, Any]:
-    bounds: dict[str, Any] = {}
-    for item in info.metadata if info is not None else ():
-        for name in ("ge", "gt", "le", "lt"):
-            if getattr(item, name, None) is not None:
-                bounds[name] = getattr(item, name)
-    return bounds
-
-
 def _range(path: PathKey) -> str:
     """``from 0 to 1``, ``more than 0``, ``from 1 to 3,650``: the range a numeric field allows."""
-    bounds = _bounds(_field_info(path))
-    low = (f"at least {_number(bounds['ge'])}" if "ge" in bounds
-           else f"more than {_number(bounds['gt'])}" if "gt" in bounds else "")
-    high = (f"at most {_number(bounds['le'])}" if "le" in bounds
-            else f"less than {_number(bounds['lt'])}" if "lt" in bounds else "")
-    if "ge" in bounds and "le" in bounds:
-        return f"from {_number(bounds['ge'])} to {_number(bounds['le'])}"
-    return " and ".join(part for part in (low, high) if part)
+    return describe_bounds(field_bounds(_field_info(path)))
 
 
 def _range_suffix(path: PathKey) -> str:
@@ -393,7 +378,7 @@ def _show(value: Any) -> str:
 # Salvage: set aside the fields the schema rejected so that the cross-reference checks can run.
 
 _DETACHED = {"description", "runs", "seed", "initial_state", "ladder", "regional_escalation", "dynamics",
-             "observed"}
+             "observed", "uncertainties"}
 
 
 def _salvage(data: dict[str, Any], errors: list[dict[str, Any]]) -> tuple[dict[str, Any], list[PathKey]] | None:
@@ -453,7 +438,7 @@ def _stand_in(info: FieldInfo) -> Any:
         return None  # an identifier: other fields may refer to it
     if typing.get_origin(annotation) is typing.Literal:
         return typing.get_args(annotation)[0]
-    bounds = _bounds(info)
+    bounds = field_bounds(info)
     if annotation is bool:
         return False
     if annotation is dt.date:

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.scenario.uncertainties import Uncertainty
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
@@ -274,6 +276,14 @@ class Scenario(Strict):
     truces: Truces = Field(default_factory=Truces)
     dynamics: Dynamics = Field(default_factory=Dynamics)
     observed: Observed | None = None
+    uncertainties: list[Uncertainty] = Field(default_factory=list, max_length=200, description=(
+        "judgement parameters to explore: dotted path, range or choices, and the source of the range"))
+
+    def __repr__(self) -> str:
+        """``Scenario(name='...')``: short, so that tables of runs (mesa.batch_run) name the scenario."""
+        return f"Scenario(name={self.name!r})"
+
+    __str__ = __repr__
 
     def actor(self, actor_id: str) -> Actor:
         """The actor with this id."""
