@@ -120,6 +120,16 @@ def test_the_command_line_reports_a_bad_uncertainty_with_exit_2(tmp_path: Path, 
     assert error.count("\n") == 1 and f"{path}:" in error and "uncertainties[0].range" in error
 
 
+def test_the_proposed_karabakh_uncertainties_are_valid() -> None:
+    """tests/scenarios/karabakh_uncertainties.yaml: the ranges proposed for the shipped scenario."""
+    text = KARABAKH.read_text(encoding="utf-8")
+    if "\nuncertainties:" in text:
+        pytest.skip("the shipped scenario declares its own uncertainties")
+    proposed = (ROOT / "tests" / "scenarios" / "karabakh_uncertainties.yaml").read_text(encoding="utf-8")
+    scenario = load_text(text + "\n" + proposed, str(KARABAKH)).scenario
+    assert len(scenario.uncertainties) >= 10 and all(u.range for u in scenario.uncertainties)
+
+
 # ---- used by default ----------------------------------------------------------------------------
 
 def test_sweep_without_parameters_samples_the_declared_uncertainties() -> None:
