@@ -89,6 +89,9 @@ def _add_saved_study(parser: argparse.ArgumentParser, name: str) -> None:
                         help=f"add replications until the 95%% interval of P(regional escalation){per} "
                              "is narrower than W")
     parser.add_argument("--max-runs", type=_positive_int(MAX_RUNS), help=f"cap{per} for --target-ci-width")
+    parser.add_argument("--format", dest="table_format", choices=("auto", "csv", "parquet"), default="auto",
+                        help="per-run tables as CSV or Parquet (default auto: Parquet from 1,000,000 rows when "
+                             "pyarrow is installed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,7 +196,8 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
     name = "sweep" if sweep else "run"
     progress = not args.no_progress
     if args.resume is not None:
-        if args.scenario or args.overrides or args.runs or args.seed is not None or args.out:
+        if (args.scenario or args.overrides or args.runs or args.seed is not None or args.out
+                or args.table_format != "auto"):
             raise UserError(Problem(f"--resume continues a saved {name} as it was started; give only the folder "
                                     "(and --workers)", source="--resume"))
         return resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
@@ -217,7 +221,8 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
                        executor=_executor(args), chunk_size=_chunk_size(args), progress=progress,
                        figures=not args.no_figures, command=["escalation", *sys.argv[1:]], notify=_notify,
                        design=design, design_kind=kind if sweep else None,
-                       target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS)
+                       target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS,
+                       table_format=args.table_format)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -372,7 +377,8 @@ def command_rerun(args: argparse.Namespace) -> int:
     out = args.out or old.with_name(old.name + "-rerun")
     outcome = execute_run(loaded, runs=manifest["runs"], seed=manifest["seed"], out=out,
                           chunk_size=manifest["chunk_size"], executor=_executor(args),
-                          progress=not args.no_progress, command=["escalation", *sys.argv[1:]], notify=_notify)
+                          progress=not args.no_progress, command=["escalation", *sys.argv[1:]], notify=_notify,
+                          table_format=manifest.get("table_format", "csv"))
     same = (old / "summary.json").read_bytes() == (outcome.folder / "summary.json").read_bytes()
     print(f"rerun written to {outcome.folder}")
     print("summary.json is identical to the original" if same else "summary.json DIFFERS from the original")
