@@ -106,9 +106,13 @@ def load_variants(loaded: LoadedScenario, variants: Sequence[Variant], origin: s
         document.overridden.clear()
         if isinstance(overrides, Mapping):
             data = apply_values(document, overrides, origin=origin)
+            paths = list(overrides)
         else:
             data = apply_overrides(document, overrides, origin=origin)
-        scenarios.append(validate_data(document, data))
+            paths = [text.partition("=")[0].strip() for text in overrides]
+        # the declared uncertainties were checked with the scenario, and a point does not change them
+        declared = any(path.split(".")[0] == "uncertainties" for path in paths)
+        scenarios.append(validate_data(document, data, uncertainties=declared))
     return scenarios
 
 
@@ -138,8 +142,11 @@ def _finish(document: Document, overrides: Sequence[str]) -> LoadedScenario:
     )
 
 
-def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
+def validate_data(document: Document, data: dict[str, Any], *, uncertainties: bool = True) -> Scenario:
     """Validate plain data against the schema and the cross-reference checks.
+
+    ``uncertainties`` false skips checking the declared uncertainties against the scenario (for
+    variants of a scenario checked already, whose overrides leave them alone).
 
     Raises:
         ScenarioError: with every problem: those found while reading the YAML, the schema's,
@@ -167,7 +174,8 @@ def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
             except ValidationError:
                 scenario = None
     if scenario is not None:
-        for path, message in [*check_scenario(scenario), *check_uncertainties(scenario)]:
+        findings = check_scenario(scenario) + (check_uncertainties(scenario) if uncertainties else [])
+        for path, message in findings:
             if not any(_depends(tuple(path), bad) for bad in set_aside):
                 problems.append(_problem(document, data, path, message))
     if problems:

@@ -8,7 +8,7 @@ override keeps meaning the same thing when the file is reordered. The value is r
 
 from __future__ import annotations
 
-import copy
+import pickle
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,7 +45,7 @@ def apply_overrides(document: Document, overrides: Sequence[str], origin: str = 
 
     ``origin`` names where the overrides came from in messages (``--set``, ``--param``).
     """
-    data = copy.deepcopy(document.data)
+    data = _copy(document.data)
     for text in overrides:
         where = f"{origin} {_short(text)}"
         dotted, value = parse_assignment(text, where)
@@ -58,10 +58,16 @@ def apply_values(document: Document, values: Mapping[str, Any], origin: str = "-
 
     Messages name each override as ``ORIGIN PATH=VALUE``, exactly as the same override given as text.
     """
-    data = copy.deepcopy(document.data)
+    data = _copy(document.data)
     for dotted, value in values.items():
         _apply_one(document, data, dotted, value, f"{origin} {_short(f'{dotted}={format_value(value)}')}")
     return data
+
+
+def _copy(data: Any) -> Any:
+    """A deep copy of plain parsed data (mappings, lists, text, numbers, dates): a pickle round trip,
+    several times faster than ``copy.deepcopy`` for the data of a scenario."""
+    return pickle.loads(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _apply_one(document: Document, data: dict[str, Any], dotted: str, value: Any, where: str) -> None:

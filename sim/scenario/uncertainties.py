@@ -21,6 +21,7 @@ description (:func:`overridable_parameters`), walking the schema's models generi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import types
@@ -136,12 +137,18 @@ class FieldSpec:
     def check(self, value: Any) -> str | None:
         """None when the field accepts ``value``, else what it accepts."""
         try:
-            TypeAdapter(self.annotation).validate_python(value)
+            _adapter(self.annotation).validate_python(value)
         except ValidationError:
             return self.allowed() or "another value"
         if self.kind in ("int", "float") and not _within(float(value), self.bounds):
             return self.allowed()
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _adapter(annotation: Any) -> TypeAdapter:
+    """A pydantic validator for a field's type (built once per type: building one is slow)."""
+    return TypeAdapter(annotation)
 
 
 def _within(value: float, bounds: dict[str, Any]) -> bool:
