@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -291,7 +292,30 @@ def test_one_point_of_a_small_evaluation_runs_in_this_process(monkeypatch) -> No
 
 def test_batch_run_rows_name_the_scenario() -> None:
     scenario = sim.load_scenario(MINIMAL)
-    rows = mesa.batch_run(sim.EscalationModel, parameters={"scenario": [scenario], "replications": 1},
-                          iterations=2, max_steps=scenario.horizon_days, number_processes=1, display_progress=False)
+    runs = {"rng": [1, 2]} if _batch_run_takes_rng() else {"iterations": 2}  # Mesa 3.5 deprecates iterations
+    rows = mesa.batch_run(sim.EscalationModel, parameters={"scenario": [scenario], "replications": 1}, **runs,
+                          max_steps=scenario.horizon_days, number_processes=1, display_progress=False)
     assert len(rows) == 2
     assert repr(rows[0]["scenario"]) == str(rows[0]["scenario"]) == "Scenario(name='minimal')"
+
+
+def _batch_run_takes_rng() -> bool:
+    return "rng" in inspect.signature(mesa.batch_run).parameters
+
+
+def test_batch_run_with_rng_seeds_each_run_as_the_readme_shows() -> None:
+    if not _batch_run_takes_rng():
+        pytest.skip(f"mesa.batch_run takes rng= from Mesa 3.5 (this is Mesa {mesa.__version__})")
+    scenario = sim.load_scenario(MINIMAL)
+
+    def rows() -> list[dict]:
+        return mesa.batch_run(sim.EscalationModel, parameters={"scenario": [scenario], "replications": 1},
+                              rng=[1, 2, 3], max_steps=scenario.horizon_days, number_processes=1,
+                              display_progress=False)
+
+    first, again = rows(), rows()
+    assert [row["rng"] for row in first] == [1, 2, 3]
+    assert [row["scenario"] for row in first] == [scenario] * 3
+    assert str(first[0]["scenario"]) == "Scenario(name='minimal')"
+    assert [row["casualties_red"] for row in first] == [row["casualties_red"] for row in again]
+    assert len({row["casualties_red"] for row in first}) > 1
