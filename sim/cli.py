@@ -210,12 +210,11 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
     seed = loaded.scenario.seed if args.seed is None else args.seed
     design, kind = None, None
     if sweep:
-        from sim.analysis.sweep import make_design, study_parameters
+        from sim.analysis.sweep import study_design
 
         if args.samples is not None and args.design == "grid":
             raise UserError(Problem("--samples is for --design lhs", source="--samples"))
-        specs, kind, samples = study_parameters(loaded.scenario, args.parameters, args.design, args.samples)
-        design = make_design(specs, kind, samples, seed)
+        design, kind = study_design(loaded.scenario, args.parameters, args.design, args.samples, seed)
     runs = args.runs or (SWEEP_RUNS if sweep else loaded.scenario.runs)
     return execute_run(loaded, runs=runs, seed=seed, out=args.out,
                        executor=_executor(args), chunk_size=_chunk_size(args), progress=progress,

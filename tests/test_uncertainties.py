@@ -151,6 +151,13 @@ def test_sweep_grid_of_declared_uncertainties_takes_five_levels_each() -> None:
     assert sorted(set(table["ties.big_blue.reliability"])) == pytest.approx([0.1, 0.25, 0.4, 0.55, 0.7])
 
 
+def test_a_whole_number_uncertainty_is_sampled_as_whole_numbers() -> None:
+    text = minimal_text("\nuncertainties:\n  - path: horizon_days\n    range: [20, 40]\n    source: s\n")
+    table = sweep(load_text(text), runs=20, samples=42, workers=1, progress=False)
+    # a Latin hypercube of 42 points over the 21 whole numbers 20..40: each twice
+    assert table["horizon_days"].value_counts().to_dict() == dict.fromkeys(range(20, 41), 2)
+
+
 def test_sensitivity_without_parameters_uses_the_declared_numeric_ranges() -> None:
     result = sensitivity(load_text(minimal_text()), method="morris", samples=4, runs=50, workers=1, progress=False)
     assert set(result.indices["parameter"]) == {"ties.big_blue.reliability", "actors.big.backer.escalation_rate"}

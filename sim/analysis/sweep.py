@@ -12,16 +12,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from sim.analysis.designs import grid_design, lhs_design, parse_parameter, point_values
+from sim.analysis.designs import ParameterRange, grid_design, lhs_design, parse_parameter, point_values
 from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, plan_chunks
 from sim.ensemble.runner import stream_chunks
 from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.loader import LoadedScenario, from_scenario, load_variants, load_with_provenance
+from sim.scenario.overrides import resolve_path
 from sim.scenario.schema import Scenario
+from sim.scenario.uncertainties import field_spec
 
 ScenarioLike = Scenario | LoadedScenario | str | Path
 
@@ -74,6 +77,40 @@ def study_parameters(scenario: Scenario, parameters: Sequence[str] | None, desig
     return specs, design, (samples or DECLARED_SAMPLES) if design == "lhs" else samples
 
 
+def study_design(scenario: Scenario, parameters: Sequence[str] | None, design: str | None, samples: int | None,
+                 seed: int) -> tuple[pd.DataFrame, str]:
+    """The points of a sweep (as given, or the declared uncertainties) and the design's kind.
+
+    Values of whole-number fields (``horizon_days``) are made whole: a Latin hypercube keeps one
+    value per stratum, a grid rounds to the nearest.
+    """
+    specs, kind, samples = study_parameters(scenario, parameters, design, samples)
+    points = make_design(specs, kind, samples, seed)
+    ranges = {r.path: r for r in (parse_parameter(spec, need_num=False) for spec in specs)}
+    data = scenario.model_dump(mode="json")
+    for column in points.columns:
+        try:
+            spec = field_spec(resolve_path(data, column, origin="--param", create=False))
+        except UserError:
+            continue  # an unknown path is reported, with its remedy, when the points are validated
+        if spec is not None and spec.kind == "int" and ranges[column].numeric:
+            points[column] = _whole(points[column], kind, ranges[column])
+    return points, kind
+
+
+def _whole(values: pd.Series, kind: str, parameter: ParameterRange) -> pd.Series:
+    """Whole numbers for a whole-number field: the nearest for a grid; for a Latin hypercube, each of
+    the whole numbers from LOW to HIGH takes an equal share of [LOW, HIGH]."""
+    if kind == "grid":
+        return np.floor(values.astype(float) + 0.5).astype(int)
+    low, high = sorted((float(parameter.low), float(parameter.high)))
+    first, last = np.ceil(low), np.floor(high)
+    if last <= first:
+        return pd.Series(np.full(len(values), int(first)), index=values.index)
+    share = (values.astype(float) - low) / (high - low)
+    return np.clip(first + np.floor(share * (last - first + 1)), first, last).astype(int)
+
+
 def make_design(specs: Sequence[str], kind: str = "grid", samples: int | None = None, seed: int = 0) -> pd.DataFrame:
     """The points of a sweep from ``--param`` specs: a full grid, or ``samples`` LHS points."""
     if kind == "grid":
@@ -112,8 +149,7 @@ def sweep(scenario: ScenarioLike, parameters: Sequence[str] | None = None, runs:
     """
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
-    parameters, design, samples = study_parameters(loaded.scenario, parameters, design, samples)
-    points = make_design(parameters, design, samples, seed)
+    points, _ = study_design(loaded.scenario, parameters, design, samples, seed)
     return run_design(loaded, points, runs, seed, chunk_size=chunk_size, workers=workers, executor=executor,
                       progress=progress)
 
