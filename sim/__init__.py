@@ -7,6 +7,7 @@ The public API, for notebooks and other tools::
     result = sim.run_ensemble(scenario, runs=10_000, seed=1)
     result.summary["p_regional_escalation"]     # estimate with its 95% Wilson interval
     result.runs                                  # one row per replication (pandas)
+    sim.read_table("results/.../20261124T232212Z")  # a saved run's table, from CSV or Parquet
 
 The names are imported on first use (PEP 562), so that ``import sim.console`` (the command's entry
 point) is instant and a Ctrl-C while numpy, pandas and Mesa load is handled like any other.
@@ -31,6 +32,7 @@ _EXPORTS = {
     "compare": "sim.analysis.compare",
     "evaluate": "sim.analysis.sweep",
     "load_scenario": "sim.scenario.loader",
+    "read_table": "sim.output.results",
     "run_ensemble": "sim.ensemble.runner",
     "sensitivity": "sim.analysis.sensitivity",
     "sweep": "sim.analysis.sweep",
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from sim.model.model import EscalationModel as EscalationModel
     from sim.scenario.errors import ScenarioError as ScenarioError
     from sim.scenario.errors import UserError as UserError
+    from sim.output.results import read_table as read_table
     from sim.scenario.loader import load_scenario as load_scenario
     from sim.scenario.schema import Scenario as Scenario
 

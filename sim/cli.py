@@ -93,6 +93,9 @@ def _add_saved_study(parser: argparse.ArgumentParser, name: str) -> None:
                         help=f"add replications until the 95%% interval of P(regional escalation){per} "
                              "is narrower than W")
     parser.add_argument("--max-runs", type=_positive_int(MAX_RUNS), help=f"cap{per} for --target-ci-width")
+    parser.add_argument("--format", dest="table_format", choices=("auto", "csv", "parquet"), default="auto",
+                        help="per-run tables as CSV or Parquet (default auto: Parquet from 1,000,000 rows when "
+                             "pyarrow is installed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="sweep parameters: P(regional escalation) at every point")
     sweep.add_argument("scenario", nargs="?", help="scenario YAML file")
     sweep.add_argument("--param", dest="parameters", action="append", default=[], metavar="PATH=START:STOP:NUM",
-                       help="a parameter to vary (repeatable); PATH=a,b,c for a list of values")
-    sweep.add_argument("--design", choices=("grid", "lhs"), default="grid", help="full grid, or Latin hypercube")
+                       help="a parameter to vary (repeatable); PATH=a,b,c for a list of values "
+                            "(default: the scenario's declared uncertainties)")
+    sweep.add_argument("--design", choices=("grid", "lhs"), default=None,
+                       help="full grid, or Latin hypercube (default: grid for --param, lhs of 64 points for the "
+                            "declared uncertainties)")
     sweep.add_argument("--samples", type=_positive_int(100_000), help="points of a Latin hypercube")
     sweep.add_argument("--runs", type=_positive_int(MAX_RUNS), help=f"replications per point (default {SWEEP_RUNS:,})")
     _add_saved_study(sweep, "sweep")
@@ -123,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     sensitivity = commands.add_parser("sensitivity", help="global sensitivity analysis with SALib")
     sensitivity.add_argument("scenario", help="scenario YAML file")
     sensitivity.add_argument("--param", dest="parameters", action="append", default=[], metavar="PATH=LOW:HIGH",
-                             help="a parameter and its range (repeatable)")
+                             help="a parameter and its range (repeatable; default: the scenario's declared "
+                                  "uncertainties with a range)")
     sensitivity.add_argument("--method", choices=("sobol", "morris"), default="sobol")
     sensitivity.add_argument("--samples", type=_positive_int(1 << 16), default=64,
                              help="base samples N (Sobol': a power of two) or Morris trajectories")
@@ -154,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
                                   "ties) in the current one, comments kept")
     migrate.add_argument("scenario", type=Path, help="scenario YAML file in the first format")
     migrate.add_argument("--in-place", action="store_true", help="overwrite the file (default: print the result)")
+    params = commands.add_parser("params", help="list every overridable path with its value, bounds and meaning")
+    params.add_argument("scenario", help="scenario YAML file")
+    params.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE")
+    params.add_argument("--json", action="store_true", help="JSON rows instead of a table")
+
+    commands.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
 
     plot = commands.add_parser("plot", help="redraw the figures of a saved run")
     plot.add_argument("results", type=Path, help="a results folder")
@@ -211,7 +224,8 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
     name = "sweep" if sweep else "run"
     progress = not args.no_progress
     if args.resume is not None:
-        if args.scenario or args.overrides or args.runs or args.seed is not None or args.out:
+        if (args.scenario or args.overrides or args.runs or args.seed is not None or args.out
+                or args.table_format != "auto"):
             raise UserError(Problem(f"--resume continues a saved {name} as it was started; give only the folder "
                                     "(and --workers)", source="--resume"))
         return resume_run(args.resume, executor=_executor(args), progress=progress, notify=_notify,
@@ -224,21 +238,22 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
         raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
     loaded = load_with_provenance(args.scenario, args.overrides)
     seed = loaded.scenario.seed if args.seed is None else args.seed
-    design = None
+    design, kind = None, None
     if sweep:
-        from sim.analysis.sweep import make_design
+        from sim.analysis.sweep import study_design
 
-        if args.samples is not None and args.design != "lhs":
+        if args.samples is not None and args.design == "grid":
             raise UserError(Problem("--samples is for --design lhs", source="--samples"))
-        design = make_design(args.parameters, args.design, args.samples, seed)
+        design, kind = study_design(loaded.scenario, args.parameters, args.design, args.samples, seed)
     runs = args.runs or (SWEEP_RUNS if sweep else loaded.scenario.runs)
     points = 1 if design is None else len(design)
     chunk_size = _chunk_size(args, args.max_runs or runs if args.target_ci_width else runs, points)
     return execute_run(loaded, runs=runs, seed=seed, out=args.out,
                        executor=_executor(args), chunk_size=chunk_size, progress=progress,
                        figures=not args.no_figures, command=["escalation", *sys.argv[1:]], notify=_notify,
-                       design=design, design_kind=args.design if sweep else None,
-                       target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS)
+                       design=design, design_kind=kind if sweep else None,
+                       target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS,
+                       table_format=args.table_format)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -262,6 +277,7 @@ def command_sweep(args: argparse.Namespace) -> int:
 def command_sensitivity(args: argparse.Namespace) -> int:
     """``escalation sensitivity``: SALib indices, saved and printed, with a ranked bar chart."""
     from sim.analysis.sensitivity import sensitivity
+    from sim.analysis.sweep import declared_parameters
     from sim.output.analysis_figures import save, sensitivity_figure
     from sim.output.report import sensitivity_report
     from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_json
@@ -270,7 +286,8 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     check_folder(args.out)
     loaded = load_with_provenance(args.scenario, args.overrides)
     seed = loaded.scenario.seed if args.seed is None else args.seed
-    result = sensitivity(loaded, args.parameters, method=args.method, samples=args.samples, runs=args.runs,
+    parameters = args.parameters or declared_parameters(loaded.scenario, numeric_only=True)
+    result = sensitivity(loaded, parameters, method=args.method, samples=args.samples, runs=args.runs,
                          seed=seed, executor=_executor(args), chunk_size=_chunk_size(args),
                          progress=not args.no_progress)
     partial = claim_folder(args.out, loaded.scenario.name)
@@ -279,7 +296,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     write_json(partial / "manifest.json", build_manifest(
         loaded, runs=args.runs, seed=seed, chunk_size=_chunk_size(args), command=["escalation", *sys.argv[1:]],
         extra={"kind": "sensitivity", "method": args.method, "samples": args.samples,
-               "parameters": args.parameters, "status": "complete"}))
+               "parameters": parameters, "status": "complete"}))
     save(sensitivity_figure(result.indices, args.method, loaded.scenario.title, len(result.design), args.runs),
          partial / "figures" / "sensitivity.png")
     folder = publish(partial)
@@ -373,6 +390,27 @@ def command_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_params(args: argparse.Namespace) -> int:
+    """``escalation params``: every path ``--set`` accepts, its current value, what it allows, its meaning."""
+    import json
+
+    from sim.output.report import parameters_report
+    from sim.scenario.loader import load_with_provenance
+    from sim.scenario.uncertainties import parameter_rows
+
+    rows = parameter_rows(load_with_provenance(args.scenario, args.overrides).scenario)
+    print(json.dumps(rows, indent=2, ensure_ascii=False) if args.json else parameters_report(rows))
+    return 0
+
+
+def command_schema(args: argparse.Namespace) -> int:
+    """``escalation schema``: the JSON Schema of scenario files, as shipped in the package."""
+    from sim.scenario.jsonschema import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
 def command_plot(args: argparse.Namespace) -> int:
     """``escalation plot``: redraw the figures from a results folder."""
     from sim.output.results import redraw
@@ -397,7 +435,8 @@ def command_rerun(args: argparse.Namespace) -> int:
     check_folder(out)
     outcome = execute_run(loaded, runs=manifest["runs"], seed=manifest["seed"], out=out,
                           chunk_size=manifest["chunk_size"], executor=_executor(args),
-                          progress=not args.no_progress, command=["escalation", *sys.argv[1:]], notify=_notify)
+                          progress=not args.no_progress, command=["escalation", *sys.argv[1:]], notify=_notify,
+                          table_format=manifest.get("table_format", "csv"))
     same = original == (outcome.folder / "summary.json").read_bytes()
     print(f"rerun written to {outcome.folder}")
     print("summary.json is identical to the original" if same else "summary.json DIFFERS from the original")
@@ -412,6 +451,8 @@ COMMANDS = {
     "backtest": command_backtest,
     "validate": command_validate,
     "migrate": command_migrate,
+    "params": command_params,
+    "schema": command_schema,
     "plot": command_plot,
     "rerun": command_rerun,
 }

@@ -138,16 +138,22 @@ def lhs_design(ranges: Sequence[ParameterRange], samples: int, seed: int) -> pd.
     return pd.DataFrame(columns)
 
 
-def point_overrides(design: pd.DataFrame) -> list[list[str]]:
-    """``--set``-style assignments for each point of a design."""
-    return [[f"{path}={_format(value)}" for path, value in row.items()] for _, row in design.iterrows()]
+def point_values(design: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each point of a design as a mapping of paths to plain Python values (no text to parse).
+
+    Numbers are tidied (rounded to 12 decimals, whole numbers as int), so a design saved in a manifest
+    and read back gives the same scenarios.
+    """
+    columns = [design[name].to_numpy(dtype=object) for name in design.columns]
+    return [{name: _plain(column[row]) for name, column in zip(design.columns, columns, strict=True)}
+            for row in range(len(design))]
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(_tidy(value))
-    if isinstance(value, (np.integer, np.floating)):
-        return repr(_tidy(float(value)))
-    return str(value)
+def _plain(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        return _tidy(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.designs import parse_parameter
-from sim.analysis.sweep import ScenarioLike, as_loaded, run_design
+from sim.analysis.sweep import ScenarioLike, as_loaded, declared_parameters, run_design
 from sim.scenario.errors import Problem, UserError
 
 METHODS = ("sobol", "morris")
@@ -82,18 +82,21 @@ def analyse(problem: dict[str, Any], method: str, inputs: np.ndarray, outputs: n
     return table.sort_values("mu_star", ascending=False, ignore_index=True)
 
 
-def sensitivity(scenario: ScenarioLike, parameters: Sequence[str], method: str = "sobol", samples: int = 64,
+def sensitivity(scenario: ScenarioLike, parameters: Sequence[str] | None = None, method: str = "sobol",
+                samples: int = 64,
                 runs: int = 500, seed: int | None = None, **options: Any) -> SensitivityResult:
     """Sensitivity of P(regional escalation) to ``parameters`` (``PATH=LOW:HIGH`` each).
 
     Every design point is played ``runs`` times on common random numbers; the Monte Carlo noise
-    of each point's estimate adds to SALib's confidence intervals, so give enough runs.
+    of each point's estimate adds to SALib's confidence intervals, so give enough runs. Without
+    ``parameters``, the scenario's declared uncertainties with a numeric range are used (those with
+    choices are left out: SALib needs numbers).
     """
     if method not in METHODS:
         raise UserError(Problem(f"found '{method}'; allowed: 'sobol' or 'morris'", source="--method"))
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
-    problem = problem_for(parameters)
+    problem = problem_for(parameters or declared_parameters(loaded.scenario, numeric_only=True))
     inputs = sample(problem, method, samples, seed)
     design = pd.DataFrame(inputs, columns=problem["names"])
     table = run_design(loaded, design, runs, seed, **options)

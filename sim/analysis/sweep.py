@@ -12,17 +12,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import yaml
 
-from sim.analysis.designs import grid_design, lhs_design, parse_parameter, point_overrides
+from sim.analysis.designs import ParameterRange, grid_design, lhs_design, parse_parameter, point_values
 from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, plan_chunks
 from sim.ensemble.runner import stream_chunks
 from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, UserError
-from sim.scenario.loader import LoadedScenario, load_text, load_variants, load_with_provenance
+from sim.scenario.loader import LoadedScenario, from_scenario, load_variants, load_with_provenance
+from sim.scenario.overrides import resolve_path
 from sim.scenario.schema import Scenario
+from sim.scenario.uncertainties import field_spec
 
 ScenarioLike = Scenario | LoadedScenario | str | Path
 
@@ -32,9 +34,81 @@ def as_loaded(scenario: ScenarioLike) -> LoadedScenario:
     if isinstance(scenario, LoadedScenario):
         return scenario
     if isinstance(scenario, Scenario):
-        text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-        return load_text(text, source=f"<scenario {scenario.name}>")
+        return from_scenario(scenario)
     return load_with_provenance(scenario)
+
+
+DECLARED_SAMPLES = 64
+DECLARED_LEVELS = 5
+
+
+def declared_parameters(scenario: Scenario, *, levels: int | None = None, numeric_only: bool = False) -> list[str]:
+    """``--param`` specs for the scenario's declared uncertainties (``PATH=LOW:HIGH[:LEVELS]``, ``PATH=a,b``).
+
+    Raises:
+        UserError: when the scenario declares none (of the kind asked for).
+    """
+    specs = []
+    for uncertainty in scenario.uncertainties:
+        if uncertainty.range is None:
+            if not numeric_only:
+                specs.append(uncertainty.spec())
+            continue
+        specs.append(uncertainty.spec() + (f":{levels}" if levels else ""))
+    if not specs:
+        kind = "numeric " if numeric_only and scenario.uncertainties else ""
+        raise UserError(Problem(f"scenario '{scenario.name}' declares no {kind}uncertainties; give at least one "
+                                "--param, or declare them under uncertainties: in the scenario", source="--param"))
+    return specs
+
+
+def study_parameters(scenario: Scenario, parameters: Sequence[str] | None, design: str | None,
+                     samples: int | None) -> tuple[list[str], str, int | None]:
+    """The specs, design and sample count of a sweep: as given, or the declared uncertainties.
+
+    With no parameters, the scenario's declared uncertainties are swept: by default a Latin
+    hypercube of :data:`DECLARED_SAMPLES` points (a grid of :data:`DECLARED_LEVELS` values each
+    with ``design="grid"``).
+    """
+    if parameters:
+        return list(parameters), design or "grid", samples
+    design = design or "lhs"
+    specs = declared_parameters(scenario, levels=DECLARED_LEVELS if design == "grid" else None)
+    return specs, design, (samples or DECLARED_SAMPLES) if design == "lhs" else samples
+
+
+def study_design(scenario: Scenario, parameters: Sequence[str] | None, design: str | None, samples: int | None,
+                 seed: int) -> tuple[pd.DataFrame, str]:
+    """The points of a sweep (as given, or the declared uncertainties) and the design's kind.
+
+    Values of whole-number fields (``horizon_days``) are made whole: a Latin hypercube keeps one
+    value per stratum, a grid rounds to the nearest.
+    """
+    specs, kind, samples = study_parameters(scenario, parameters, design, samples)
+    points = make_design(specs, kind, samples, seed)
+    ranges = {r.path: r for r in (parse_parameter(spec, need_num=False) for spec in specs)}
+    data = scenario.model_dump(mode="json")
+    for column in points.columns:
+        try:
+            spec = field_spec(resolve_path(data, column, origin="--param", create=False))
+        except UserError:
+            continue  # an unknown path is reported, with its remedy, when the points are validated
+        if spec is not None and spec.kind == "int" and ranges[column].numeric:
+            points[column] = _whole(points[column], kind, ranges[column])
+    return points, kind
+
+
+def _whole(values: pd.Series, kind: str, parameter: ParameterRange) -> pd.Series:
+    """Whole numbers for a whole-number field: the nearest for a grid; for a Latin hypercube, each of
+    the whole numbers from LOW to HIGH takes an equal share of [LOW, HIGH]."""
+    if kind == "grid":
+        return np.floor(values.astype(float) + 0.5).astype(int)
+    low, high = sorted((float(parameter.low), float(parameter.high)))
+    first, last = np.ceil(low), np.floor(high)
+    if last <= first:
+        return pd.Series(np.full(len(values), int(first)), index=values.index)
+    share = (values.astype(float) - low) / (high - low)
+    return np.clip(first + np.floor(share * (last - first + 1)), first, last).astype(int)
 
 
 def make_design(specs: Sequence[str], kind: str = "grid", samples: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -54,7 +128,7 @@ def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: in
     """Run every point of ``design`` ``runs`` times; one row per point (see :func:`sweep_table`)."""
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
-    params = compile_scenarios(load_variants(loaded, point_overrides(design)))
+    params = compile_scenarios(load_variants(loaded, point_values(design)))
     accumulator = Accumulator(params)
     chunks = plan_chunks(runs, seed, chunk_size, params.points)
     for result in stream_chunks(params, chunks, workers=workers, executor=executor, progress=progress):
@@ -62,18 +136,20 @@ def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: in
     return sweep_table(design, accumulator)
 
 
-def sweep(scenario: ScenarioLike, parameters: Sequence[str], runs: int = 1_000, *, design: str = "grid",
+def sweep(scenario: ScenarioLike, parameters: Sequence[str] | None = None, runs: int = 1_000, *,
+          design: str | None = None,
           samples: int | None = None, seed: int | None = None, workers: int | None = None,
           executor: Any = None, chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool = True) -> pd.DataFrame:
-    """Sweep parameters (``"actors.turkey.backer.escalation_rate=0:0.2:5"``) and tabulate the risk.
+    """Sweep parameters (``"actors.turkey.outside.escalation_rate=0:0.2:5"``) and tabulate the risk.
 
     Returns one row per point: the parameter values, runs, ``p_regional_escalation`` with
-    ``ci_low`` and ``ci_high``, every outcome share with its interval, backers' entry
-    probabilities and the median war length.
+    ``ci_low`` and ``ci_high``, every outcome share with its interval, outside powers' combat
+    probabilities and the median war length. Without ``parameters``, the scenario's declared
+    uncertainties are swept (see :func:`study_parameters`).
     """
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
-    points = make_design(parameters, design, samples, seed)
+    points, _ = study_design(loaded.scenario, parameters, design, samples, seed)
     return run_design(loaded, points, runs, seed, chunk_size=chunk_size, workers=workers, executor=executor,
                       progress=progress)
 

@@ -150,12 +150,24 @@ class ProcessExecutor:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
+def in_worker_process() -> bool:
+    """Whether this process is a daemonic pool worker (e.g. of EMA's ``MultiprocessingEvaluator``).
+
+    Such a process may not start children, so a run inside it has to stay in the process.
+    """
+    return multiprocessing.current_process().daemon
+
+
 def make_executor(workers: int | None = None, kind: str = "processes", scheduler: str | None = None):
-    """The executor for a run: ``processes`` (default), ``serial``, or ``dask``."""
+    """The executor for a run: ``processes`` (default), ``serial``, or ``dask``.
+
+    Inside a daemonic worker process (another tool's pool) local processes become serial: no
+    nested pools.
+    """
     if kind == "dask":
         from sim.ensemble.dask_executor import DaskExecutor
 
         return DaskExecutor(scheduler=scheduler, workers=workers)
-    if kind == "serial" or workers == 1:
+    if kind == "serial" or workers == 1 or in_worker_process():
         return SerialExecutor()
     return ProcessExecutor(workers)

@@ -42,8 +42,11 @@ class EnsembleResult:
 def stream_chunks(params: Parameters, chunks: Sequence[Chunk], *, workers: int | None = None,
                   executor: Any = None, progress: bool = True,
                   notify: Callable[[str], None] | None = None) -> Iterator[ChunkResult]:
-    """Run ``chunks`` and yield each result as it finishes (in any order)."""
-    executor = executor or make_executor(workers)
+    """Run ``chunks`` and yield each result as it finishes (in any order).
+
+    Without an executor, a single chunk runs in this process: a pool would only add its start-up.
+    """
+    executor = executor or make_executor(1 if len(chunks) == 1 else workers)
     total = sum(c.replications * c.points for c in chunks)
     results: Iterable[ChunkResult] = executor.map(params, chunks, notify=notify)
     bar = tqdm(total=total, unit="runs", unit_scale=True, disable=not progress, delay=1.0,

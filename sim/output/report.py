@@ -136,3 +136,20 @@ def backtest_report(result: Any, runs: int, folder: str) -> str:
                          f"range {row.low:g} to {row.high:g})")
     lines += ["", f"  Results: {folder}"]
     return "\n".join(lines)
+
+
+def parameters_report(rows: list[dict[str, str]]) -> str:
+    """``escalation params``: one line per overridable path, with the declared range where there is one."""
+    headers = {"path": "path", "value": "value", "allowed": "allowed", "uncertainty": "declared range",
+               "description": "description"}
+    limits = {"path": 60, "value": 24, "allowed": 40, "uncertainty": 36, "description": 200}
+    cells = [{k: _clip(row[k], limits[k]) for k in headers} for row in [headers, *rows]]
+    widths = {k: max(len(c[k]) for c in cells) for k in headers}
+    lines = ["  ".join(c[k].ljust(widths[k]) for k in headers).rstrip() for c in cells]
+    declared = sum(1 for row in rows if row["uncertainty"])
+    return "\n".join([*lines, "", f"{len(rows)} overridable values ({declared} with a declared uncertainty); "
+                       "set one with --set PATH=VALUE"])
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.designs import point_overrides
+from sim.analysis.designs import point_values
 from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, plan_chunks
 from sim.ensemble.executors import WorkerDiedError, make_executor
@@ -51,6 +51,8 @@ from sim.scenario.loader import LoadedScenario, load_text, load_variants
 
 RESULTS_ROOT = Path("results")
 PARTIAL = ".partial"
+TABLE_FORMATS = ("csv", "parquet")
+PARQUET_FROM_ROWS = 1_000_000  # "auto": Parquet from this many rows (replications x points), when pyarrow is there
 
 
 class RunInterruptedError(UserError):
@@ -228,23 +230,123 @@ def build_manifest(loaded: LoadedScenario, *, runs: int, seed: int, chunk_size: 
     }
 
 
+def parquet_available() -> bool:
+    """Whether pyarrow (the ``parquet`` extra) is installed."""
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_table_format(requested: str, rows: int, notify: Callable[[str], None] | None = None) -> str:
+    """``csv`` or ``parquet`` for the per-run tables: as requested, or by size for ``auto``.
+
+    ``auto`` writes Parquet from :data:`PARQUET_FROM_ROWS` rows when pyarrow is installed (a
+    Parquet file is a fraction of the CSV's size and is read back typed), CSV otherwise.
+
+    Raises:
+        UserError: for Parquet without pyarrow, or an unknown format.
+    """
+    if requested not in (*TABLE_FORMATS, "auto"):
+        raise UserError(Problem(f"found '{requested}'; allowed: 'csv', 'parquet' or 'auto'", source="--format"))
+    if requested == "parquet" and not parquet_available():
+        raise UserError(Problem("Parquet needs pyarrow: pip install 'escalation-sim[parquet]', or use --format csv",
+                                source="--format parquet"))
+    if requested != "auto":
+        return requested
+    if rows < PARQUET_FROM_ROWS:
+        return "csv"
+    if parquet_available():
+        return "parquet"
+    if notify:
+        notify(f"{rows:,} rows: writing CSV; install pyarrow (the parquet extra) for smaller Parquet tables")
+    return "csv"
+
+
+class _TableWriter:
+    """Writes one table chunk by chunk: CSV text, or Parquet row groups (never the whole table in memory)."""
+
+    def __init__(self, path: Path, table_format: str) -> None:
+        self.path = path
+        self.format = table_format
+        self.temporary = path.with_name(path.name + ".tmp")
+        self._file: Any = None
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def __enter__(self) -> _TableWriter:
+        if self.format == "csv":
+            self._file = self.temporary.open("w", encoding="utf-8", newline="")
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append one chunk's rows."""
+        if self.format == "csv":
+            frame.to_csv(self._file, header=self._file.tell() == 0, index=False, lineterminator="\n")
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            # a column that is empty in the first chunk (no truces yet) is text in the others
+            self._schema = pa.schema([field.with_type(pa.string()) if pa.types.is_null(field.type) else field
+                                      for field in table.schema], metadata=table.schema.metadata)
+            self._writer = pq.ParquetWriter(self.temporary, self._schema, compression="zstd")
+        self._writer.write_table(pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
+
+    def __exit__(self, *error: object) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self.format == "parquet" and self._writer is None and not any(error):
+            self.write(pd.DataFrame())  # an empty table still gets a file
+        if self._writer is not None:
+            self._writer.close()
+        if not any(error):
+            os.replace(self.temporary, self.path)
+
+
+def read_table(folder: Path, name: str = "runs", **options: Any) -> pd.DataFrame:
+    """A results folder's ``runs`` or ``truces`` table, from Parquet or CSV, whichever it holds.
+
+    ``options`` go to ``pandas.read_parquet`` or ``pandas.read_csv`` (e.g. ``columns=[...]`` for
+    Parquet, to read only what is needed from a large table).
+    """
+    folder = Path(folder)
+    parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+    if parquet.exists():
+        if not parquet_available():
+            raise UserError(Problem(f"{parquet.name} needs pyarrow: pip install 'escalation-sim[parquet]'",
+                                    source=str(folder)))
+        return pd.read_parquet(parquet, **options)
+    if csv.exists():
+        return pd.read_csv(csv, **options)
+    raise UserError(Problem(f"no {name}.parquet or {name}.csv: not a complete results folder", source=str(folder)))
+
+
 def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | None = None,
                 workers: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, executor: Any = None,
                 progress: bool = True, figures: bool = True, command: Sequence[str] | None = None,
                 notify: Callable[[str], None] | None = None, design: pd.DataFrame | None = None,
                 design_kind: str | None = None, target_ci_width: float | None = None,
-                max_runs: int | None = None) -> RunOutcome:
+                max_runs: int | None = None, table_format: str = "auto") -> RunOutcome:
     """Run a scenario (or a sweep ``design`` over it) into a new results folder.
 
     The folder is ``out`` or ``results/<scenario>/<UTC timestamp>``. With ``target_ci_width``,
     replication blocks are added until every point's 95% interval of P(regional escalation) is
-    narrower than it, or ``max_runs`` is reached; ``runs`` is then ignored.
+    narrower than it, or ``max_runs`` is reached; ``runs`` is then ignored. ``table_format`` is
+    ``csv``, ``parquet`` or ``auto`` (see :func:`choose_table_format`).
     """
+    points = 1 if design is None else len(design)
+    rows = (max_runs or runs) if target_ci_width is not None else runs
+    table_format = choose_table_format(table_format, rows * points, notify)
     partial = claim_folder(out, loaded.scenario.name)
     extra: dict[str, Any] = {
         "kind": "run" if design is None else "sweep",
         "executor": getattr(executor, "name", "processes" if workers != 1 else "serial"),
         "workers": getattr(executor, "workers", workers or os.cpu_count()),
+        "table_format": table_format,
     }
     if design is not None:
         extra["design"] = {"kind": design_kind or "grid", "columns": list(design.columns),
@@ -294,7 +396,7 @@ def study_parameters(loaded: LoadedScenario, design: pd.DataFrame | None) -> Par
     """Compiled parameters: one point for a run, one per design row for a sweep."""
     if design is None:
         return compile_scenarios([loaded.scenario])
-    return compile_scenarios(load_variants(loaded, point_overrides(design)))
+    return compile_scenarios(load_variants(loaded, point_values(design)))
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -436,21 +538,18 @@ def _compute(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *,
 
 def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, figures: bool,
              wall_time: float) -> dict[str, Any]:
-    """Derive runs.csv, truces.csv, the summary (or sweep table) and figures from the chunk files."""
+    """Derive the runs and truces tables (CSV or Parquet), the summary (or sweep table) and figures from
+    the chunk files, one chunk at a time."""
     accumulator = Accumulator(params)
     paths = finished_chunks(partial)
-    runs_path, truces_path = partial / "runs.csv.tmp", partial / "truces.csv.tmp"
-    with runs_path.open("w", encoding="utf-8", newline="") as runs_file, \
-            truces_path.open("w", encoding="utf-8", newline="") as truces_file:
-        for position, index in enumerate(sorted(paths)):
+    extension = manifest.get("table_format", "csv")
+    with _TableWriter(partial / f"runs.{extension}", extension) as runs_writer, \
+            _TableWriter(partial / f"truces.{extension}", extension) as truces_writer:
+        for index in sorted(paths):
             result = load_chunk(paths[index])  # each chunk is read once, in chunk order
             accumulator.add(result)
-            runs_table(params, result.runs).to_csv(runs_file, header=position == 0, index=False,
-                                                   lineterminator="\n")
-            truces_table(params, result.truces).to_csv(truces_file, header=position == 0, index=False,
-                                                       lineterminator="\n")
-    os.replace(runs_path, partial / "runs.csv")
-    os.replace(truces_path, partial / "truces.csv")
+            runs_writer.write(runs_table(params, result.runs))
+            truces_writer.write(truces_table(params, result.truces))
     head = {
         "scenario": manifest["scenario"]["name"],
         "title": manifest["scenario"]["title"],

@@ -12,16 +12,17 @@ keeping only the findings that do not depend on a field it set aside.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import re
 import typing
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import UnionType
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
@@ -29,8 +30,9 @@ from sim.scenario.checks import check_scenario
 from sim.scenario.errors import Problem, ScenarioError, did_you_mean
 from sim.scenario.exact_types import inexact_values, non_finite_values
 from sim.scenario.migrate import old_format, old_format_problem
-from sim.scenario.overrides import allowed_fields, apply_overrides, entry_label, model_of, schema_fields
+from sim.scenario.overrides import allowed_fields, apply_overrides, apply_values, entry_label, model_of, schema_fields
 from sim.scenario.schema import Scenario
+from sim.scenario.uncertainties import annotation_bounds, check_uncertainties, describe_bounds, field_bounds
 from sim.scenario.yamlsource import Document, parse_bytes, read_document
 
 PathKey = tuple[Any, ...]
@@ -40,13 +42,18 @@ _MARKER = re.compile(r"^[a-z][a-z-]*\[.*\]$")
 
 @dataclass(frozen=True)
 class LoadedScenario:
-    """A validated scenario with its provenance: the text it came from and the overrides."""
+    """A validated scenario with its provenance: the text it came from and the overrides.
+
+    ``document`` keeps the parsed data (overrides applied) and where each value sits in the text,
+    so that variants (sweep points, EMA experiments) are validated from it without parsing again.
+    """
 
     scenario: Scenario
     source: str
     text: str
     sha256: str
     overrides: tuple[str, ...] = ()
+    document: Document | None = field(default=None, repr=False, compare=False)
 
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
@@ -68,15 +75,46 @@ def load_text(text: str, source: str = "<scenario>", overrides: Sequence[str] = 
     return _finish(parse_bytes(text.encode("utf-8", errors="surrogatepass"), source), overrides)
 
 
-def load_variants(loaded: LoadedScenario, variants: Sequence[Sequence[str]], origin: str = "--param") -> list[Scenario]:
-    """One validated scenario per list of extra overrides (sweep points), parsing the text once."""
-    document = parse_bytes(loaded.text.encode("utf-8", errors="surrogatepass"), loaded.source)
-    base = apply_overrides(document, loaded.overrides)
-    document.data = base
+def from_scenario(scenario: Scenario) -> LoadedScenario:
+    """A :class:`LoadedScenario` for a Scenario object built in code: its data, with no YAML to parse.
+
+    Its text (for a manifest) is the scenario written out as YAML; messages about its variants name
+    ``<scenario NAME>`` and the field, as there are no lines to point to.
+    """
+    data = scenario.model_dump(mode="json")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
+    return LoadedScenario(scenario=scenario, source=f"<scenario {scenario.name}>", text=text,
+                          sha256=hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest(),
+                          document=Document(data=data, source=f"<scenario {scenario.name}>", text=text))
+
+
+Variant = Sequence[str] | Mapping[str, Any]
+
+
+def load_variants(loaded: LoadedScenario, variants: Sequence[Variant], origin: str = "--param") -> list[Scenario]:
+    """One validated scenario per variant (sweep point), from the data parsed once at load time.
+
+    A variant is a list of ``PATH=VALUE`` texts (read as YAML, like ``--set``) or a mapping of
+    paths to values that are already typed; both are validated, and reported, the same way.
+    """
+    base = loaded.document
+    if base is None:  # a LoadedScenario made by hand: parse its text once
+        base = parse_bytes(loaded.text.encode("utf-8", errors="surrogatepass"), loaded.source)
+        base.data = apply_overrides(base, loaded.overrides)
+    document = dataclasses.replace(base, overridden={})
     scenarios = []
     for overrides in variants:
         document.overridden.clear()
-        scenarios.append(validate_data(document, apply_overrides(document, overrides, origin=origin)))
+        if isinstance(overrides, Mapping):
+            data = apply_values(document, overrides, origin=origin)
+            paths = list(overrides)
+        else:
+            data = apply_overrides(document, overrides, origin=origin)
+            paths = [text.partition("=")[0].strip() for text in overrides]
+        # the declared uncertainties were checked with the scenario, and a point does not change them
+        declared = any(path.split(".")[0] == "uncertainties" for path in paths)
+        scenarios.append(validate_data(document, data, uncertainties=declared))
     return scenarios
 
 
@@ -95,17 +133,22 @@ def _finish(document: Document, overrides: Sequence[str]) -> LoadedScenario:
     except ScenarioError as error:
         raise ScenarioError([*document.problems, *error.problems]) from None
     scenario = validate_data(document, data)
+    document.data = data
     return LoadedScenario(
         scenario=scenario,
         source=document.source,
         text=document.text,
         sha256=hashlib.sha256(document.text.encode("utf-8", errors="surrogatepass")).hexdigest(),
         overrides=tuple(overrides),
+        document=document,
     )
 
 
-def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
+def validate_data(document: Document, data: dict[str, Any], *, uncertainties: bool = True) -> Scenario:
     """Validate plain data against the schema and the cross-reference checks.
+
+    ``uncertainties`` false skips checking the declared uncertainties against the scenario (for
+    variants of a scenario checked already, whose overrides leave them alone).
 
     Raises:
         ScenarioError: with every problem: those found while reading the YAML, the schema's,
@@ -142,7 +185,8 @@ def validate_data(document: Document, data: dict[str, Any]) -> Scenario:
             except ValidationError:
                 scenario = None
     if scenario is not None:
-        for path, message in check_scenario(scenario):
+        findings = check_scenario(scenario) + (check_uncertainties(scenario) if uncertainties else [])
+        for path, message in findings:
             if not any(_depends(tuple(path), bad) for bad in set_aside):
                 problems.append(_problem(document, data, path, message))
     if problems:
@@ -318,33 +362,6 @@ def _field_info(path: PathKey) -> FieldInfo | None:
     return schema_fields(model)[path[-1]]
 
 
-def _bounds(info: FieldInfo | None) -> dict[str, Any]:
-    if info is None:
-        return {}
-    return {**_annotation_bounds(info.annotation), **_metadata_bounds(info.metadata)}
-
-
-def _metadata_bounds(metadata: Sequence[Any]) -> dict[str, Any]:
-    bounds: dict[str, Any] = {}
-    for item in metadata:
-        for name in ("ge", "gt", "le", "lt"):
-            if getattr(item, name, None) is not None:
-                bounds[name] = getattr(item, name)
-        bounds.update(_metadata_bounds(getattr(item, "metadata", ()) or ()))
-    return bounds
-
-
-def _annotation_bounds(annotation: Any) -> dict[str, Any]:
-    """Bounds inside a type: ``Annotated[float, Field(ge=0)]``, also inside ``X | None``."""
-    if typing.get_origin(annotation) is typing.Annotated:
-        return _metadata_bounds(annotation.__metadata__)
-    for argument in typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, UnionType) else ():
-        found = _annotation_bounds(argument)
-        if found:
-            return found
-    return {}
-
-
 def _value_bounds(path: PathKey) -> dict[str, Any]:
     """Bounds of a mapping's values (``leverage.red``): the dict field's value type."""
     if len(path) < 2:
@@ -355,20 +372,13 @@ def _value_bounds(path: PathKey) -> dict[str, Any]:
     annotation = info.annotation
     for candidate in (annotation, *typing.get_args(annotation)):
         if typing.get_origin(candidate) is dict:
-            return _annotation_bounds(typing.get_args(candidate)[1])
+            return annotation_bounds(typing.get_args(candidate)[1])
     return {}
 
 
 def _range(path: PathKey) -> str:
     """``from 0 to 1``, ``more than 0``, ``from 1 to 3,650``: the range a numeric field allows."""
-    bounds = _bounds(_field_info(path)) or _value_bounds(path)
-    low = (f"at least {_number(bounds['ge'])}" if "ge" in bounds
-           else f"more than {_number(bounds['gt'])}" if "gt" in bounds else "")
-    high = (f"at most {_number(bounds['le'])}" if "le" in bounds
-            else f"less than {_number(bounds['lt'])}" if "lt" in bounds else "")
-    if "ge" in bounds and "le" in bounds:
-        return f"from {_number(bounds['ge'])} to {_number(bounds['le'])}"
-    return " and ".join(part for part in (low, high) if part)
+    return describe_bounds(field_bounds(_field_info(path)) or _value_bounds(path))
 
 
 def _range_suffix(path: PathKey) -> str:
@@ -406,7 +416,7 @@ def _show(value: Any) -> str:
 # Salvage: set aside the fields the schema rejected so that the cross-reference checks can run.
 
 _DETACHED = {"description", "runs", "seed", "initial_state", "ladder", "regional_escalation", "dynamics",
-             "observed"}
+             "observed", "uncertainties"}
 
 
 def _salvage(data: dict[str, Any], errors: list[dict[str, Any]]) -> tuple[dict[str, Any], list[PathKey]] | None:
@@ -466,7 +476,7 @@ def _stand_in(info: FieldInfo) -> Any:
         return None  # an identifier: other fields may refer to it
     if typing.get_origin(annotation) is typing.Literal:
         return typing.get_args(annotation)[0]
-    bounds = _bounds(info)
+    bounds = field_bounds(info)
     if annotation is bool:
         return False
     if annotation is dt.date:
@@ -486,6 +496,7 @@ def _stand_in(info: FieldInfo) -> Any:
 __all__ = [
     "LoadedScenario",
     "field_name",
+    "from_scenario",
     "load_scenario",
     "load_text",
     "load_variants",

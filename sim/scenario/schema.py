@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.scenario.uncertainties import Uncertainty
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
@@ -365,6 +367,14 @@ class Scenario(Strict):
     truces: Truces = Field(default_factory=Truces)
     dynamics: Dynamics = Field(default_factory=Dynamics)
     observed: Observed | None = None
+    uncertainties: list[Uncertainty] = Field(default_factory=list, max_length=200, description=(
+        "judgement parameters to explore: dotted path, range or choices, and the source of the range"))
+
+    def __repr__(self) -> str:
+        """``Scenario(name='...')``: short, so that tables of runs (mesa.batch_run) name the scenario."""
+        return f"Scenario(name={self.name!r})"
+
+    __str__ = __repr__
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r})"
