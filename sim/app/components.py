@@ -10,13 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from html import escape
 from typing import Any
 
 import solara
 import solara.lab
 
 from sim.app import adapter, figures
-from sim.app.engine import Control, Estimate, assignments, control_for, estimates, percent
+from sim.app.engine import Control, Estimate, assignments, control_for, estimates, interval_text
 from sim.model.model import OUTCOMES, EscalationModel
 from sim.scenario.errors import UserError
 from sim.scenario.loader import LoadedScenario, load_variants
@@ -26,24 +27,23 @@ def _slug(path: str) -> str:
     return path.replace(".", "-").replace("_", "-")
 
 
-def _interval(value: dict[str, float]) -> str:
-    return f"{percent(value['estimate'])} [{100 * value['ci_low']:.1f}, {100 * value['ci_high']:.1f}]"
-
-
 @solara.component
 def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None]) -> None:
     """One control: a slider over its range, or a choice among its values, with its source."""
-    with solara.Div(classes=["escalation-control", f"escalation-control-{_slug(control.path)}"]):
+    with solara.Div(classes=["escalation-control", f"escalation-control-{_slug(control.path)}"],
+                    style={"margin-bottom": "10px"}):
         if control.numeric:
-            label = f"{control.path} = {value:g}"
-            if value != control.baseline:
-                label += f" (as written {control.baseline:g})"
+            moved = control.moved(value)
+            solara.HTML(tag="div", unsafe_innerHTML=(
+                f"<b>{escape(control.path)}</b> = <span class='escalation-control-value'>{value:g}</span>"
+                + (f" <i>(as written {control.baseline:g})</i>" if moved else "")
+            ), style={"font-size": "0.85em"})
             if control.integer:
-                solara.SliderInt(label, value=int(value), min=int(control.low), max=int(control.high),
-                                 on_value=on_value)
+                solara.SliderInt("", value=int(value), min=int(control.low), max=int(control.high),
+                                 on_value=lambda v: on_value(control.snap(v)), thumb_label=False)
             else:
-                solara.SliderFloat(label, value=float(value), min=float(control.low), max=float(control.high),
-                                   step=control.step, on_value=on_value)
+                solara.SliderFloat("", value=float(value), min=float(control.low), max=float(control.high),
+                                   step=control.step, on_value=lambda v: on_value(control.snap(v)), thumb_label=False)
         else:
             solara.Select(control.path, values=list(control.choices), value=value, on_value=on_value)
         if control.source:
@@ -89,7 +89,7 @@ def ControlsPanel(loaded: LoadedScenario, controls: solara.Reactive[list[Control
 
 def changed_values(controls: list[Control], values: dict[str, Any]) -> dict[str, Any]:
     """The controls moved away from the scenario as written."""
-    return {c.path: values[c.path] for c in controls if c.path in values and values[c.path] != c.baseline}
+    return {c.path: values[c.path] for c in controls if c.path in values and c.moved(values[c.path])}
 
 
 @solara.component
@@ -100,17 +100,18 @@ def EstimateHeadline(estimate: Estimate | None, updating: bool) -> None:
             solara.Text("estimating...")
             return
         p = estimate.variant["p_regional_escalation"]
-        status = "refining" if not estimate.finished else "done"
-        solara.Markdown(
-            f"## P(regional escalation) {_interval(p)}\n"
-            f"<span class='escalation-runs'>{estimate.runs:,} runs ({status}; up to {estimate.target_runs:,}), "
-            f"95% Wilson interval</span>"
-            + ("" if not estimate.changed else
-               f"  \nChange from the scenario as written: {100 * estimate.difference['estimate']:+.1f} points "
-               f"[{100 * estimate.difference['ci_low']:+.1f}, {100 * estimate.difference['ci_high']:+.1f}]")
-        )
-        if updating:
-            solara.ProgressLinear(True)
+        status = "done" if estimate.finished else "refining"
+        difference = estimate.difference
+        change = ("as written: move a control to see what changes" if not estimate.changed else
+                  f"change from the scenario as written: {100 * difference['estimate']:+.1f} points "
+                  f"[{100 * difference['ci_low']:+.1f}, {100 * difference['ci_high']:+.1f}], paired")
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f"<div style='font-size: 1.6em'>P(regional escalation) "
+            f"<b class='escalation-p'>{interval_text(p)}</b></div>"
+            f"<div><span class='escalation-runs'>{estimate.runs:,}</span> runs ({status}; up to "
+            f"{estimate.target_runs:,}), 95% Wilson interval; {escape(change)}</div>"
+        ))
+        solara.ProgressLinear(updating)
 
 
 @solara.component
@@ -131,16 +132,20 @@ def CompareView(estimate: Estimate) -> None:
     rows += [(name.replace("_", " "), base["outcomes"][name], variant["outcomes"][name]) for name in OUTCOMES]
     entries_base, entries_variant = adapter.entries(base), adapter.entries(variant)
     rows += [(f"{actor} enters openly", entries_base[actor], entries_variant[actor]) for actor in entries_variant]
-    table = "\n".join(f"| {label} | {_interval(b)} | {_interval(v)} |" for label, b, v in rows)
+    rows = [(label, interval_text(b), interval_text(v)) for label, b, v in rows]
+    rows.append(("median war length, days", f"{base['war_days']['median']:.0f}",
+                 f"{variant['war_days']['median']:.0f}"))
     pairing = ("exact common random numbers (two points of one ensemble)" if estimate.exact_common_random_numbers
                else "same seeds, run side by side (the change alters the scenario's structure)")
-    changes = ", ".join(f"`{text}`" for text in estimate.changed) or "none (move a control)"
+    changes = ", ".join(f"<code>{escape(text)}</code>" for text in estimate.changed) or "none (move a control)"
     with solara.Div(classes=["escalation-compare"]):
-        solara.Markdown(
-            f"Your changes: {changes}  \n{estimate.runs:,} paired runs each, {pairing}.\n\n"
-            f"| | as written | with your changes |\n|---|---|---|\n{table}\n"
-            f"| median war length, days | {base['war_days']['median']:.0f} | {variant['war_days']['median']:.0f} |"
-        )
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f"<p>Your changes: {changes}<br>{estimate.runs:,} paired runs each, {pairing}.</p>"
+            "<table class='escalation-compare-table' style='border-collapse: collapse'>"
+            "<tr><th></th><th>as written</th><th>with your changes</th></tr>"
+            + "".join(f"<tr><td>{escape(label)}</td><td>{b}</td><td>{v}</td></tr>" for label, b, v in rows)
+            + "</table>"
+        ))
         solara.FigureMatplotlib(figures.difference_figure(estimate), dependencies=[(estimate.changed, estimate.runs)],
                                 format="png")
 
@@ -185,13 +190,15 @@ def SingleRunView(loaded: LoadedScenario, changed: tuple[str, ...], seed: int) -
     if isinstance(model, UserError):
         solara.Error(model.render())
         return
-    with solara.Row(classes=["escalation-single-run-controls"]):
+    with solara.Row(classes=["escalation-single-run-controls"], style={"align-items": "center"}):
         solara.Button("Reset", on_click=lambda: resets.set(resets.value + 1), outlined=True)
         solara.Button("Step", on_click=step, disabled=playing.value or not model.running, outlined=True)
         solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value),
                       disabled=not model.running, color="primary")
-        solara.InputInt("run seed", value=run_seed)
-        solara.SliderInt("play interval (ms)", value=interval, min=10, max=1000, step=10)
+        with solara.Div(style={"width": "140px"}):
+            solara.InputInt("run seed", value=run_seed)
+        with solara.Div(style={"width": "320px"}):
+            solara.SliderInt("play interval (ms)", value=interval, min=10, max=1000, step=10)
     states = history.value
     last = states[-1] if states else None
     with solara.Div(classes=["escalation-single-run"]):
@@ -200,11 +207,11 @@ def SingleRunView(loaded: LoadedScenario, changed: tuple[str, ...], seed: int) -
         else:
             entered = ", ".join(last.entered) or "nobody"
             dead = ", ".join(f"{k} {v:,.0f}" for k, v in last.casualties.items())
-            solara.Markdown(
-                f"**Day {last.day}** of {model.params.horizon}: "
+            solara.HTML(tag="div", classes=["escalation-day"], unsafe_innerHTML=escape(
+                f"Day {last.day} of {model.params.horizon}: "
                 f"{'truce in force' if last.truce else 'fighting'}; open entry: {entered}; deaths: {dead}"
-                + (f"; **ended: {last.outcome.replace('_', ' ')}**" if last.outcome else "")
-            )
+                + (f"; ended: {last.outcome.replace('_', ' ')}" if last.outcome else "")
+            ))
         solara.FigureMatplotlib(figures.single_run_figure(states, model.params.horizon),
                                 dependencies=[len(states), model], format="png")
 

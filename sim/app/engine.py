@@ -56,11 +56,30 @@ class Control:
 
     @property
     def step(self) -> float:
-        """The slider's step: a hundredth of the range (1 for whole numbers)."""
+        """The slider's step: 1, 2 or 5 times a power of ten, 50 to 125 steps over the range (1 for
+        whole numbers)."""
         if self.integer:
             return 1.0
         span = float(self.high) - float(self.low)
-        return float(f"{span / SLIDER_STEPS:.2g}") if span > 0 else 1.0
+        if span <= 0:
+            return 1.0
+        power = 10.0 ** math.floor(math.log10(span / 50))
+        return max(m * power for m in (1, 2, 5) if m * power <= span / 50)
+
+    def snap(self, value: Any) -> Any:
+        """A slider's value on the control's grid, without floating-point dust (0.41, not 0.41000000000000003)."""
+        if not self.numeric:
+            return value
+        if self.integer:
+            return round(value)
+        digits = max(0, 1 - math.floor(math.log10(self.step)))
+        return round(round(float(value) / self.step) * self.step, digits)
+
+    def moved(self, value: Any) -> bool:
+        """Whether ``value`` differs from the scenario as written (by more than half a step)."""
+        if not self.numeric:
+            return value != self.baseline
+        return abs(float(value) - float(self.baseline)) > self.step / 2
 
 
 def _data(scenario: Scenario) -> dict[str, Any]:
@@ -279,3 +298,8 @@ def _estimate(accumulators: list[Accumulator], escalated: np.ndarray, runs: int,
 def percent(value: float) -> str:
     """``10.9%``; a dash for an undefined value."""
     return "-" if value is None or math.isnan(value) else f"{100 * value:.1f}%"
+
+
+def interval_text(value: Mapping[str, float]) -> str:
+    """A probability with its interval as the page shows it: ``10.9% [9.6, 12.3]``."""
+    return f"{percent(value['estimate'])} [{100 * value['ci_low']:.1f}, {100 * value['ci_high']:.1f}]"
