@@ -152,9 +152,9 @@ def control_for(scenario: Scenario, path: str, *, low: float | None = None, high
     if choices is not None:
         return Control(path, value, choices=tuple(choices), source=source)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        allowed = "a number, true/false or one of a fixed set of words"
-        raise ScenarioError(Problem(f"found {type(value).__name__}; allowed: {allowed}", field=path,
-                                    source="control"))
+        found = {dict: "a section", list: "a list", str: "free text"}.get(type(value), type(value).__name__)
+        raise ScenarioError(Problem(f"found {found}; allowed: a path to a number, true/false or one of a fixed "
+                                    "set of words", field=path, source="control"))
     integer = isinstance(value, int) and not any(isinstance(v, float) for v in (low, high) if v is not None)
     floor = bounds.get("ge", bounds.get("gt", 0.0 if value >= 0 else None))
     ceiling = bounds.get("le", bounds.get("lt"))
