@@ -59,8 +59,8 @@ def test_a_control_snaps_to_its_grid_and_knows_when_it_has_moved() -> None:
 @pytest.mark.parametrize(("path", "message"), [
     ("actors.turkey.backer.escalation_rat", "did you mean 'escalation_rate'"),
     ("actors.nobody.backer.escalation_rate", "no entry with id 'nobody'"),
-    ("actors.turkey.backer", "allowed: a number"),
-    ("name", "allowed: a number"),
+    ("actors.turkey.backer", "found a section; allowed: a path to a number"),
+    ("name", "found free text"),
 ])
 def test_a_path_that_is_not_one_overridable_value_is_a_user_error(loaded, path: str, message: str) -> None:
     with pytest.raises(ScenarioError) as error:
