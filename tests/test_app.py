@@ -28,8 +28,8 @@ def loaded():
 
 @pytest.fixture(scope="module")
 def refined(loaded):
-    """Every estimate of one variant, refined from 1,000 to 4,000 paired runs."""
-    return list(estimates(loaded, {RATE: 0.1}, seed=7, first_runs=1_000, target_runs=4_000))
+    """Every estimate of one variant, refined from 1,000 to 5,000 paired runs."""
+    return list(estimates(loaded, {RATE: 0.1}, seed=7, first_runs=1_000, target_runs=5_000))
 
 
 def test_controls_cover_numbers_choices_and_switches_with_the_schema_bounds(loaded) -> None:
@@ -79,20 +79,20 @@ def test_default_controls_come_from_the_scenario_itself(loaded) -> None:
     assert all(c.numeric and c.low <= c.baseline <= c.high for c in controls)
 
 
-def test_estimates_refine_on_doubling_runs_and_are_reproducible(loaded, refined) -> None:
-    assert [e.runs for e in refined] == [1_000, 2_000, 4_000]
+def test_estimates_refine_on_quadrupling_runs_and_are_reproducible(loaded, refined) -> None:
+    assert [e.runs for e in refined] == [1_000, 4_000, 5_000]
     assert [e.finished for e in refined] == [False, False, True]
     assert refined[-1].changed == (f"{RATE}=0.1",)
-    again = list(estimates(loaded, {RATE: 0.1}, seed=7, first_runs=1_000, target_runs=4_000))
+    again = list(estimates(loaded, {RATE: 0.1}, seed=7, first_runs=1_000, target_runs=5_000))
     assert [e.variant for e in again] == [e.variant for e in refined]
 
 
 def test_the_baseline_is_the_scenario_run_alone_and_the_difference_is_the_paired_comparison(loaded, refined) -> None:
     last = refined[-1]
-    alone = sim.run_ensemble(loaded.scenario, runs=4_000, seed=7, chunk_size=1_000, workers=1, progress=False)
+    alone = sim.run_ensemble(loaded.scenario, runs=5_000, seed=7, chunk_size=1_000, workers=1, progress=False)
     assert last.baseline["p_regional_escalation"] == alone.summary["p_regional_escalation"]
     assert last.baseline["outcomes"] == alone.summary["outcomes"]
-    comparison = sim.compare(loaded, first_overrides=[f"{RATE}=0.1"], runs=4_000, seed=7, chunk_size=1_000,
+    comparison = sim.compare(loaded, first_overrides=[f"{RATE}=0.1"], runs=5_000, seed=7, chunk_size=1_000,
                              workers=1, progress=False)
     assert last.difference == comparison.difference
     assert last.variant["p_regional_escalation"] == comparison.summaries[0]["p_regional_escalation"]

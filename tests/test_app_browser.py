@@ -182,9 +182,11 @@ def test_moving_a_control_changes_the_estimate_and_the_figure(server: str, brows
 
 def test_the_single_run_plays_day_by_day(server: str, browser) -> None:
     browser.get(server)
+    _settled(browser, changed=False)  # the estimate no longer redraws the page under the clicks
     _click(browser, "//*[@role='tab' and contains(., 'Single run')]")
+    WebDriverWait(browser, 30).until(lambda d: _text(d, ".escalation-day").startswith("Day 0 of 60"))
     for day in (1, 2, 3):
         _click(browser, "//button[contains(., 'Step')]")
         WebDriverWait(browser, 30).until(lambda d, day=day: _text(d, ".escalation-day").startswith(f"Day {day} of 60"))
     _click(browser, "//button[contains(., 'Play')]")
-    WebDriverWait(browser, 60).until(lambda d: "ended:" in _text(d, ".escalation-day"))
+    WebDriverWait(browser, 120).until(lambda d: "ended:" in _text(d, ".escalation-day"))

@@ -22,6 +22,8 @@ from sim.model.model import OUTCOMES, EscalationModel
 from sim.scenario.errors import UserError
 from sim.scenario.loader import LoadedScenario, load_variants
 
+CELL = "style='padding: 2px 16px; text-align: right'"
+
 
 def _slug(path: str) -> str:
     return path.replace(".", "-").replace("_", "-")
@@ -118,16 +120,20 @@ def EstimateHeadline(estimate: Estimate | None, updating: bool) -> None:
 def WhatIfView(estimate: Estimate) -> None:
     """The outcome distribution, who enters and when."""
     key = (estimate.changed, estimate.runs)
+    outcomes = solara.use_memo(lambda: figures.outcome_figure(estimate), dependencies=[key])
+    entries = solara.use_memo(lambda: figures.entries_figure(estimate), dependencies=[key])
     with solara.Div(classes=["escalation-outcomes-figure"]):
-        solara.FigureMatplotlib(figures.outcome_figure(estimate), dependencies=[key], format="png")
+        solara.FigureMatplotlib(outcomes, dependencies=[key], format="png")
     with solara.Div(classes=["escalation-entries-figure"]):
-        solara.FigureMatplotlib(figures.entries_figure(estimate), dependencies=[key], format="png")
+        solara.FigureMatplotlib(entries, dependencies=[key], format="png")
 
 
 @solara.component
 def CompareView(estimate: Estimate) -> None:
     """The variant against the scenario as written, on the same random numbers."""
     base, variant = estimate.baseline, estimate.variant
+    key = (estimate.changed, estimate.runs)
+    difference = solara.use_memo(lambda: figures.difference_figure(estimate), dependencies=[key])
     rows = [("P(regional escalation)", base["p_regional_escalation"], variant["p_regional_escalation"])]
     rows += [(name.replace("_", " "), base["outcomes"][name], variant["outcomes"][name]) for name in OUTCOMES]
     entries_base, entries_variant = adapter.entries(base), adapter.entries(variant)
@@ -142,12 +148,12 @@ def CompareView(estimate: Estimate) -> None:
         solara.HTML(tag="div", unsafe_innerHTML=(
             f"<p>Your changes: {changes}<br>{estimate.runs:,} paired runs each, {pairing}.</p>"
             "<table class='escalation-compare-table' style='border-collapse: collapse'>"
-            "<tr><th></th><th>as written</th><th>with your changes</th></tr>"
-            + "".join(f"<tr><td>{escape(label)}</td><td>{b}</td><td>{v}</td></tr>" for label, b, v in rows)
+            f"<tr><th></th><th {CELL}>as written</th><th {CELL}>with your changes</th></tr>"
+            + "".join(f"<tr><td>{escape(label)}</td><td {CELL}>{b}</td><td {CELL}>{v}</td></tr>"
+                      for label, b, v in rows)
             + "</table>"
         ))
-        solara.FigureMatplotlib(figures.difference_figure(estimate), dependencies=[(estimate.changed, estimate.runs)],
-                                format="png")
+        solara.FigureMatplotlib(difference, dependencies=[key], format="png")
 
 
 @solara.component
@@ -169,7 +175,7 @@ def SingleRunView(loaded: LoadedScenario, changed: tuple[str, ...], seed: int) -
     model = solara.use_memo(build, dependencies=[changed, run_seed.value, resets.value])
 
     def start() -> None:
-        history.set([])
+        history.set([adapter.day_state(model)] if isinstance(model, EscalationModel) else [])
         playing.set(False)
 
     solara.use_effect(start, [model])
@@ -186,6 +192,9 @@ def SingleRunView(loaded: LoadedScenario, changed: tuple[str, ...], seed: int) -
         playing.set(False)
 
     solara.use_thread(play, dependencies=[playing.value, model])
+    states = history.value
+    horizon = model.params.horizon if isinstance(model, EscalationModel) else 0
+    figure = solara.use_memo(lambda: figures.single_run_figure(states, horizon), dependencies=[len(states), model])
 
     if isinstance(model, UserError):
         solara.Error(model.render())
@@ -199,12 +208,9 @@ def SingleRunView(loaded: LoadedScenario, changed: tuple[str, ...], seed: int) -
             solara.InputInt("run seed", value=run_seed)
         with solara.Div(style={"width": "320px"}):
             solara.SliderInt("play interval (ms)", value=interval, min=10, max=1000, step=10)
-    states = history.value
     last = states[-1] if states else None
     with solara.Div(classes=["escalation-single-run"]):
-        if last is None:
-            solara.Text(f"Day 0 of {model.params.horizon}: press Step or Play.")
-        else:
+        if last is not None:
             entered = ", ".join(last.entered) or "nobody"
             dead = ", ".join(f"{k} {v:,.0f}" for k, v in last.casualties.items())
             solara.HTML(tag="div", classes=["escalation-day"], unsafe_innerHTML=escape(
@@ -212,8 +218,7 @@ def SingleRunView(loaded: LoadedScenario, changed: tuple[str, ...], seed: int) -
                 f"{'truce in force' if last.truce else 'fighting'}; open entry: {entered}; deaths: {dead}"
                 + (f"; ended: {last.outcome.replace('_', ' ')}" if last.outcome else "")
             ))
-        solara.FigureMatplotlib(figures.single_run_figure(states, model.params.horizon),
-                                dependencies=[len(states), model], format="png")
+        solara.FigureMatplotlib(figure, dependencies=[len(states), model], format="png")
 
 
 def refine(loaded: LoadedScenario, changed: dict[str, Any], seed: int,
@@ -230,6 +235,7 @@ def WhatIfPage(loaded: LoadedScenario, controls_at_start: list[Control], seed: i
     """The whole page: controls in the sidebar; what-if, comparison and single run in tabs."""
     controls = solara.use_reactive(controls_at_start)
     values: solara.Reactive[dict[str, Any]] = solara.use_reactive({})
+    tab = solara.use_reactive(0)
     changed = changed_values(controls.value, values.value)
     key = tuple(assignments(changed))
     result = solara.use_thread(refine(loaded, changed, seed, target_runs), dependencies=[key], intrusive_cancel=False)
@@ -248,12 +254,13 @@ def WhatIfPage(loaded: LoadedScenario, controls_at_start: list[Control], seed: i
     if result.error is not None:
         solara.Error(f"{result.error}", classes=["escalation-problem"])
     EstimateHeadline(estimate, updating)
-    with solara.lab.Tabs():
+    # Only the tab in view draws its figures (the single run keeps its state in any tab).
+    with solara.lab.Tabs(value=tab):
         with solara.lab.Tab("What if"):
-            if estimate is not None:
+            if estimate is not None and tab.value == 0:
                 WhatIfView(estimate)
         with solara.lab.Tab("Compare with baseline"):
-            if estimate is not None:
+            if estimate is not None and tab.value == 1:
                 CompareView(estimate)
         with solara.lab.Tab("Single run"):
             SingleRunView(loaded, key, seed)

@@ -73,7 +73,7 @@ def entries_figure(estimate: Estimate) -> Figure:
 
 def difference_figure(estimate: Estimate) -> Figure:
     """The paired difference, variant minus baseline, in P(regional escalation)."""
-    figure = Figure(figsize=(6.4, 1.6), layout="constrained")
+    figure = Figure(figsize=(6.4, 1.3), layout="constrained")
     axes = figure.subplots()
     difference = estimate.difference
     low, high = 100 * difference["ci_low"], 100 * difference["ci_high"]
