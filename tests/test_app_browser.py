@@ -112,8 +112,12 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 def _text(driver, selector: str) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, selector)
-    return found[0].text if found else ""
+    """The text of the first element the selector finds ('' while the page redraws it)."""
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def _settled(driver, changed: bool) -> str:
@@ -142,7 +146,12 @@ def _click(driver, xpath: str) -> None:
 
 
 def _figure(driver) -> str:
-    return driver.find_element(By.CSS_SELECTOR, ".escalation-outcomes-figure img").get_attribute("src")
+    """The outcome figure's image (its data URL), '' while the page redraws it."""
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, ".escalation-outcomes-figure img")
+        return (found[0].get_attribute("src") or "") if found else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def test_moving_a_control_changes_the_estimate_and_the_figure(server: str, browser) -> None:
@@ -155,7 +164,7 @@ def test_moving_a_control_changes_the_estimate_and_the_figure(server: str, brows
     browser.get(server)
     before = _settled(browser, changed=False)
     assert before == interval_text(as_written.variant["p_regional_escalation"])
-    figure_before = _figure(browser)
+    figure_before = WebDriverWait(browser, 30).until(_figure)
 
     selector = f".escalation-control-{PATH.replace('.', '-').replace('_', '-')}"
     if not browser.find_elements(By.CSS_SELECTOR, selector):  # not declared: add it on the page
@@ -171,7 +180,7 @@ def test_moving_a_control_changes_the_estimate_and_the_figure(server: str, brows
     assert after == interval_text(moved.variant["p_regional_escalation"])
     assert moved.variant["p_regional_escalation"]["ci_low"] > as_written.variant["p_regional_escalation"]["ci_high"]
     assert after != before
-    assert _figure(browser) != figure_before
+    WebDriverWait(browser, 30).until(lambda d: _figure(d) not in ("", figure_before))
     if SCREENSHOT:
         browser.save_screenshot(SCREENSHOT)
 
