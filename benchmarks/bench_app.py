@@ -5,7 +5,7 @@ Target (issue 12): a new estimate in about a second. This measures the server si
 each refined estimate until 64,000, and drawing the page's figures to PNG. Prints the load average
 too: the machine is shared, and the figures scale with it.
 
-    python benchmarks/bench_app.py [--repeats R]
+    python benchmarks/bench_app.py [--repeats R] [--scenario FILE] [--path DOTTED.PATH]
 """
 
 from __future__ import annotations
@@ -33,16 +33,18 @@ PATH = "actors.turkey.backer.escalation_rate"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scenario", type=Path, default=SCENARIO)
+    parser.add_argument("--path", default=PATH, help="the control moved (a numeric --set path)")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, numpy {np.__version__}, mesa {mesa.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
-    loaded = load_with_provenance(SCENARIO)
+    loaded = load_with_provenance(args.scenario)
     first, drawing = [], []
     for repeat in range(args.repeats):
         value = 0.04 + 0.01 * repeat  # a new value each time, as a moved slider gives
         start = time.perf_counter()
-        refined = estimates(loaded, {PATH: value}, loaded.scenario.seed)
+        refined = estimates(loaded, {args.path: value}, loaded.scenario.seed)
         estimate = next(refined)
         first.append(time.perf_counter() - start)
         start = time.perf_counter()
@@ -53,7 +55,7 @@ def main() -> None:
           f"best {min(first):.3f} s")
     print(f"what-if figures to PNG: median {statistics.median(drawing):.3f} s, best {min(drawing):.3f} s")
     start = time.perf_counter()
-    for estimate in estimates(loaded, {PATH: 0.13}, loaded.scenario.seed):
+    for estimate in estimates(loaded, {args.path: 0.13}, loaded.scenario.seed):
         print(f"  {estimate.runs:>6,} paired runs after {time.perf_counter() - start:.2f} s: "
               f"P = {estimate.variant['p_regional_escalation']['estimate']:.4f}")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
