@@ -29,7 +29,7 @@ from sim.ensemble.runner import stream_chunks
 from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.loader import LoadedScenario, load_variants
-from sim.scenario.overrides import allowed_fields, model_of, resolve_path
+from sim.scenario.overrides import allowed_fields, entry_label, model_of, resolve_path
 from sim.scenario.schema import Scenario
 
 FIRST_RUNS = 2_000          # the first estimate: one chunk, a fraction of a second
@@ -153,7 +153,8 @@ def control_for(scenario: Scenario, path: str, *, low: float | None = None, high
     if choices is not None:
         return Control(path, value, choices=tuple(choices), source=source)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        found = {dict: "a section", list: "a list", str: "free text"}.get(type(value), type(value).__name__)
+        found = {dict: "a section", list: "a list", str: "free text", type(None): "a value left unset"}.get(
+            type(value), type(value).__name__)
         raise ScenarioError(Problem(f"found {found}; allowed: a path to a number, true/false or one of a fixed "
                                     "set of words", field=path, source="control"))
     integer = isinstance(value, int) and not any(isinstance(v, float) for v in (low, high) if v is not None)
@@ -190,8 +191,6 @@ def numeric_paths(scenario: Scenario) -> list[str]:
                     continue
                 walk(value, f"{prefix}{name}.", (*key, name))
         elif isinstance(node, list):
-            from sim.scenario.overrides import entry_label
-
             for index, item in enumerate(node):
                 label = entry_label(item)
                 if label and allowed_fields((*key, index)):
