@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -151,3 +152,12 @@ def test_the_app_command_rejects_a_bad_scenario_before_serving(tmp_path, capsys)
     assert main(["app", str(bad)]) == 2
     message = capsys.readouterr().err
     assert "bad.yaml" in message and "horizon_days" in message
+
+
+def test_the_app_command_rejects_a_port_in_use(capsys) -> None:
+    pytest.importorskip("solara", reason="the app extra is not installed")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["app", str(KARABAKH), "--host", "127.0.0.1", "--port", str(port)]) == 2
+    message = capsys.readouterr().err
+    assert f"--port: cannot serve on 127.0.0.1:{port}" in message and "a free port" in message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -48,6 +49,16 @@ def Page() -> None:
     WhatIfPage(loaded, controls, seed, runs)
 
 
+def _check_free(host: str, port: int) -> None:
+    """A port another program holds is the user's to change: say so before starting the server."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise UserError(Problem(f"cannot serve on {host}:{port} ({error.strerror}); allowed: a free port, "
+                                f"e.g. --port {port + 1}, and an address of this machine", source="--port")) from None
+
+
 def serve(scenario: str | Path, *, host: str = "localhost", port: int = 8765, seed: int | None = None,
           runs: int = REFINED_RUNS) -> int:
     """Check the scenario and its controls, then hand this process over to the Solara server.
@@ -57,6 +68,7 @@ def serve(scenario: str | Path, *, host: str = "localhost", port: int = 8765, se
     """
     loaded = load_with_provenance(scenario)
     controls_for(loaded.scenario)  # a declared uncertainty that names nothing fails here, not in the browser
+    _check_free(host, port)
     os.environ[SCENARIO_VARIABLE] = str(Path(scenario).resolve())
     os.environ[SEED_VARIABLE] = str(loaded.scenario.seed if seed is None else seed)
     os.environ[RUNS_VARIABLE] = str(runs)
