@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
+from pydantic import Field
 
 import sim
 from sim.app import adapter, figures
-from sim.app.engine import Control, control_for, default_controls, estimates, numeric_paths
+from sim.app.engine import Control, control_for, controls_for, default_controls, estimates, numeric_paths
 from sim.cli import main
 from sim.model.model import OUTCOMES
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_with_provenance
+from sim.scenario.schema import Scenario
 
 KARABAKH = Path(__file__).resolve().parent.parent / "scenarios" / "nagorno_karabakh_2020.yaml"
 RATE = "actors.turkey.backer.escalation_rate"
@@ -68,6 +70,35 @@ def test_a_path_that_is_not_one_overridable_value_is_a_user_error(loaded, path: 
         control_for(loaded.scenario, path)
     assert message in error.value.render()
     assert path in error.value.render()
+
+
+class DeclaringScenario(Scenario):
+    """The scenario schema with the ``uncertainties:`` list another change adds (entries as mappings)."""
+
+    uncertainties: list[dict] = Field(default_factory=list)
+
+
+def test_declared_uncertainties_become_the_controls_with_their_ranges_choices_and_sources(loaded) -> None:
+    declared = [
+        {"path": RATE, "range": [0.01, 0.08], "source": "judgement: Turkey's caution in 2020"},
+        {"path": "ties.russia_armenia_pact.scope", "choices": ["recognised_territory", "anywhere"],
+         "source": "Kremlin statement, 7 Oct 2020"},
+    ]
+    scenario = DeclaringScenario.model_validate({**loaded.scenario.model_dump(), "uncertainties": declared})
+    controls = controls_for(scenario)
+    assert [(c.path, c.low, c.high, c.choices, c.source) for c in controls] == [
+        (RATE, 0.01, 0.08, None, "judgement: Turkey's caution in 2020"),
+        ("ties.russia_armenia_pact.scope", None, None, ("recognised_territory", "anywhere"),
+         "Kremlin statement, 7 Oct 2020"),
+    ]
+    assert controls[0].baseline == 0.03
+    assert "uncertainties" not in {p.split(".")[0] for p in numeric_paths(scenario)}
+    wrong = DeclaringScenario.model_validate({**loaded.scenario.model_dump(),
+                                              "uncertainties": [{"path": "actors.turkey.backer.rate"}]})
+    with pytest.raises(ScenarioError) as error:
+        controls_for(wrong)
+    assert error.value.render().startswith(
+        "control: actors.turkey.backer.rate: 'actors.turkey.backer' has no field 'rate'; allowed: escalation_rate")
 
 
 def test_default_controls_come_from_the_scenario_itself(loaded) -> None:

@@ -90,7 +90,7 @@ def _data(scenario: Scenario) -> dict[str, Any]:
 def read_value(scenario: Scenario, path: str) -> Any:
     """The value at a dotted path (list entries named by id) of a validated scenario."""
     node: Any = _data(scenario)
-    for part in resolve_path(node, path, origin=f"control {path}", create=False):
+    for part in resolve_path(node, path, origin="control", create=False):
         node = node[part]
     return node
 
@@ -141,7 +141,7 @@ def control_for(scenario: Scenario, path: str, *, low: float | None = None, high
         ScenarioError: the path names nothing, or a section or list rather than one value.
     """
     data = _data(scenario)
-    key = resolve_path(data, path, origin=f"control {path}", create=False)
+    key = resolve_path(data, path, origin="control", create=False)
     value: Any = data
     for part in key:
         value = value[part]
