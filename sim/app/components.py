@@ -251,8 +251,11 @@ def WhatIfPage(loaded: LoadedScenario, controls_at_start: list[Control], seed: i
         ControlsPanel(loaded, controls, values)
         solara.Text(f"seed {seed}: every estimate uses the same random numbers",
                     style={"font-size": "0.75em", "color": "#666"})
-    if result.error is not None:
-        solara.Error(f"{result.error}", classes=["escalation-problem"])
+    if isinstance(result.error, UserError):
+        solara.Error(result.error.render(), classes=["escalation-problem"])
+    elif result.error is not None:  # a bug: say what it is; the traceback is in the server's log
+        solara.Error(f"{type(result.error).__name__}: {result.error} (a bug; the traceback is in the server's log)",
+                     classes=["escalation-problem"])
     EstimateHeadline(estimate, updating)
     # Only the tab in view draws its figures (the single run keeps its state in any tab).
     with solara.lab.Tabs(value=tab):
