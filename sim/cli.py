@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="redraw the figures of a saved run")
     plot.add_argument("results", type=Path, help="a results folder")
 
+    app = commands.add_parser("app", help="the what-if page in the browser (needs the app extra)")
+    app.add_argument("scenario", help="scenario YAML file")
+    app.add_argument("--host", default="localhost", help="address to serve on (default localhost)")
+    app.add_argument("--port", type=_positive_int(65535), default=8765, help="port to serve on (default 8765)")
+    app.add_argument("--seed", type=_seed, help="seed of every estimate (default: the scenario's seed)")
+    app.add_argument("--runs", type=_positive_int(MAX_RUNS),
+                     help="replications each estimate refines to in the background (default 64,000)")
+
     rerun = commands.add_parser("rerun", help="run a saved run again from its manifest and compare")
     rerun.add_argument("results", type=Path, help="a results folder")
     rerun.add_argument("--out", type=Path, help="folder for the new run (default: beside the old one)")
@@ -443,6 +451,19 @@ def command_rerun(args: argparse.Namespace) -> int:
     return 0 if same else 1
 
 
+def command_app(args: argparse.Namespace) -> int:
+    """``escalation app``: serve the what-if page (Solara, from the optional ``app`` extra)."""
+    from importlib.util import find_spec
+
+    if find_spec("solara") is None:
+        raise UserError(Problem("the what-if page needs Solara, which is not installed; install the app extra: "
+                                "pip install 'escalation-sim[app]'", source="escalation app"))
+    from sim.app.app import serve
+
+    options = {} if args.runs is None else {"runs": args.runs}
+    return serve(args.scenario, host=args.host, port=args.port, seed=args.seed, **options)
+
+
 COMMANDS = {
     "run": command_run,
     "sweep": command_sweep,
@@ -455,6 +476,7 @@ COMMANDS = {
     "schema": command_schema,
     "plot": command_plot,
     "rerun": command_rerun,
+    "app": command_app,
 }
 
 
