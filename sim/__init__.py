@@ -50,9 +50,9 @@ if TYPE_CHECKING:
     from sim.ensemble.runner import run_ensemble as run_ensemble
     from sim.model.model import OUTCOMES as OUTCOMES
     from sim.model.model import EscalationModel as EscalationModel
+    from sim.output.results import read_table as read_table
     from sim.scenario.errors import ScenarioError as ScenarioError
     from sim.scenario.errors import UserError as UserError
-    from sim.output.results import read_table as read_table
     from sim.scenario.loader import load_scenario as load_scenario
     from sim.scenario.schema import Scenario as Scenario
 

@@ -62,7 +62,7 @@ def _parameter(uncertainty: Uncertainty, loaded: LoadedScenario) -> Any:
     if uncertainty.choices is not None:
         return CategoricalParameter(uncertainty.name, list(uncertainty.choices))
     low, high = uncertainty.range or (0.0, 1.0)
-    data = loaded.scenario.model_dump(mode="json")
+    data = loaded.scenario.model_dump(mode="json", by_alias=True)
     spec = field_spec(resolve_path(data, uncertainty.path, origin="uncertainties", create=False))
     if spec is not None and spec.kind == "int":
         return IntegerParameter(uncertainty.name, int(low), int(high))

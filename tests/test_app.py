@@ -21,7 +21,7 @@ from sim.scenario.loader import load_with_provenance
 from sim.scenario.schema import Scenario
 
 KARABAKH = Path(__file__).resolve().parent.parent / "scenarios" / "nagorno_karabakh_2020.yaml"
-RATE = "actors.turkey.backer.escalation_rate"
+RATE = "actors.turkey.outside.escalation_rate"
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +40,10 @@ def test_controls_cover_numbers_choices_and_switches_with_the_schema_bounds(load
     rate = control_for(scenario, RATE)
     assert (rate.baseline, rate.low, rate.numeric) == (0.03, 0.0, True)
     assert rate.low <= rate.baseline <= rate.high <= 1.0
-    scope = control_for(scenario, "ties.russia_armenia_pact.scope")
-    assert (scope.baseline, scope.choices) == ("recognised_territory", ("recognised_territory", "anywhere"))
-    switch = control_for(scenario, "regional_escalation.backer_vs_backer")
+    scope = control_for(scenario, "commitments.russia_armenia_pact.trigger")
+    assert (scope.baseline, scope.choices) == ("recognised_territory", ("recognised_territory", "forces_anywhere",
+                                                                     "defeat_likely", "rival_entry", "fighting_anywhere"))
+    switch = control_for(scenario, "regional_escalation.outside_powers_fight")
     assert switch.choices == (True, False)
     leverage = control_for(scenario, "actors.russia.mediator.leverage.armenia")  # a value in a mapping by id
     assert (leverage.baseline, leverage.high) == (0.9, 1.0)  # a probability: capped at 1, not 2 x 0.9
@@ -60,9 +61,9 @@ def test_a_control_snaps_to_its_grid_and_knows_when_it_has_moved() -> None:
 
 
 @pytest.mark.parametrize(("path", "message"), [
-    ("actors.turkey.backer.escalation_rat", "did you mean 'escalation_rate'"),
-    ("actors.nobody.backer.escalation_rate", "no entry with id 'nobody'"),
-    ("actors.turkey.backer", "found a section; allowed: a path to a number"),
+    ("actors.turkey.outside.escalation_rat", "did you mean 'escalation_rate'"),
+    ("actors.nobody.outside.escalation_rate", "no entry with id 'nobody'"),
+    ("actors.turkey.outside", "found a section; allowed: a path to a number"),
     ("name", "found free text"),
 ])
 def test_a_path_that_is_not_one_overridable_value_is_a_user_error(loaded, path: str, message: str) -> None:
@@ -81,29 +82,29 @@ class DeclaringScenario(Scenario):
 def test_declared_uncertainties_become_the_controls_with_their_ranges_choices_and_sources(loaded) -> None:
     declared = [
         {"path": RATE, "range": [0.01, 0.08], "source": "judgement: Turkey's caution in 2020"},
-        {"path": "ties.russia_armenia_pact.scope", "choices": ["recognised_territory", "anywhere"],
+        {"path": "commitments.russia_armenia_pact.trigger", "choices": ["recognised_territory", "fighting_anywhere"],
          "source": "Kremlin statement, 7 Oct 2020"},
     ]
     scenario = DeclaringScenario.model_validate({**loaded.scenario.model_dump(), "uncertainties": declared})
     controls = controls_for(scenario)
     assert [(c.path, c.low, c.high, c.choices, c.source) for c in controls] == [
         (RATE, 0.01, 0.08, None, "judgement: Turkey's caution in 2020"),
-        ("ties.russia_armenia_pact.scope", None, None, ("recognised_territory", "anywhere"),
+        ("commitments.russia_armenia_pact.trigger", None, None, ("recognised_territory", "fighting_anywhere"),
          "Kremlin statement, 7 Oct 2020"),
     ]
     assert controls[0].baseline == 0.03
     assert "uncertainties" not in {p.split(".")[0] for p in numeric_paths(scenario)}
     wrong = DeclaringScenario.model_validate({**loaded.scenario.model_dump(),
-                                              "uncertainties": [{"path": "actors.turkey.backer.rate"}]})
+                                              "uncertainties": [{"path": "actors.turkey.outside.rate"}]})
     with pytest.raises(ScenarioError) as error:
         controls_for(wrong)
     assert error.value.render().startswith(
-        "control: actors.turkey.backer.rate: 'actors.turkey.backer' has no field 'rate'; allowed: escalation_rate")
+        "control: actors.turkey.outside.rate: 'actors.turkey.outside' has no field 'rate'; allowed: escalation_rate")
 
 
 def test_default_controls_come_from_the_scenario_itself(loaded) -> None:
     paths = numeric_paths(loaded.scenario)
-    assert RATE in paths and "ties.russia_armenia_pact.reliability" in paths
+    assert RATE in paths and "commitments.russia_armenia_pact.reliability" in paths
     assert not any(p.startswith(("observed", "runs", "seed")) for p in paths)
     controls = default_controls(loaded.scenario)
     assert 1 <= len(controls) <= 6
@@ -135,8 +136,8 @@ def test_the_baseline_is_the_scenario_run_alone_and_the_difference_is_the_paired
 
 def test_an_override_the_scenario_rejects_is_a_user_error_and_stop_ends_the_estimates(loaded) -> None:
     with pytest.raises(ScenarioError) as error:
-        next(estimates(loaded, {"ties.russia_armenia_pact.reliability": 2}, seed=1))
-    assert "ties.russia_armenia_pact.reliability" in error.value.render()
+        next(estimates(loaded, {"commitments.russia_armenia_pact.reliability": 2}, seed=1))
+    assert "commitments.russia_armenia_pact.reliability" in error.value.render()
     stop = threading.Event()
     stop.set()
     assert list(estimates(loaded, {}, seed=1, first_runs=500, target_runs=1_000, stop=stop)) == []

@@ -12,8 +12,8 @@ import pytest
 from sim.cli import main
 from sim.ensemble.finite import NonFiniteOutputError, check_chunk_outputs, extreme_parameters
 from sim.model.params import compile_scenarios
-from sim.scenario.loader import load_scenario
 from sim.scenario.errors import UserError
+from sim.scenario.loader import load_scenario
 
 KARABAKH = "scenarios/nagorno_karabakh_2020.yaml"
 RUN = ["run", KARABAKH, "--runs", "3000", "--chunk-size", "500", "--seed", "9", "--workers", "1", "--no-progress",

@@ -87,7 +87,7 @@ def study_design(scenario: Scenario, parameters: Sequence[str] | None, design: s
     specs, kind, samples = study_parameters(scenario, parameters, design, samples)
     points = make_design(specs, kind, samples, seed)
     ranges = {r.path: r for r in (parse_parameter(spec, need_num=False) for spec in specs)}
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump(mode="json", by_alias=True)
     for column in points.columns:
         try:
             spec = field_spec(resolve_path(data, column, origin="--param", create=False))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from sim.model.model import OUTCOMES, EscalationModel
+from sim.model.params import LIMITED
 
 # When a scenario declares no uncertainties, the page offers the numeric fields of these names
 # (in the order they appear in the scenario), then any other bounded numeric field, up to a few.
@@ -22,12 +23,8 @@ NOT_MODEL_INPUTS = ("observed", "uncertainties", "runs", "seed", "horizon_days",
 
 
 def entries(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Per actor that may enter the war openly: its probability of doing so, with its interval.
-
-    Today the summary key is ``backer_entered_openly``; after the "many parties" rewrite it is
-    ``entered``. Both are read, so the page works on either side of that change.
-    """
-    found = summary.get("entered", summary.get("backer_entered_openly", {}))
+    """Per outside power: its probability of entering the war in combat (limited or open), with its interval."""
+    found = summary.get("in_combat", {})
     return {actor: value for actor, value in found.items() if isinstance(value, dict) and "estimate" in value}
 
 
@@ -41,13 +38,13 @@ class DayState:
     """One day of a single run, as the single-run view draws it."""
 
     day: int
-    front: float                    # share of the contested territory the first belligerent holds
-    belligerents: tuple[str, str]
+    front: float                    # share of the first front's contested ground its first camp holds
+    belligerents: tuple[str, str]   # the two camps of the first front
     rungs: dict[str, int]           # actor id -> rung on the escalation ladder today
     truce: bool                     # a truce in force at the end of the day
     escalated: bool                 # regional escalation has happened by this day
     entered: tuple[str, ...]        # actors that have entered the war openly by this day
-    casualties: dict[str, float]    # belligerent id -> deaths so far
+    casualties: dict[str, float]    # id of each actor that can fight -> deaths so far
     outcome: str | None             # the run's outcome once it has ended
     ladder: tuple[str, ...]
 
@@ -55,19 +52,23 @@ class DayState:
 def day_state(model: EscalationModel) -> DayState:
     """What a one-lane :class:`EscalationModel` looks like at the end of its latest day."""
     params = model.params
+    structure = params.structure
     lane = (0, 0)
-    rungs = {actor.actor_id: int(actor.rung[lane]) for actor in (*model.belligerents, *model.backers)}
-    entered = tuple(backer.actor_id for backer in model.backers if int(backer.highest_rung[lane]) >= 8)
+    actors = [actor for actor in model.actors if actor.index >= 0 and actor.can_fight]
+    rungs = {actor.actor_id: int(actor.rung[lane]) for actor in actors}
+    entered = tuple(actor.actor_id for actor in actors
+                    if actor.is_outside and int(model.highest_form[actor.index][lane]) >= LIMITED)
     outcome = int(model.outcome[lane])
+    first, second = (structure.camp_ids[c] for c in structure.front_camps[0])
     return DayState(
         day=int(model.day),
-        front=float(model.territory[lane]),
-        belligerents=tuple(params.belligerent_ids),
+        front=float(model.control[0][lane]),
+        belligerents=(first, second),
         rungs=rungs,
         truce=bool(model.truce_in_force[lane]),
         escalated=bool(model.escalation_day[lane] >= 0),
         entered=entered,
-        casualties={b.actor_id: float(b.casualties[lane]) for b in model.belligerents},
+        casualties={actor.actor_id: float(model.casualties[actor.index][lane]) for actor in actors},
         outcome=OUTCOMES[outcome] if outcome >= 0 else None,
         ladder=tuple(params.ladder),
     )

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from sim.analysis.designs import point_overrides
 from sim.analysis.stats import paired_difference
 from sim.analysis.summary import Accumulator
 from sim.app import adapter
@@ -29,7 +27,7 @@ from sim.ensemble.runner import stream_chunks
 from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.loader import LoadedScenario, load_variants
-from sim.scenario.overrides import allowed_fields, entry_label, model_of, resolve_path
+from sim.scenario.overrides import allowed_fields, entry_label, format_value, model_of, resolve_path
 from sim.scenario.schema import Scenario
 
 FIRST_RUNS = 2_000          # the first estimate: one chunk, a fraction of a second
@@ -84,7 +82,7 @@ class Control:
 
 
 def _data(scenario: Scenario) -> dict[str, Any]:
-    return scenario.model_dump(mode="json")
+    return scenario.model_dump(mode="json", by_alias=True)
 
 
 def read_value(scenario: Scenario, path: str) -> Any:
@@ -241,9 +239,7 @@ class Estimate:
 
 def assignments(overrides: Mapping[str, Any]) -> list[str]:
     """``--set``-style assignments for a mapping of dotted paths to values."""
-    if not overrides:
-        return []
-    return point_overrides(pd.DataFrame([dict(overrides)]))[0]
+    return [f"{path}={format_value(value)}" for path, value in overrides.items()]
 
 
 def estimates(loaded: LoadedScenario, overrides: Mapping[str, Any], seed: int, *, first_runs: int = FIRST_RUNS,

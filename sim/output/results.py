@@ -221,7 +221,7 @@ def build_manifest(loaded: LoadedScenario, *, runs: int, seed: int, chunk_size: 
             "text": loaded.text,
         },
         "overrides": list(loaded.overrides),
-        "resolved_parameters": loaded.scenario.model_dump(mode="json"),
+        "resolved_parameters": loaded.scenario.model_dump(mode="json", by_alias=True),
         "seed": seed,
         "runs": runs,
         "chunk_size": chunk_size,

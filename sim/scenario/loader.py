@@ -81,7 +81,7 @@ def from_scenario(scenario: Scenario) -> LoadedScenario:
     Its text (for a manifest) is the scenario written out as YAML; messages about its variants name
     ``<scenario NAME>`` and the field, as there are no lines to point to.
     """
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump(mode="json", by_alias=True)
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
     return LoadedScenario(scenario=scenario, source=f"<scenario {scenario.name}>", text=text,

@@ -275,7 +275,7 @@ def check_uncertainties(scenario: Any) -> list[Finding]:
     from sim.scenario.overrides import resolve_path
 
     findings: list[Finding] = []
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump(mode="json", by_alias=True)
     seen: dict[str, int] = {}
     for index, uncertainty in enumerate(scenario.uncertainties):
         here = ("uncertainties", index)
@@ -420,8 +420,8 @@ __all__ = [
     "FieldSpec",
     "ParameterInfo",
     "Uncertainty",
-    "check_uncertainties",
     "annotation_bounds",
+    "check_uncertainties",
     "describe_bounds",
     "field_bounds",
     "field_spec",
