@@ -27,7 +27,7 @@ from sim.app.engine import estimates
 from sim.scenario.loader import load_with_provenance
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "nagorno_karabakh_2020.yaml"
-PATH = "actors.turkey.backer.escalation_rate"
+PATH = "actors.turkey.outside.escalation_rate"
 
 
 def main() -> None:

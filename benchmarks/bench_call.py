@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KARABAKH = ROOT / "scenarios" / "nagorno_karabakh_2020.yaml"
-POINT = {"ties.russia_armenia_pact.reliability": 0.9}
+POINT = {"commitments.russia_armenia_pact.reliability": 0.9}
 
 
 def measure(call: Callable[[], object], repeat: int) -> tuple[float, float]:

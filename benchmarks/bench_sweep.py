@@ -32,8 +32,8 @@ def main() -> None:
     parser.add_argument("--grid", type=int, default=20)
     args = parser.parse_args()
     g, n = args.grid, args.runs_per_point
-    parameters = [f"actors.armenia.belligerent.deep_strike_propensity=0:0.2:{g}",
-                  f"ties.russia_armenia_pact.reliability=0:1:{g}"]
+    parameters = [f"actors.armenia.party.deep_strike_propensity=0:0.2:{g}",
+                  f"commitments.russia_armenia_pact.reliability=0:1:{g}"]
     total = g * g * n
     print(f"python {platform.python_version()}, numpy {np.__version__}, mesa {mesa.__version__}, "
           f"{os.cpu_count()} cores, workers={args.workers}")

@@ -37,7 +37,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from sim.app.engine import control_for, estimates, interval_text  # noqa: E402
+from sim.app.engine import control_for, controls_for, estimates, interval_text  # noqa: E402
 from sim.scenario.loader import load_with_provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,9 @@ def _figure(driver) -> str:
 def test_moving_a_control_changes_the_estimate_and_the_figure(server: str, browser) -> None:
     loaded = load_with_provenance(KARABAKH)
     seed = loaded.scenario.seed
-    control = control_for(loaded.scenario, PATH)
+    # the page's own control: the declared range when the scenario declares one, else the schema's bounds
+    control = next((c for c in controls_for(loaded.scenario) if c.path == PATH), None) or control_for(
+        loaded.scenario, PATH)
     *_, as_written = estimates(loaded, {}, seed, target_runs=RUNS)
     *_, moved = estimates(loaded, {PATH: control.high}, seed, target_runs=RUNS)
 
@@ -172,9 +174,18 @@ def test_moving_a_control_changes_the_estimate_and_the_figure(server: str, brows
         field.send_keys(PATH, Keys.ENTER)
         browser.find_element(By.CSS_SELECTOR, ".escalation-add-button").click()
         WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, selector))
-    slider = browser.find_element(By.CSS_SELECTOR, f"{selector} [role=slider]")
-    slider.send_keys(Keys.END)  # the slider's keyboard: End puts it at the top of its range
-    WebDriverWait(browser, 30).until(lambda d: _text(d, f"{selector} .escalation-control-value") == f"{control.high:g}")
+    def at_the_top(d) -> bool:
+        """Press End on the slider (its keyboard puts it at the top of its range) until the page shows it;
+        a key pressed while the page redraws is lost, so it is pressed again."""
+        if _text(d, f"{selector} .escalation-control-value") == f"{control.high:g}":
+            return True
+        sliders = d.find_elements(By.CSS_SELECTOR, f"{selector} [role=slider]")
+        if sliders:
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", sliders[0])
+            sliders[0].send_keys(Keys.END)
+        return False
+
+    WebDriverWait(browser, 90, poll_frequency=1.0, ignored_exceptions=NOT_CLICKABLE).until(at_the_top)
 
     after = _settled(browser, changed=True)
     assert after == interval_text(moved.variant["p_regional_escalation"])

@@ -33,14 +33,14 @@ KARABAKH = ROOT / "scenarios" / "nagorno_karabakh_2020.yaml"
 PROPOSED = ROOT / "tests" / "scenarios" / "karabakh_uncertainties.yaml"
 DECLARED = """
 uncertainties:
-  - path: ties.big_blue.reliability
+  - path: commitments.big_blue.reliability
     range: [0.1, 0.7]
     source: s
   - path: horizon_days
     range: [20, 40]
     source: s
-  - path: ties.big_blue.scope
-    choices: [recognised_territory, anywhere]
+  - path: commitments.big_blue.trigger
+    choices: [recognised_territory, fighting_anywhere]
     source: s
 """
 TIMEOUT = 300  # seconds: a hang fails the test instead of stalling the suite
@@ -58,12 +58,12 @@ def run_experiments(model, evaluator_class, scenarios: int = 6):
 def test_the_model_has_the_declared_uncertainties_and_float_outcomes() -> None:
     model = ema_model(declared_minimal(), runs=200)
     parameters = {p.name: p for p in model.uncertainties}
-    assert list(parameters) == ["ties__big_blue__reliability", "horizon_days", "ties__big_blue__scope"]
-    assert isinstance(parameters["ties__big_blue__reliability"], RealParameter)
-    assert (parameters["ties__big_blue__reliability"].lower_bound,
-            parameters["ties__big_blue__reliability"].upper_bound) == (0.1, 0.7)
+    assert list(parameters) == ["commitments__big_blue__reliability", "horizon_days", "commitments__big_blue__trigger"]
+    assert isinstance(parameters["commitments__big_blue__reliability"], RealParameter)
+    assert (parameters["commitments__big_blue__reliability"].lower_bound,
+            parameters["commitments__big_blue__reliability"].upper_bound) == (0.1, 0.7)
     assert isinstance(parameters["horizon_days"], IntegerParameter)
-    assert isinstance(parameters["ties__big_blue__scope"], CategoricalParameter)
+    assert isinstance(parameters["commitments__big_blue__trigger"], CategoricalParameter)
     assert [o.name for o in model.outcomes] == default_outcomes(model.loaded.scenario)
     assert model.name == "minimal"
 
@@ -74,8 +74,8 @@ def test_sequential_outcomes_are_floats_equal_to_sim_evaluate() -> None:
     experiments, outcomes = run_experiments(model, SequentialEvaluator)
     assert all(values.dtype == float and values.shape == (6,) for values in outcomes.values())
     first = experiments.iloc[0]
-    point = {"ties.big_blue.reliability": float(first["ties__big_blue__reliability"]),
-             "horizon_days": int(first["horizon_days"]), "ties.big_blue.scope": str(first["ties__big_blue__scope"])}
+    point = {"commitments.big_blue.reliability": float(first["commitments__big_blue__reliability"]),
+             "horizon_days": int(first["horizon_days"]), "commitments.big_blue.trigger": str(first["commitments__big_blue__trigger"])}
     table = evaluate(loaded, point, runs=300, seed=5, progress=False)
     assert outcomes["p_regional_escalation"][0] == table["p_regional_escalation"].iloc[0]
     assert outcomes["median_war_days"][0] == table["median_war_days"].iloc[0]
@@ -95,8 +95,8 @@ def test_the_batched_evaluator_gives_exactly_the_sequential_outcomes() -> None:
 
 def test_a_scenario_error_raises_from_the_sequential_evaluator() -> None:
     model = ema_model(declared_minimal(), runs=50)
-    model.uncertainties = [*model.uncertainties, RealParameter("actors__big__backer__escalation_rate", 1.5, 2.0)]
-    model.paths["actors__big__backer__escalation_rate"] = "actors.big.backer.escalation_rate"
+    model.uncertainties = [*model.uncertainties, RealParameter("actors__big__outside__escalation_rate", 1.5, 2.0)]
+    model.paths["actors__big__outside__escalation_rate"] = "actors.big.outside.escalation_rate"
     with pytest.raises(ScenarioError, match=r"escalation_rate=1\.\d+: .*allowed: from 0 to 1"):
         run_experiments(model, SequentialEvaluator, scenarios=3)
 
@@ -107,7 +107,7 @@ def test_bad_models_are_user_errors() -> None:
     with pytest.raises(UserError, match="unknown outcome 'p_escalation'"):
         ema_model(declared_minimal(), outcomes=["p_escalation"])
     with pytest.raises(UserError, match=r"the high end 1\.5 is outside"):
-        ema_model(MINIMAL, uncertainties=[Uncertainty(path="ties.big_blue.reliability", range=[0.1, 1.5], source="s")])
+        ema_model(MINIMAL, uncertainties=[Uncertainty(path="commitments.big_blue.reliability", range=[0.1, 1.5], source="s")])
 
 
 def _python(script: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -146,8 +146,8 @@ def test_the_multiprocessing_evaluator_runs_without_nested_pools(tmp_path: Path)
 def test_an_error_inside_an_ema_worker_ends_the_run_instead_of_hanging(tmp_path: Path) -> None:
     extra = textwrap.dedent("""
     from ema_workbench import RealParameter
-    model.uncertainties = [*model.uncertainties, RealParameter("actors__big__backer__escalation_rate", 1.5, 2.0)]
-    model.paths["actors__big__backer__escalation_rate"] = "actors.big.backer.escalation_rate"
+    model.uncertainties = [*model.uncertainties, RealParameter("actors__big__outside__escalation_rate", 1.5, 2.0)]
+    model.paths["actors__big__outside__escalation_rate"] = "actors.big.outside.escalation_rate"
     """).strip().replace("\n", "\n    ")
     script = MULTIPROCESSING.format(declared=DECLARED, minimal=str(MINIMAL), runs=50, extra=extra)
     done = _python(script, tmp_path)

@@ -282,7 +282,7 @@ def test_an_over_long_out_name_is_refused(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.parametrize("command", [
     ["compare", KARABAKH, "--set-b", "seed=2", "--runs", "200"],
-    ["sensitivity", KARABAKH, "--param", "actors.turkey.backer.escalation_rate=0:0.1", "--samples", "2",
+    ["sensitivity", KARABAKH, "--param", "actors.turkey.outside.escalation_rate=0:0.1", "--samples", "2",
      "--runs", "100"],
     ["backtest", "scenarios/cases", "--runs", "100"],
 ])

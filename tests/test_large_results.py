@@ -66,7 +66,7 @@ def test_auto_writes_csv_for_small_runs_and_parquet_for_large(tmp_path: Path, mo
 
 
 def test_a_sweep_can_write_parquet(tmp_path: Path) -> None:
-    assert main(["sweep", MINIMAL, "--param", "actors.big.backer.escalation_rate=0:0.2:3", "--runs", "200",
+    assert main(["sweep", MINIMAL, "--param", "actors.big.outside.escalation_rate=0:0.2:3", "--runs", "200",
                  "--workers", "1", "--no-progress", "--no-figures", "--format", "parquet",
                  "--out", str(tmp_path / "sweep")]) == 0
     runs = sim.read_table(tmp_path / "sweep")

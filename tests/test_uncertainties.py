@@ -26,14 +26,14 @@ KARABAKH = ROOT / "scenarios" / "nagorno_karabakh_2020.yaml"
 
 DECLARED = """
 uncertainties:
-  - path: ties.big_blue.reliability
+  - path: commitments.big_blue.reliability
     range: [0.1, 0.7]
     source: defence pacts honoured 22-41% (Berkemeier & Fuhrmann 2018), widened
-  - path: actors.big.backer.escalation_rate
+  - path: actors.big.outside.escalation_rate
     range: [0.01, 0.2]
     source: judgement
-  - path: ties.big_blue.scope
-    choices: [recognised_territory, anywhere]
+  - path: commitments.big_blue.trigger
+    choices: [recognised_territory, fighting_anywhere]
     source: the pact's reading was disputed
 """
 
@@ -57,45 +57,45 @@ def line_of(text: str, fragment: str) -> int:
 def test_declared_uncertainties_load_with_their_sources() -> None:
     scenario = load_text(minimal_text()).scenario
     assert [u.path for u in scenario.uncertainties] == [
-        "ties.big_blue.reliability", "actors.big.backer.escalation_rate", "ties.big_blue.scope"]
+        "commitments.big_blue.reliability", "actors.big.outside.escalation_rate", "commitments.big_blue.trigger"]
     assert scenario.uncertainties[0].range == [0.1, 0.7]
-    assert scenario.uncertainties[2].choices == ["recognised_territory", "anywhere"]
-    assert scenario.uncertainties[0].spec() == "ties.big_blue.reliability=0.1:0.7"
-    assert scenario.uncertainties[2].spec() == "ties.big_blue.scope=recognised_territory,anywhere"
-    assert scenario.uncertainties[1].name == "actors__big__backer__escalation_rate"
+    assert scenario.uncertainties[2].choices == ["recognised_territory", "fighting_anywhere"]
+    assert scenario.uncertainties[0].spec() == "commitments.big_blue.reliability=0.1:0.7"
+    assert scenario.uncertainties[2].spec() == "commitments.big_blue.trigger=recognised_territory,fighting_anywhere"
+    assert scenario.uncertainties[1].name == "actors__big__outside__escalation_rate"
 
 
 @pytest.mark.parametrize(("entry", "anchor", "fragment"), [
-    ("  - path: actors.big.backer.escalaton_rate\n    range: [0, 0.1]\n    source: s\n",
-     "escalaton_rate", "uncertainties[0].path: 'actors.big.backer' has no field 'escalaton_rate'; allowed: "
+    ("  - path: actors.big.outside.escalaton_rate\n    range: [0, 0.1]\n    source: s\n",
+     "escalaton_rate", "uncertainties[0].path: 'actors.big.outside' has no field 'escalaton_rate'; allowed: "
                        "escalation_rate"),
-    ("  - path: ties.big_red.reliability\n    range: [0, 0.1]\n    source: s\n",
-     "big_red", "'ties' has no entry with id 'big_red'; allowed: big_blue"),
-    ("  - path: ties.big_blue.reliability\n    range: [0.2, 1.5]\n    source: s\n",
+    ("  - path: commitments.big_red.reliability\n    range: [0, 0.1]\n    source: s\n",
+     "big_red", "'commitments' has no entry with id 'big_red'; allowed: big_blue"),
+    ("  - path: commitments.big_blue.reliability\n    range: [0.2, 1.5]\n    source: s\n",
      "[0.2, 1.5]", "uncertainties[0].range: found [0.2, 1.5]: the high end 1.5 is outside what "
-                   "'ties.big_blue.reliability' allows; allowed: a number from 0 to 1"),
-    ("  - path: actors.red.belligerent.strength\n    range: [0, 2]\n    source: s\n",
-     "[0, 2]", "the low end 0 is outside what 'actors.red.belligerent.strength' allows; allowed: a number "
+                   "'commitments.big_blue.reliability' allows; allowed: a number from 0 to 1"),
+    ("  - path: actors.red.party.strength\n    range: [0, 2]\n    source: s\n",
+     "[0, 2]", "the low end 0 is outside what 'actors.red.party.strength' allows; allowed: a number "
                "more than 0"),
     ("  - path: actors.neutral.mediator.leverage.red\n    range: [0.5, 1.1]\n    source: s\n",
      "[0.5, 1.1]", "allowed: a number from 0 to 1"),
     ("  - path: horizon_days\n    range: [20, 40.5]\n    source: s\n",
      "[20, 40.5]", "found [20, 40.5]; 'horizon_days' takes whole numbers"),
-    ("  - path: ties.big_blue.scope\n    choices: [anywhere, everywhere]\n    source: s\n",
-     "everywhere", "found 'everywhere' among the choices; 'ties.big_blue.scope' allows 'recognised_territory' "
-                   "or 'anywhere'"),
-    ("  - path: ties.big_blue.scope\n    range: [0, 1]\n    source: s\n",
-     "range: [0, 1]", "'ties.big_blue.scope' is not a number ('recognised_territory' or 'anywhere'); a range is "
+    ("  - path: commitments.big_blue.trigger\n    choices: [fighting_anywhere, everywhere]\n    source: s\n",
+     "everywhere", "found 'everywhere' among the choices; 'commitments.big_blue.trigger' allows "
+                   "'recognised_territory', 'forces_anywhere', 'defeat_likely', 'rival_entry' or 'fighting_anywhere'"),
+    ("  - path: commitments.big_blue.trigger\n    range: [0, 1]\n    source: s\n",
+     "range: [0, 1]", "'commitments.big_blue.trigger' is not a number ('recognised_territory', 'forces_anywhere', 'defeat_likely', 'rival_entry' or 'fighting_anywhere'); a range is "
                       "for numbers"),
-    ("  - path: ties.big_blue.strength\n    range: [0.6, 0.2]\n    source: s\n",
-     "path: ties.big_blue.strength", "range [0.6, 0.2] must be [low, high] with low below high"),
-    ("  - path: ties.big_blue.strength\n    range: [0.2, 0.6]\n    choices: [0.2, 0.3]\n    source: s\n",
-     "path: ties.big_blue.strength", "give either range: [low, high] or choices"),
-    ("  - path: ties.big_blue.strength\n    range: [0.2, 0.6]\n",
-     "path: ties.big_blue.strength", "the required field 'source' is missing"),
-    ("  - path: ties.big_blue.strength\n    range: [0.2, 0.6]\n    source: s\n"
-     "  - path:  ties.big_blue.strength\n    range: [0.1, 0.6]\n    source: t\n",
-     "path:  ties", "'ties.big_blue.strength' is declared twice (first as uncertainties[0])"),
+    ("  - path: commitments.big_blue.strength\n    range: [0.6, 0.2]\n    source: s\n",
+     "path: commitments.big_blue.strength", "range [0.6, 0.2] must be [low, high] with low below high"),
+    ("  - path: commitments.big_blue.strength\n    range: [0.2, 0.6]\n    choices: [0.2, 0.3]\n    source: s\n",
+     "path: commitments.big_blue.strength", "give either range: [low, high] or choices"),
+    ("  - path: commitments.big_blue.strength\n    range: [0.2, 0.6]\n",
+     "path: commitments.big_blue.strength", "the required field 'source' is missing"),
+    ("  - path: commitments.big_blue.strength\n    range: [0.2, 0.6]\n    source: s\n"
+     "  - path:  commitments.big_blue.strength\n    range: [0.1, 0.6]\n    source: t\n",
+     "path:  commitments", "'commitments.big_blue.strength' is declared twice (first as uncertainties[0])"),
 ])
 def test_bad_uncertainties_are_reported_at_their_line(entry: str, anchor: str, fragment: str) -> None:
     text = minimal_text("\nuncertainties:\n" + entry)
@@ -106,15 +106,15 @@ def test_bad_uncertainties_are_reported_at_their_line(entry: str, anchor: str, f
 
 def test_every_bad_uncertainty_is_reported_at_once() -> None:
     text = minimal_text("\nuncertainties:\n"
-                        "  - path: ties.big_blue.reliability\n    range: [0.2, 1.5]\n    source: s\n"
-                        "  - path: ties.big_blue.scope\n    choices: [anywhere, everywhere]\n    source: s\n")
+                        "  - path: commitments.big_blue.reliability\n    range: [0.2, 1.5]\n    source: s\n"
+                        "  - path: commitments.big_blue.trigger\n    choices: [fighting_anywhere, everywhere]\n    source: s\n")
     message = problems_of(text)
     assert message.startswith("2 problems in case.yaml:")
 
 
 def test_the_command_line_reports_a_bad_uncertainty_with_exit_2(tmp_path: Path, capsys) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(minimal_text("\nuncertainties:\n  - path: ties.big_blue.reliability\n    range: [0.2, 1.5]\n"
+    path.write_text(minimal_text("\nuncertainties:\n  - path: commitments.big_blue.reliability\n    range: [0.2, 1.5]\n"
                                  "    source: s\n"), encoding="utf-8")
     assert main(["validate", str(path)]) == 2
     error = capsys.readouterr().err
@@ -137,18 +137,18 @@ def test_sweep_without_parameters_samples_the_declared_uncertainties() -> None:
     loaded = load_text(minimal_text())
     table = sweep(loaded, runs=50, samples=16, workers=1, progress=False)
     assert len(table) == 16
-    assert table["ties.big_blue.reliability"].between(0.1, 0.7).all()
-    assert table["actors.big.backer.escalation_rate"].between(0.01, 0.2).all()
-    assert set(table["ties.big_blue.scope"]) == {"recognised_territory", "anywhere"}
+    assert table["commitments.big_blue.reliability"].between(0.1, 0.7).all()
+    assert table["actors.big.outside.escalation_rate"].between(0.01, 0.2).all()
+    assert set(table["commitments.big_blue.trigger"]) == {"recognised_territory", "fighting_anywhere"}
     # a Latin hypercube: one point in each sixteenth of every range
-    strata = ((table["ties.big_blue.reliability"] - 0.1) / 0.6 * 16).astype(int).clip(0, 15)
+    strata = ((table["commitments.big_blue.reliability"] - 0.1) / 0.6 * 16).astype(int).clip(0, 15)
     assert sorted(strata) == list(range(16))
 
 
 def test_sweep_grid_of_declared_uncertainties_takes_five_levels_each() -> None:
     table = sweep(load_text(minimal_text()), runs=20, design="grid", workers=1, progress=False)
     assert len(table) == 5 * 5 * 2
-    assert sorted(set(table["ties.big_blue.reliability"])) == pytest.approx([0.1, 0.25, 0.4, 0.55, 0.7])
+    assert sorted(set(table["commitments.big_blue.reliability"])) == pytest.approx([0.1, 0.25, 0.4, 0.55, 0.7])
 
 
 def test_a_whole_number_uncertainty_is_sampled_as_whole_numbers() -> None:
@@ -160,7 +160,7 @@ def test_a_whole_number_uncertainty_is_sampled_as_whole_numbers() -> None:
 
 def test_sensitivity_without_parameters_uses_the_declared_numeric_ranges() -> None:
     result = sensitivity(load_text(minimal_text()), method="morris", samples=4, runs=50, workers=1, progress=False)
-    assert set(result.indices["parameter"]) == {"ties.big_blue.reliability", "actors.big.backer.escalation_rate"}
+    assert set(result.indices["parameter"]) == {"commitments.big_blue.reliability", "actors.big.outside.escalation_rate"}
 
 
 def test_nothing_declared_and_nothing_given_is_a_user_error() -> None:
@@ -176,8 +176,8 @@ def test_the_sweep_command_uses_the_declared_uncertainties(tmp_path: Path, capsy
                  "--no-progress", "--no-figures"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["design"]["kind"] == "lhs" and len(manifest["design"]["rows"]) == 8
-    assert manifest["design"]["columns"] == ["ties.big_blue.reliability", "actors.big.backer.escalation_rate",
-                                             "ties.big_blue.scope"]
+    assert manifest["design"]["columns"] == ["commitments.big_blue.reliability", "actors.big.outside.escalation_rate",
+                                             "commitments.big_blue.trigger"]
 
 
 # ---- escalation params -------------------------------------------------------------------------------
@@ -185,12 +185,12 @@ def test_the_sweep_command_uses_the_declared_uncertainties(tmp_path: Path, capsy
 def test_params_lists_every_overridable_path_with_value_bounds_and_meaning() -> None:
     scenario = load_text(minimal_text()).scenario
     infos = {info.path: info for info in overridable_parameters(scenario)}
-    rate = infos["actors.big.backer.escalation_rate"]
+    rate = infos["actors.big.outside.escalation_rate"]
     assert rate.value == 0.05 and rate.allowed == "a number from 0 to 1"
-    assert rate.description.startswith("daily probability of climbing one rung")
+    assert rate.description.startswith("daily probability of climbing one form")
     assert rate.declared is not None and rate.declared.range == [0.01, 0.2]
     assert infos["actors.neutral.mediator.leverage.red"].allowed == "a number from 0 to 1"
-    assert infos["ties.big_blue.scope"].allowed == "'recognised_territory' or 'anywhere'"
+    assert infos["commitments.big_blue.trigger"].allowed == "'recognised_territory', 'forces_anywhere', 'defeat_likely', 'rival_entry' or 'fighting_anywhere'"
     assert infos["horizon_days"].allowed == "a whole number from 1 to 3,650"
     assert infos["dynamics.spiral_gain"].value == 0.5  # a default the file leaves out
     assert "actors.big.mediator.attempt_rate" not in infos  # no such section
@@ -207,14 +207,14 @@ def test_the_params_command_prints_a_table_and_json(tmp_path: Path, capsys) -> N
     path.write_text(minimal_text(), encoding="utf-8")
     assert main(["params", str(path)]) == 0
     out = capsys.readouterr().out
-    line = next(row for row in out.splitlines() if row.startswith("ties.big_blue.reliability "))
+    line = next(row for row in out.splitlines() if row.startswith("commitments.big_blue.reliability "))
     assert "0.4" in line and "a number from 0 to 1" in line and "[0.1, 0.7]" in line
     assert "(3 with a declared uncertainty)" in out
     assert main(["params", str(path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {"path": "ties.big_blue.scope", "value": "anywhere", "allowed": "'recognised_territory' or 'anywhere'",
-            "uncertainty": "{recognised_territory, anywhere}", "description": rows[[r["path"] for r in rows].index(
-                "ties.big_blue.scope")]["description"]} in rows
+    assert {"path": "commitments.big_blue.trigger", "value": "fighting_anywhere", "allowed": "'recognised_territory', 'forces_anywhere', 'defeat_likely', 'rival_entry' or 'fighting_anywhere'",
+            "uncertainty": "{recognised_territory, fighting_anywhere}", "description": rows[[r["path"] for r in rows].index(
+                "commitments.big_blue.trigger")]["description"]} in rows
     assert main(["params", str(tmp_path / "missing.yaml")]) == 2
 
 
@@ -245,8 +245,8 @@ def test_the_json_schema_rejects_what_the_loader_rejects() -> None:
     validator = jsonschema.Draft202012Validator(scenario_schema())
     data = _as_json(MINIMAL, DECLARED)
     validator.validate(data)
-    data["actors"][2]["backer"]["escalaton_rate"] = 0.1
-    data["ties"][0]["reliability"] = 1.5
+    data["actors"][2]["outside"]["escalaton_rate"] = 0.1
+    data["commitments"][0]["reliability"] = 1.5
     data["uncertainties"][0]["range"] = [0.1]
     messages = sorted(error.message for error in validator.iter_errors(data))
     assert len(messages) == 3
@@ -257,23 +257,23 @@ def test_the_json_schema_rejects_what_the_loader_rejects() -> None:
 
 def test_typed_overrides_give_the_same_scenarios_and_messages_as_text() -> None:
     loaded = load_with_provenance(MINIMAL)
-    as_text = load_variants(loaded, [["actors.big.backer.escalation_rate=0.125", "ties.big_blue.scope=anywhere"]])
-    as_values = load_variants(loaded, [{"actors.big.backer.escalation_rate": 0.125, "ties.big_blue.scope": "anywhere"}])
+    as_text = load_variants(loaded, [["actors.big.outside.escalation_rate=0.125", "commitments.big_blue.trigger=fighting_anywhere"]])
+    as_values = load_variants(loaded, [{"actors.big.outside.escalation_rate": 0.125, "commitments.big_blue.trigger": "fighting_anywhere"}])
     assert as_text == as_values
     messages = []
-    for variant in (["actors.big.backer.escalation_rate=1.5"], {"actors.big.backer.escalation_rate": 1.5},
-                    ["actors.big.backer.escalaton_rate=0.5"], {"actors.big.backer.escalaton_rate": 0.5}):
+    for variant in (["actors.big.outside.escalation_rate=1.5"], {"actors.big.outside.escalation_rate": 1.5},
+                    ["actors.big.outside.escalaton_rate=0.5"], {"actors.big.outside.escalaton_rate": 0.5}):
         with pytest.raises(ScenarioError) as caught:
             load_variants(loaded, [variant])
         messages.append(caught.value.render())
-    assert messages[0] == messages[1] == ("--param actors.big.backer.escalation_rate=1.5: "
-                                          "actors[big].backer.escalation_rate: found 1.5; allowed: from 0 to 1")
+    assert messages[0] == messages[1] == ("--param actors.big.outside.escalation_rate=1.5: "
+                                          "actors[big].outside.escalation_rate: found 1.5; allowed: from 0 to 1")
     assert messages[2] == messages[3] and "did you mean 'escalation_rate'" in messages[2]
 
 
 def test_a_scenario_object_evaluates_exactly_like_its_file() -> None:
     loaded = load_with_provenance(KARABAKH)
-    point = {"ties.russia_armenia_pact.reliability": 0.9, "ties.russia_armenia_pact.scope": "anywhere"}
+    point = {"commitments.russia_armenia_pact.reliability": 0.9, "commitments.russia_armenia_pact.trigger": "fighting_anywhere"}
     from_file = evaluate(KARABAKH, point, runs=400, seed=3, progress=False)
     from_object = evaluate(loaded.scenario, point, runs=400, seed=3, progress=False)
     from_loaded = evaluate(loaded, point, runs=400, seed=3, progress=False)
@@ -291,7 +291,7 @@ def test_one_point_of_a_small_evaluation_runs_in_this_process(monkeypatch) -> No
         raise AssertionError("a process pool was started for a single chunk")
 
     monkeypatch.setattr(executors, "ProcessExecutor", no_pool)
-    table = evaluate(MINIMAL, {"actors.big.backer.escalation_rate": 0.2}, runs=300, seed=1, progress=False)
+    table = evaluate(MINIMAL, {"actors.big.outside.escalation_rate": 0.2}, runs=300, seed=1, progress=False)
     assert int(table["runs"].iloc[0]) == 300
 
 

@@ -376,9 +376,6 @@ class Scenario(Strict):
 
     __str__ = __repr__
 
-    def __repr__(self) -> str:
-        return f"Scenario({self.name!r})"
-
     def actor(self, actor_id: str) -> Actor:
         """The actor with this id."""
         for actor in self.actors:
