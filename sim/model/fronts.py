@@ -120,10 +120,10 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
         weight_total = np.maximum(weight[0] + weight[1], 1e-12)
         for k in (0, 1):
             side_deaths = np.where(contested, d["daily_casualties"] * intensity * weight[1 - k] / weight_total
-                                   * np.exp(sigma * normal[2 * f + k] - 0.5 * sigma**2), 0.0)
+                                   * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0)
             deaths += np.where(on[k], side_deaths * power / np.maximum(sides[k], 1e-12), 0.0)
             fought |= on[k] & contested
-        advance = d["front_speed"] * (sides[0] - sides[1]) / total + d["front_noise"] * normal[2 * model.fronts + f]
+        advance = d["front_speed"] * (sides[0] - sides[1]) / total + d["front_noise"] * normal[3 * f + 2]
         control = np.where(contested, np.clip(model.control[f] + advance, 0.0, 1.0), model.control[f])
         gained = control - model.control[f]
         model.control[f] = control

@@ -61,6 +61,9 @@ class EscalationModel(mesa.Model):
         self.dynamics = params.dynamics
         self._index_structure()
         self.layout = self._draw_layout()
+        # Each front draws its noise from a stream of its own (children of the model's stream), so
+        # that a front added to a scenario leaves every other draw as it was.
+        self.front_rngs = self.rng.spawn(self.fronts)
         self._create_world()
         self._create_actors()
         self.record_series = record_series
@@ -253,7 +256,8 @@ class EscalationModel(mesa.Model):
         """Play one day in every lane that is not finished."""
         # Draws for every replication, whatever its state (common random numbers); compacted lanes skip theirs.
         uniform = self.rng.random((self.uniform_rows, self.replications), dtype=np.float32)
-        normal = self.rng.standard_normal((3 * self.fronts, self.replications), dtype=np.float32)
+        normal = np.concatenate([front.standard_normal((3, self.replications), dtype=np.float32)
+                                 for front in self.front_rngs])
         if self.columns.size < self.replications:
             uniform, normal = uniform[:, self.columns], normal[:, self.columns]
         uniform, normal = uniform[:, None, :], normal[:, None, :]
