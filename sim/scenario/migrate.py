@@ -28,7 +28,8 @@ def old_format(data: Any) -> str | None:
         return None
     if "ties" in data:
         return "a 'ties:' list (now 'commitments:', with from/to)"
-    for actor in data.get("actors") or []:
+    actors = data.get("actors")
+    for actor in actors if isinstance(actors, list) else []:
         if isinstance(actor, dict):
             for key in OLD_SECTIONS:
                 if key in actor:

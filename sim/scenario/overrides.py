@@ -172,23 +172,23 @@ def schema_fields(model: type[BaseModel]) -> dict[str, Any]:
     return {info.alias or name: info for name, info in model.model_fields.items()}
 
 
-def _is_list(path: Sequence[Any]) -> bool:
-    """Whether the schema field at ``path`` (a field of a section) holds a list."""
+def _annotation_at(path: Sequence[Any]) -> Any:
+    """The type of the schema field at ``path`` (a field of a section)."""
     model: Any = Scenario
     for part in path[:-1]:
         if isinstance(part, str):
             model = model_of(schema_fields(model)[part].annotation)
-    annotation = schema_fields(model)[path[-1]].annotation
-    return typing.get_origin(annotation) is list
+    return schema_fields(model)[path[-1]].annotation
+
+
+def _is_list(path: Sequence[Any]) -> bool:
+    """Whether the schema field at ``path`` holds a list."""
+    return typing.get_origin(_annotation_at(path)) is list
 
 
 def _is_mapping(path: Sequence[Any]) -> bool:
     """Whether the schema field at ``path`` holds a plain mapping (``leverage``, ``actor_forms``)."""
-    model: Any = Scenario
-    for part in path[:-1]:
-        if isinstance(part, str):
-            model = model_of(schema_fields(model)[part].annotation)
-    annotation = schema_fields(model)[path[-1]].annotation
+    annotation = _annotation_at(path)
     return any(typing.get_origin(a) is dict for a in (annotation, *typing.get_args(annotation)))
 
 
