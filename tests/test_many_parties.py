@@ -101,3 +101,15 @@ def test_an_entrant_joins_its_protected_actors_camp_and_fights_on_its_front(visi
         assert runs["control_front"].mean() > 0.6       # a (with X) gains ground on an even front
     else:
         assert np.all(runs["combat_day_x"] < 0) and np.all(runs["casualties_x"] == 0)
+
+
+def test_the_worked_example_validates_and_runs() -> None:
+    """scenarios/example_coalition.yaml, the README's worked example: two parties in one camp, an outside power
+    at war on day 0, a guarantor with troops in the zone, an alliance behind a backer."""
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario("scenarios/example_coalition.yaml")
+    runs = _run(scenario, replications=500, seed=3)
+    assert np.all(runs["combat_day_volunteer_state"] == 0)      # in combat from day 0
+    assert np.all(runs["war_size"] >= 4)                         # four actors at war on day 0
+    assert (runs["incidents_guarantor"] > 0).any()
