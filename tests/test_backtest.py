@@ -128,3 +128,25 @@ def test_the_logistic_baseline_reads_committing_ties() -> None:
                               ["commitments.turkey_azerbaijan_pact.ceiling=indirect",
                                "commitments.russia_armenia_pact.ceiling=indirect"])
     assert not has_committing_tie(arms_only)
+
+
+def test_the_model_never_reads_the_observed_block() -> None:
+    """No leakage: a case with its observed outcome reversed (and its stylised facts and sources changed)
+    compiles to the same parameters and plays exactly the same runs; only scoring reads `observed:`."""
+    import numpy as np
+
+    from sim.ensemble.chunks import Chunk, simulate_chunk
+    from sim.model.params import compile_scenarios
+    from sim.scenario.loader import load_scenario
+
+    as_recorded = load_scenario("scenarios/cases/georgia_2008.yaml")
+    reversed_data = as_recorded.model_dump(mode="json", by_alias=True)
+    reversed_data["observed"].update(open_entry=False, outside_powers_fought=True, war_days=0, decisive_victory=False,
+                                     truces_broken=7, sources=["invented"], stylised_facts=[])
+    reversed_case = type(as_recorded).model_validate(reversed_data)
+    first, second = (simulate_chunk(compile_scenarios([s]), Chunk(0, 0, 2_000, 5)) for s in (as_recorded,
+                                                                                            reversed_case))
+    for name in first.runs:
+        assert np.array_equal(first.runs[name], second.runs[name]), name
+    for name in first.truces:
+        assert np.array_equal(first.truces[name], second.truces[name]), name
