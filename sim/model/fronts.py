@@ -42,25 +42,26 @@ def base_power(model: EscalationModel) -> Array:
     return np.where(model.camp >= 0, power, 0.0)
 
 
-def held(model: EscalationModel) -> Array:
-    """(A, F, lanes): the share of each front's contested ground held by each actor's camp."""
-    side0 = model.camp[:, None] == model.front_camps[None, :, 0, None, None]
+def held(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
+    """(A, F, lanes): the share of each front's contested ground held by each actor's camp (``rows``: those
+    actors only)."""
+    side0 = model.camp[rows, None] == model.front_camps[None, :, 0, None, None]
     return np.where(side0, model.control[None], 1.0 - model.control[None])
 
 
-def side_momentum(model: EscalationModel) -> Array:
+def side_momentum(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
     """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front."""
-    side0 = model.camp[:, None] == model.front_camps[None, :, 0, None, None]
+    side0 = model.camp[rows, None] == model.front_camps[None, :, 0, None, None]
     per_front = np.where(side0, model.front_momentum[None], -model.front_momentum[None])
-    return (model.share * per_front).sum(axis=1)
+    return (model.share[rows] * per_front).sum(axis=1)
 
 
-def pressing(model: EscalationModel) -> Array:
+def pressing(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
     """(A, lanes): the momentum each actor still acts on: none once it holds its war aim."""
-    aim = model.params.party["war_aim"]
-    holding = (model.share * model.held_now).sum(axis=1)
+    aim = model.params.party["war_aim"][rows]
+    holding = (model.share[rows] * model.held_now[rows]).sum(axis=1)
     satisfied = (aim < 1.0) & (holding >= aim)
-    return np.where(satisfied | (model.camp < 0), 0.0, np.maximum(model.momentum_now, 0.0))
+    return np.where(satisfied | (model.camp[rows] < 0), 0.0, np.maximum(model.momentum_now[rows], 0.0))
 
 
 def survey(model: EscalationModel, actors: Array | None = None) -> None:
@@ -70,20 +71,10 @@ def survey(model: EscalationModel, actors: Array | None = None) -> None:
     if actors is None:
         # Rows of actors at war in no lane are read nowhere (every reader masks them by camp).
         actors = np.flatnonzero((model.camp >= 0).any(axis=tuple(range(1, model.camp.ndim))))
-        if actors.size == model.actor_count:
-            model.held_now = held(model)
-            model.momentum_now = side_momentum(model)
-            model.pressing_now = pressing(model)
-            return
-    side0 = model.camp[actors, None] == model.front_camps[None, :, 0, None, None]
-    model.held_now[actors] = np.where(side0, model.control[None], 1.0 - model.control[None])
-    per_front = np.where(side0, model.front_momentum[None], -model.front_momentum[None])
-    model.momentum_now[actors] = (model.share[actors] * per_front).sum(axis=1)
-    aim = model.params.party["war_aim"][actors]
-    holding = (model.share[actors] * model.held_now[actors]).sum(axis=1)
-    satisfied = (aim < 1.0) & (holding >= aim)
-    model.pressing_now[actors] = np.where(satisfied | (model.camp[actors] < 0), 0.0,
-                                          np.maximum(model.momentum_now[actors], 0.0))
+    rows = slice(None) if actors.size == model.actor_count else actors
+    model.held_now[rows] = held(model, rows)
+    model.momentum_now[rows] = side_momentum(model, rows)
+    model.pressing_now[rows] = pressing(model, rows)
 
 
 def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active: Array) -> None:

@@ -327,9 +327,7 @@ class EscalationModel(mesa.Model):
                                         self.foe_camp[actor])
         for f in range(self.fronts):
             self.share[actor, f] = np.where(where, (front == f).astype(float), self.share[actor, f])
-        side0 = camp == self.front_camps[:, 0, None, None]                  # (F, lanes)
-        held = np.where(side0, self.control, 1.0 - self.control)
-        self.held_at_entry[actor] = np.where(where, held, self.held_at_entry[actor])
+        self.held_at_entry[actor] = np.where(where, fronts.held(self, np.array([actor]))[0], self.held_at_entry[actor])
         self.camps_changed.add(actor)
         self.ever_at_war[actor] |= where
         self.combat_day[actor] = np.where(where & (self.combat_day[actor] < 0), self.day, self.combat_day[actor])
