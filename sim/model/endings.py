@@ -1,5 +1,5 @@
 """How wars end: halts once an aim is held, settlements in a hurting stalemate, and the coding of how
-each run's war ended. docs/MODEL.md section 7.6.
+each run's war ended. docs/MODEL.md section 7.8.
 
 A camp whose parties all hold their war aims (ground, or the days of a punitive operation) stops
 and offers a halt; the other camps follow it if they are not pressing for ground themselves. A war
@@ -29,7 +29,7 @@ ONGOING, CAPITULATION, WITHDRAWAL, NEGOTIATED, IMPOSED_HALT, UNILATERAL_HALT, FR
 #: The ending each kind of truce standing at the end stands for.
 TRUCE_ENDING = {BROKERED: NEGOTIATED, IMPOSED: IMPOSED_HALT, UNILATERAL: UNILATERAL_HALT, SETTLEMENT: NEGOTIATED}
 #: A truce standing at the end under which fire was exchanged on at least this share of its days: a frozen conflict.
-FROZEN_EXCHANGE_SHARE = 0.25
+FROZEN_EXCHANGE_SHARE = 0.5
 
 
 def _open(model: EscalationModel, active: Array) -> Array:

@@ -276,8 +276,8 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
             return kind[3] if c.reliability is None else c.reliability
         return getattr(c, name)
 
-    commitment = {name: _stack([[commitment_value(c, name) for c in s.commitments] for s in scenarios],
-                               n_commitments) for name in ("strength", "reliability", "trigger", "ceiling", "deliveries")}
+    commitment = {name: _stack([[commitment_value(c, name) for c in s.commitments] for s in scenarios], n_commitments)
+                  for name in ("strength", "reliability", "trigger", "ceiling", "deliveries")}
     exposure = _stack([[a.outside.exposure[p] for a in world_actors(s) if a.outside for p in a.outside.exposure]
                        for s in scenarios], len(structure.exposures))
 

@@ -70,13 +70,17 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     design_factor = model.gather(np.stack([ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]]),
                                  design)
     noise_factor = model.gather(np.stack([ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]]), design)
+    noise_factor = noise_factor * np.exp2(-np.maximum(model.day - model.truce_start, 0) / d["consolidation_half_life"])
     tolerance = model.gather(np.stack([d["bare_tolerance"], d["monitored_tolerance"], d["peacekept_tolerance"]]),
                              design)
     bias = np.zeros(model.camp.shape)
     for m in range(len(model.params.structure.mediator_ids)):
         bias = np.where(model.truce_broker == m, model.params.mediator["bias_against"][m], bias)
     at_war = (model.camp >= 0) & in_truce
-    hazard = (1.0 - party["truce_compliance"]) * design_factor * (1.0 - model.pressure)
+    # A truce that lasts consolidates: deliberate violations halve every consolidation half-life.
+    age = np.maximum(model.day - model.truce_start, 0)
+    consolidation = np.exp2(-age / d["consolidation_half_life"])
+    hazard = (1.0 - party["truce_compliance"]) * design_factor * (1.0 - model.pressure) * consolidation
     hazard = hazard * (1.0 + d["momentum_truce_breaking"] * model.pressing_now)
     hazard = np.minimum(hazard * (1.0 + d["emboldening"] * model.backing) * (1.0 + bias), 1.0)
     violated = at_war & (draws["violate"] < hazard)

@@ -314,6 +314,7 @@ class Dynamics(Strict):
     monitored_tolerance: Probability = 0.98
     peacekept_tolerance: Probability = 0.99
     grievance_limit: bounded(1.0, 1000.0) = 100.0  # type: ignore[valid-type]
+    consolidation_half_life: bounded(0.1, 10_000.0) = 3.0  # type: ignore[valid-type]
     halt_acceptance: Probability = 0.5
     settlement_rate: Probability = 0.1
     stalemate_momentum: Probability = 0.2
@@ -329,6 +330,16 @@ STATISTICS = (
     "truces_broken_per_run",
     "median_war_days",
     "median_war_size",
+    "median_truce_days",
+    "p_war_at_horizon",
+    "p_ended_capitulation",
+    "p_ended_withdrawal",
+    "p_ended_negotiated_halt",
+    "p_ended_imposed_halt",
+    "p_ended_unilateral_halt",
+    "p_ended_frozen",
+    "p_ended_ongoing",
+    "p_withdrawal",
 )
 
 Count = Annotated[int, Field(ge=0, le=100_000)]
