@@ -8,8 +8,8 @@ import pandas as pd
 from sim.ensemble.chunks import ChunkArrays
 from sim.model.endings import ENDINGS
 from sim.model.model import OUTCOMES, REGIONAL
-from sim.model.truces import TRUCE_KINDS
 from sim.model.params import DESIGNS, Parameters
+from sim.model.truces import TRUCE_KINDS
 from sim.scenario.schema import FORMS
 
 
