@@ -221,7 +221,8 @@ class Accumulator:
 
 def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
     """One row per sweep point: its parameter values, runs, P(regional escalation) with its
-    interval, every outcome share with its interval, outside powers' entry and the median war length."""
+    interval, every outcome share with its interval, the share of each way the war ended, outside powers'
+    entry, the median war length and the median life of a truce."""
     params = accumulator.params
     runs = accumulator.runs
     table = design.reset_index(drop=True).copy()
@@ -236,10 +237,16 @@ def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
         table[f"share_{name}"] = accumulator.outcomes[:, k] / runs
         table[f"share_{name}_ci_low"] = low
         table[f"share_{name}_ci_high"] = high
+    for k, name in enumerate(ENDINGS):
+        table[f"share_ended_{name}"] = accumulator.endings[:, k] / runs
     for a, actor_id in enumerate(accumulator.outside):
         table[f"p_combat_{actor_id}"] = accumulator.forms[:, a, LIMITED:].sum(axis=1) / runs
     edges = np.arange(params.horizon + 2) - 0.5
     table["median_war_days"] = [histogram_quantile(row, edges, 0.5) for row in accumulator.war_days]
+    truce_days = accumulator.truce_days.sum(axis=1)
+    truce_edges = np.arange(truce_days.shape[1] + 1) - 0.5
+    table["median_truce_days"] = [histogram_quantile(row, truce_edges, 0.5) if row.sum() else np.nan
+                                  for row in truce_days]
     size_edges = np.arange(len(params.actor_ids) + 2) - 0.5
     table["median_war_size"] = [histogram_quantile(row, size_edges, 0.5) for row in accumulator.war_size]
     return table
