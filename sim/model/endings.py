@@ -47,7 +47,8 @@ def _per_camp_all(model: EscalationModel, holds: Array, among: Array) -> Array:
 
 def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """A camp whose parties all hold their aims stops and offers a halt, from tomorrow; the other camps
-    follow with ``halt_acceptance`` a day, less the momentum they still press. A halt not followed
+    follow with ``halt_acceptance`` a day, less the momentum they still press (each camp as one, its
+    actors weighted by the power they bring). A halt not followed
     leaves the war going on (a punitive raid that the other side answers)."""
     open_lanes = _open(model, active)
     if not open_lanes.any():
@@ -60,7 +61,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
         return
     in_offering_camp = model.own_camp(content) & (model.camp >= 0)
     refusal = 1.0 - d["momentum_mediation_refusal"] * model.pressing_now
-    follow = np.where((model.camp >= 0) & ~in_offering_camp, refusal, 1.0).prod(axis=0)
+    follow = model.camp_consent(np.where(in_offering_camp, 1.0, refusal))
     success = offering & (draws["halt"] < d["halt_acceptance"] * follow)
     if success.any():
         model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), UNILATERAL, 0)
