@@ -9,7 +9,7 @@ import numpy as np
 from sim.model import endings, fronts
 from sim.model.model import WITHDRAWAL, EscalationModel
 from sim.model.params import INDIRECT, POSTURING
-from sim.model.truces import IMPOSED, UNILATERAL
+from sim.model.truces import IMPOSED, SETTLEMENT, UNILATERAL
 from tests.factory import make_scenario
 from tests.test_mechanisms import assert_share
 
@@ -171,3 +171,34 @@ def test_an_outside_power_steps_down_while_a_truce_holds() -> None:
     form = model.form[patron].ravel()
     assert_share(int((form == INDIRECT).sum()), RUNS, (1 - s) ** 3)
     assert_share(int((form == POSTURING).sum()), RUNS, 3 * s**2 * (1 - s))
+
+
+def test_a_hurting_stalemate_settles_at_the_rate_times_its_ripeness() -> None:
+    """Equal sides on a front that never moves (still = 1), both tiring by w a day: ripeness after the
+    d-th day of fighting is w d / (1 - capitulation_resolve), and P(war over within D days) =
+    1 - prod_{d=1..D} (1 - r w d / 0.8) with settlement rate r."""
+    w, r, horizon = 0.01, 0.8, 30
+    runs, truces = _run(horizon=horizon, a={"war_weariness": w}, b={"war_weariness": w},
+                        dynamics={"settlement_rate": r, "casualty_noise": 0.0})
+    assert np.all(truces["kind"] == SETTLEMENT)                     # settlements only
+    for days in (5, 10, 20):
+        expected = 1 - np.prod([1 - r * w * d / 0.8 for d in range(1, days + 1)])
+        assert_share(int((runs["war_days"] <= days).sum()), RUNS, expected)
+
+
+def test_a_camp_consents_as_one_with_its_parties_weighted_by_their_power() -> None:
+    """Camp a has two parties (powers 3 and 1, leverage 0.2 and 1.0), camp b one (leverage 1): a truce is
+    agreed on day 0 with probability attempt x (3 x 0.2 + 1 x 1.0) / 4."""
+    from sim.scenario.schema import Scenario
+    from tests.factory import party, scenario_data
+
+    attempt = 0.5
+    data = scenario_data(horizon=5, a={"strength": 3.0}, brokered=True,
+                         mediators={"m": {"attempt_rate": attempt, "leverage": {"a": 0.2, "a2": 1.0, "b": 1.0}}})
+    data["actors"].insert(1, {"id": "a2", "name": "A2", "camp": "a", "party": party(strength=1.0)})
+    data["fronts"].append({"id": "second", "between": ["a2", "b"], "control": 0.5})
+    data["actors"][2]["party"]["front_shares"] = {"front": 0.5, "second": 0.5}
+    model = EscalationModel(Scenario.model_validate(data), replications=RUNS, rng=9, record_series=False)
+    model.run()
+    truces = model.truces()
+    assert_share(int((truces["start_day"] == 1).sum()), RUNS, attempt * (3 * 0.2 + 1 * 1.0) / 4)
