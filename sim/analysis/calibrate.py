@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.backtest import has_committing_tie, load_cases
+from sim.analysis.backtest import calibrated_scores, has_committing_tie, load_cases
 from sim.analysis.sweep import stream_design
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE
 from sim.scenario.errors import Problem, UserError, did_you_mean
@@ -363,6 +363,7 @@ class Calibration:
     cases: list[str]
     log_likelihood: dict[str, np.ndarray]     # outcome -> (candidates, cases); 0 where not recorded
     reference_log_likelihood: dict[str, np.ndarray]  # outcome -> (cases,): the schema's reference dynamics
+    recorded: dict[str, np.ndarray]           # outcome -> (cases,) whether the case records it
     weights: np.ndarray
     parameters: pd.DataFrame
     loo: pd.DataFrame
@@ -379,6 +380,31 @@ class Calibration:
     @property
     def ess(self) -> float:
         return effective_sample_size(self.weights)
+
+    def outcome_totals(self) -> pd.DataFrame:
+        """Per outcome: the cases recording it and the log-likelihood summed over them, of the reference
+        dynamics and of the MAP candidate."""
+        best = int(np.argmax(self.weights))
+        return pd.DataFrame([{"outcome": name, "cases": int(self.recorded[name].sum()),
+                              "reference": float(self.reference_log_likelihood[name].sum()),
+                              "map": float(self.log_likelihood[name][best].sum())} for name in OUTCOMES])
+
+    def loo_outcome_scores(self) -> pd.DataFrame:
+        """Per outcome: the mean log score of the leave-one-out forecasts over the cases recording it, next to
+        the reference dynamics'."""
+        rows = []
+        for name in OUTCOMES:
+            mask = self.recorded[name]
+            count = int(mask.sum())
+            rows.append({"outcome": name, "cases": count,
+                         "reference": float(self.reference_log_likelihood[name][mask].mean()) if count else math.nan,
+                         "loo": float(self.loo[f"loo_log_likelihood_{name}"][mask].mean()) if count else math.nan})
+        return pd.DataFrame(rows)
+
+    def escalation_scores(self) -> pd.DataFrame:
+        """Brier and log scores of regional escalation: leave-one-out, in sample and with the reference
+        dynamics, against the reference forecasters (see :func:`sim.analysis.backtest.calibrated_scores`)."""
+        return calibrated_scores(self.loo)
 
     def candidates_table(self) -> pd.DataFrame:
         """candidates.csv: the design, each candidate's weight, its log-likelihood per outcome (summed over
@@ -423,6 +449,7 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
     found = load_cases(folder)
     names, notes = [], []
     per_outcome: dict[str, list[np.ndarray]] = {name: [] for name in OUTCOMES}
+    recorded: dict[str, list[bool]] = {name: [] for name in OUTCOMES}
     escalation, committing = [], []
     observed_escalation, observed_war = [], []
     bar = tqdm(found, desc="calibrate", unit="case", disable=not progress, dynamic_ncols=True)
@@ -437,6 +464,7 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
         log_likelihood = case_log_likelihood(forecast, observed)
         for name in OUTCOMES:
             per_outcome[name].append(log_likelihood.get(name, np.zeros(len(with_reference))))
+            recorded[name].append(name in log_likelihood)
         names.append(scenario.name)
         escalation.append(forecast.p_regional_escalation)
         committing.append(has_committing_tie(scenario))
@@ -469,6 +497,7 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
            for name in OUTCOMES},
     })
     return Calibration(ranges=dict(ranges), design=design, cases=names, log_likelihood=log_likelihood,
-                       reference_log_likelihood=reference, weights=weights,
+                       reference_log_likelihood=reference,
+                       recorded={name: np.array(flags) for name, flags in recorded.items()}, weights=weights,
                        parameters=summarise(design, weights, ranges), loo=loo, runs=runs, seed=seed,
                        design_seed=design_seed, notes=notes)
