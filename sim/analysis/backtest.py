@@ -367,8 +367,10 @@ def overview(cases: pd.DataFrame, facts: pd.DataFrame) -> dict[str, Any]:
     rank = None
     if len(recorded) >= 3:
         observed_days = recorded["observed_war_days"].clip(upper=recorded["horizon_days"]).to_numpy(dtype=float)
-        correlation = spearmanr(recorded["median_war_days"].to_numpy(dtype=float), observed_days)
-        rank = None if math.isnan(correlation.statistic) else float(correlation.statistic)
+        model_days = recorded["median_war_days"].to_numpy(dtype=float)
+        if np.ptp(observed_days) > 0 and np.ptp(model_days) > 0:  # undefined (and warned of) when one is constant
+            correlation = spearmanr(model_days, observed_days)
+            rank = None if math.isnan(correlation.statistic) else float(correlation.statistic)
     timing = cases["p_escalation_by_observed_day"].dropna()
     edges = np.array([0.0, 0.05, 0.15, 0.35, 1.0 + 1e-9])
     bins = np.clip(np.digitize(forecast, edges) - 1, 0, len(edges) - 2)

@@ -138,8 +138,17 @@ def check_ranges(ranges: Mapping[str, Any], source: str = "--parameters",
 
 def read_ranges(path: str | Path) -> dict[str, tuple[float, float]]:
     """The dynamics to fit from a YAML file of ``name: [low, high]`` lines (see :func:`check_ranges`)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        data = None  # the reader below says what is wrong with the file, and where
+    else:
+        if not isinstance(data, dict) or not data:
+            check_ranges({}, str(path))  # the file's one message: what it must hold
     document = read_document(path)
-    return check_ranges(document.data if document.data is not None else {}, str(path), document)
+    return check_ranges(document.data, str(path), document)
 
 
 def sobol_design(ranges: Mapping[str, tuple[float, float]], candidates: int, seed: int = DESIGN_SEED) -> pd.DataFrame:
