@@ -435,8 +435,9 @@ class Calibration:
 
 def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | None = None, *,
               candidates: int = DEFAULT_CANDIDATES, runs: int = DEFAULT_RUNS, seed: int | None = None,
-              workers: int | None = None, executor: Any = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-              progress: bool = True, notify: Callable[[str], None] | None = None) -> Calibration:
+              design_seed: int | None = None, workers: int | None = None, executor: Any = None,
+              chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool = True,
+              notify: Callable[[str], None] | None = None) -> Calibration:
     """Fit the shared dynamics on every case of a folder, and forecast each case leave-one-out.
 
     Args:
@@ -444,15 +445,17 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
         ranges: dynamics name -> prior range (default :data:`DEFAULT_DYNAMICS`).
         candidates: points of the Sobol' design.
         runs: replications per candidate and case.
-        seed: the seed of every case's runs and of the design (default: each case's own seed, and
-            design seed :data:`DESIGN_SEED`).
+        seed: the seed of every case's runs, and of the design unless ``design_seed`` is given (default:
+            each case's own seed, and design seed :data:`DESIGN_SEED`).
+        design_seed: the seed of the design alone (to replay a design with other runs).
         workers, executor, chunk_size, progress: as for a sweep.
         notify: receives notes for the user (a case's own value of a fitted dynamic replaced).
     """
     from tqdm import tqdm
 
     ranges = check_ranges(dict(DEFAULT_DYNAMICS if ranges is None else ranges))
-    design_seed = DESIGN_SEED if seed is None else seed
+    if design_seed is None:
+        design_seed = DESIGN_SEED if seed is None else seed
     design = sobol_design(ranges, candidates, design_seed)
     with_reference = pd.concat([design, pd.DataFrame([reference_values(list(ranges))])], ignore_index=True)
     found = load_cases(folder)
