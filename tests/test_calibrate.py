@@ -218,7 +218,7 @@ def test_a_small_calibration_writes_its_files(cases: Path, tmp_path: Path, capsy
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("spiral_gian: [0, 2]\n", "parameters.yaml:1:1: spiral_gian: not a field of dynamics:"),
+    ("spiral_gian: [0, 2]\n", "parameters.yaml:1:1: spiral_gian: not a field of 'dynamics'; allowed: daily_casualties"),
     ("spiral_gain: [2, 0]\n", "parameters.yaml:1:14: spiral_gain: found [2, 0]; allowed: [low, high] with low "
                               "below high"),
     ("clash_rate: [0, 1.5]\n", "parameters.yaml:1:13: clash_rate: found [0, 1.5]; allowed: values from 0 to 1"),

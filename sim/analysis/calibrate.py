@@ -112,7 +112,7 @@ def check_ranges(ranges: Mapping[str, Any], source: str = "--parameters",
     checked = {}
     for name, value in ranges.items():
         if name not in fields:
-            problem((name,), str(name), f"not a field of dynamics:; allowed: {', '.join(fields)}"
+            problem((name,), str(name), f"not a field of 'dynamics'; allowed: {', '.join(fields)}"
                                         f"{did_you_mean(str(name), fields)}", key=True)
             continue
         numbers = isinstance(value, (list, tuple)) and len(value) == 2 and all(
