@@ -165,8 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("cases", type=Path, help="a folder of case scenarios with 'observed:' blocks")
     calibrate.add_argument("--parameters", type=Path, metavar="FILE.yaml",
                            help="the dynamics to fit, one 'name: [low, high]' prior range a line (default: "
-                                "clash_rate, attribution_noise, spiral_gain, fatality_penalty, capitulation_resolve, "
-                                "withdrawal_resolve, defeat_likely_distress; docs/MODEL.md section 11)")
+                                "sim.analysis.calibrate.DEFAULT_DYNAMICS, listed in docs/MODEL.md section 11.1)")
     calibrate.add_argument("--candidates", type=_positive_int(4096), default=64,
                            help="candidate sets of dynamics, a scrambled Sobol' design (default 64; a power of two "
                                 "keeps it balanced)")

@@ -216,6 +216,13 @@ def test_a_small_calibration_writes_its_files(cases: Path, tmp_path: Path, capsy
     assert "leave-one-out base rate" in set(scores["forecaster"])
     assert "fitted without it" in capsys.readouterr().out
 
+    data = yaml.safe_load((cases / "never.yaml").read_text(encoding="utf-8"))
+    data["observed"]["open_entry"] = True  # no longer the outcome the calibration was fitted on
+    (cases / "never.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    assert main(["backtest", str(cases), "--runs", "100", "--out", str(tmp_path / "again"), "--calibrated", str(out),
+                 "--no-progress", "--workers", "1"]) == 2
+    assert "the observed outcome of never differs" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize(("text", "message"), [
     ("spiral_gian: [0, 2]\n", "parameters.yaml:1:1: spiral_gian: not a field of 'dynamics'; allowed: daily_casualties"),
