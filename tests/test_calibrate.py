@@ -259,3 +259,14 @@ def test_same_seed_same_candidates_whatever_the_workers(cases: Path, tmp_path: P
                      "--no-progress"]) == 0
         tables.append((out / "candidates.csv").read_bytes())
     assert tables[0] == tables[1]
+
+
+def test_the_reference_candidate_forecasts_exactly_what_a_plain_run_does(cases: Path) -> None:
+    """The reference point of the design is the case as written (it leaves capitulation_resolve to its
+    reference value): its P(regional escalation) is the plain run's, replication for replication."""
+    from sim.ensemble.runner import run_ensemble
+
+    result = calibrate(cases, {"capitulation_resolve": (0.05, 0.95)}, candidates=4, runs=200, progress=False)
+    for i, name in enumerate(result.cases):
+        plain = run_ensemble(cases / f"{name}.yaml", runs=200, workers=1, progress=False)
+        assert result.loo["p_reference"][i] == plain.summary["p_regional_escalation"]["estimate"], name
