@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.output.figures import FIGURES
 
 KARABAKH = "scenarios/nagorno_karabakh_2020.yaml"
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def test_plot_redraws_the_figures(finished_run: Path, capsys) -> None:
     for figure in (finished_run / "figures").iterdir():
         figure.unlink()
     assert run_cli("plot", str(finished_run)) == 0
-    assert len(list((finished_run / "figures").iterdir())) == 6
+    assert len(list((finished_run / "figures").iterdir())) == len(FIGURES)
 
 
 def test_plot_of_a_folder_that_is_not_a_run(tmp_path: Path, capsys) -> None:
