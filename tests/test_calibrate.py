@@ -28,6 +28,7 @@ from sim.analysis.calibrate import (
     weighted_quantile,
 )
 from sim.cli import main
+from sim.model.endings import ENDINGS
 from sim.scenario.errors import UserError
 from sim.scenario.loader import load_with_provenance
 from tests.factory import entry_tie, proxy_tie, scenario_data
@@ -36,14 +37,14 @@ RANGES = {"capitulation_resolve": (0.05, 0.95), "spiral_gain": (0.0, 2.0)}
 
 
 def _write_case(folder: Path, name: str, rate: float, entered: bool, war_days: int, *, weariness: float = 0.06,
-                seed: int = 1) -> Path:
+                ended_by: str = "capitulation", seed: int = 1) -> Path:
     """A war the weary party b gives up sooner the higher capitulation_resolve is; a patron of a, struck
     by b, climbs at ``rate`` a day while the war lasts: the dynamics change both war length and entry."""
     data = scenario_data(horizon=20, b={"deep_strike_propensity": 1.0, "war_weariness": weariness},
                          backers={"patron": {"escalation_rate": rate}}, ties=[proxy_tie(), entry_tie()], seed=seed)
     data["name"] = name
     data["observed"] = {"open_entry": entered, "war_days": war_days, "truces_broken": 0, "truces_held": 0,
-                        "sources": ["synthetic test case"]}
+                        "ended_by": ended_by, "sources": ["synthetic test case"]}
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -53,7 +54,7 @@ def _write_case(folder: Path, name: str, rate: float, entered: bool, war_days: i
 def cases(tmp_path: Path) -> Path:
     folder = tmp_path / "cases"
     folder.mkdir()
-    _write_case(folder, "fast", 0.3, True, 20, weariness=0.02, seed=3)
+    _write_case(folder, "fast", 0.3, True, 20, weariness=0.02, ended_by="ongoing", seed=3)
     _write_case(folder, "middle", 0.08, True, 9, seed=4)
     _write_case(folder, "never", 0.0, False, 6, seed=5)
     return folder
@@ -184,8 +185,10 @@ def test_observed_outcomes_read_the_strict_coding_and_what_is_recorded(cases: Pa
     observed = load_with_provenance(cases / "middle.yaml").scenario.observed
     edges = war_length_edges(20)
     assert list(edges) == [0, 4, 8, 15, 20]
-    assert observed_outcomes(observed, 20) == {"regional_escalation": (1,), "war_length": (2,), "truces": (0,)}
-    partial = observed.model_copy(update={"truces_held": None, "war_days": None, "open_entry": False})
+    assert observed_outcomes(observed, 20) == {"regional_escalation": (1,), "war_length": (2,), "truces": (0,),
+                                               "ended_by": (ENDINGS.index("capitulation"),)}
+    partial = observed.model_copy(update={"truces_held": None, "war_days": None, "open_entry": False,
+                                          "ended_by": None})
     assert observed_outcomes(partial, 20) == {"regional_escalation": (0,), "truces": (0, 1)}
 
 

@@ -12,9 +12,9 @@ The method, in small functions with plain arrays in and out (in the manner of SA
 3. **Likelihood.** Each case's observed outcomes are scored under each candidate
    (:func:`case_log_likelihood`): the log of the share of runs that fell in the observed category of
    regional escalation (strict coding), of war length (a few bins of days, the last one "still
-   fighting at the horizon") and of truces (none broken or some, none held or some), each share
-   clipped to [1/(2n), 1 - 1/(2n)] for n runs so that a category no run reached costs a finite
-   amount. Outcomes a case does not record are left out.
+   fighting at the horizon"), of truces (none broken or some, none held or some) and of how the war
+   ended (``ended_by``), each share clipped to [1/(2n), 1 - 1/(2n)] for n runs so that a category no
+   run reached costs a finite amount. Outcomes a case does not record are left out.
 4. **Posterior.** The design is a sample from the prior, so candidate k's posterior weight is
    proportional to exp(sum over cases of its log-likelihood) (:func:`posterior_weights`): MAP,
    posterior mean, 90% interval (:func:`weighted_quantile`) and the effective sample size follow.
@@ -42,6 +42,7 @@ import pandas as pd
 from sim.analysis.backtest import calibrated_scores, has_committing_tie, load_cases
 from sim.analysis.sweep import stream_design
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE
+from sim.model.endings import ENDINGS
 from sim.scenario.errors import Problem, UserError, did_you_mean
 from sim.scenario.loader import LoadedScenario, load_with_provenance
 from sim.scenario.schema import Dynamics, Observed
@@ -80,7 +81,7 @@ INTERVAL = (0.05, 0.95)
 WAR_LENGTH_EDGES = (0, 4, 8, 15, 30, 60, 90, 180, 365)
 #: Truce outcome categories: 2 x (a truce broke) + (a truce held).
 TRUCE_CATEGORIES = ("none broke, none held", "none broke, one held", "one broke, none held", "one broke, one held")
-OUTCOMES = ("regional_escalation", "war_length", "truces")
+OUTCOMES = ("regional_escalation", "war_length", "truces", "ended_by")
 
 
 # ---- the dynamics to fit ---------------------------------------------------------------------------
@@ -185,7 +186,8 @@ def war_length_edges(horizon: int) -> np.ndarray:
 
 def outcome_sizes(horizon: int) -> dict[str, int]:
     """How many categories each outcome has for a case with this horizon."""
-    return {"regional_escalation": 2, "war_length": len(war_length_edges(horizon)), "truces": len(TRUCE_CATEGORIES)}
+    return {"regional_escalation": 2, "war_length": len(war_length_edges(horizon)), "truces": len(TRUCE_CATEGORIES),
+            "ended_by": len(ENDINGS)}
 
 
 def _war_length_bin(days: np.ndarray, horizon: int) -> np.ndarray:
@@ -197,8 +199,9 @@ def run_outcomes(runs: Mapping[str, np.ndarray], horizon: int) -> dict[str, np.n
     """Each run's category of every outcome, from a chunk's per-run records (the model's outputs).
 
     The one place that reads them: regional escalation (the scenario's own definition, as
-    ``p_regional_escalation``), war length (bins of :func:`war_length_edges`) and truces
-    (:data:`TRUCE_CATEGORIES`; a truce held is one brokered and not broken by the horizon).
+    ``p_regional_escalation``), war length (bins of :func:`war_length_edges`), truces
+    (:data:`TRUCE_CATEGORIES`; a truce held is one brokered and not broken by the horizon) and how the
+    war ended (the model's ``ENDINGS``, "ongoing" at the horizon).
     """
     broken = np.asarray(runs["truces_broken"]) > 0
     held = (np.asarray(runs["truces_brokered"]) - np.asarray(runs["truces_broken"])) > 0
@@ -206,12 +209,14 @@ def run_outcomes(runs: Mapping[str, np.ndarray], horizon: int) -> dict[str, np.n
         "regional_escalation": (np.asarray(runs["escalation_day"]) >= 0).astype(np.int64),
         "war_length": _war_length_bin(runs["war_days"], horizon),
         "truces": 2 * broken.astype(np.int64) + held.astype(np.int64),
+        "ended_by": np.asarray(runs["ended_by"]).astype(np.int64),
     }
 
 
 def observed_outcomes(observed: Observed, horizon: int) -> dict[str, tuple[int, ...]]:
     """The categories of every outcome the case records (strict coding of regional escalation;
-    war length capped at the horizon; truces broken and held, either left open when not recorded).
+    war length capped at the horizon; truces broken and held, either left open when not recorded; how the
+    war ended).
     An outcome the case does not record is absent. The one place that reads ``observed:``."""
     found: dict[str, tuple[int, ...]] = {"regional_escalation": (int(observed.regional_escalation),)}
     if observed.war_days is not None:
@@ -220,6 +225,8 @@ def observed_outcomes(observed: Observed, horizon: int) -> dict[str, tuple[int, 
         broke = [0, 1] if observed.truces_broken is None else [int(observed.truces_broken > 0)]
         held = [0, 1] if observed.truces_held is None else [int(observed.truces_held > 0)]
         found["truces"] = tuple(2 * b + h for b in broke for h in held)
+    if observed.ended_by is not None:
+        found["ended_by"] = (ENDINGS.index(observed.ended_by),)
     return found
 
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from sim.output.plain_text import plain_text
 
 OUTCOME_LABELS = {"regional_escalation": "regional escalation", "war_length": "war length (binned)",
-                  "truces": "truces (broke / held)"}
+                  "truces": "truces (broke / held)", "ended_by": "how the war ended"}
 
 
 def _number(value: float) -> str:
@@ -139,7 +139,8 @@ def calibration_markdown(*, title_line: str, parameters: pd.DataFrame, ess: floa
               "- Each candidate's shares are Monte Carlo estimates; common random numbers make the differences "
               "between candidates precise, but a share of 0 or 1 is only known to within 1/(2n).",
               "- War length is scored on a few bins of days; truces on whether one broke and whether one held; "
-              "regional escalation on the strict coding. Cases that do not record an outcome are not scored on it.",
+              "the war's end on its coded kind; regional escalation on the strict coding. Cases that do not record "
+              "an outcome are not scored on it.",
               "- Leave-one-out refits are exact over the design but reuse the same design and simulations: they "
               "measure how well the fit transfers to a case it did not see, not how it would do on new crises "
               "chosen differently.",
