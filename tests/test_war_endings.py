@@ -27,10 +27,11 @@ def _run(**kwargs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
 
 
 def test_a_punitive_operation_the_other_side_never_answers_ends_on_its_last_day() -> None:
-    """A strikes for k days; B, losing ground, presses nothing and follows the halt at once (acceptance 1):
-    every war lasts exactly k days and ends in a unilateral halt that holds."""
+    """A strikes for k days; B wants nothing of A's (war aim 0: it holds its aim) and follows the halt at
+    once (acceptance 1): every war lasts exactly k days and ends in a unilateral halt that holds."""
     k = 4
-    runs, truces = _run(horizon=30, a={"strength": 2.0, "operation_days": k}, dynamics={"halt_acceptance": 1.0})
+    runs, truces = _run(horizon=30, a={"strength": 2.0, "operation_days": k}, b={"war_aim": 0.0},
+                        dynamics={"halt_acceptance": 1.0})
     assert np.all(runs["war_days"] == k)
     assert np.all(runs["ended_by"] == endings.UNILATERAL_HALT)
     assert np.all(truces["kind"] == UNILATERAL) and not truces["broken"].any()
@@ -40,7 +41,8 @@ def test_a_halt_followed_with_daily_probability_h_leaves_a_geometric_tail() -> N
     """After the operation's k days, B follows the halt with probability h a day: war length = k + J with
     P(J = j) = h (1 - h)^j."""
     k, h = 3, 0.3
-    runs, _ = _run(horizon=80, a={"strength": 2.0, "operation_days": k}, dynamics={"halt_acceptance": h})
+    runs, _ = _run(horizon=80, a={"strength": 2.0, "operation_days": k}, b={"war_aim": 0.0},
+                   dynamics={"halt_acceptance": h})
     extra = runs["war_days"] - k
     assert extra.min() == 0
     assert_share(int((extra == 0).sum()), RUNS, h)
@@ -49,18 +51,22 @@ def test_a_halt_followed_with_daily_probability_h_leaves_a_geometric_tail() -> N
     assert abs(extra.mean() - (1 - h) / h) < 4 * standard_error
 
 
-def test_a_side_pressing_for_ground_follows_a_halt_only_as_far_as_its_momentum_allows() -> None:
-    """B wins ground; with refusal weight 1 it follows A's halt with probability 1 - (the momentum it presses).
-    Without noise every lane has the same momentum on day 1, read from a one-lane model."""
-    kwargs = {"horizon": 20, "a": {"operation_days": 2}, "b": {"strength": 3.0},
-              "dynamics": {"halt_acceptance": 1.0, "momentum_mediation_refusal": 1.0}}
-    probe = _model(replications=1, **kwargs)
-    probe.step()
-    probe.step()
-    pressing = float(probe.pressing_now[1].ravel()[0])
-    assert 0.05 < pressing < 0.95
-    runs, _ = _run(**kwargs)
-    assert_share(int((runs["war_days"] == 2).sum()), RUNS, 1 - pressing)
+def test_a_side_short_of_its_aim_follows_a_halt_only_as_far_as_the_war_goes_badly_for_it() -> None:
+    """B, short of its aim (all the ground), follows A's halt with probability its distress; without noise
+    every lane has the same distress on day 1, read from a one-lane model. B winning ground answers the
+    raid (distress 0): the war goes on."""
+    for b in ({"strength": 0.5, "war_weariness": 0.05}, {"strength": 3.0}):
+        kwargs = {"horizon": 20, "a": {"operation_days": 2}, "b": b, "dynamics": {"halt_acceptance": 1.0}}
+        probe = _model(replications=1, **kwargs)
+        probe.step()
+        probe.step()
+        distress = float(probe.distress[1].ravel()[0])
+        runs, _ = _run(**kwargs)
+        if b["strength"] > 1:
+            assert distress == 0.0 and np.all(runs["war_days"] > 2)
+        else:
+            assert 0.05 < distress < 0.95
+            assert_share(int((runs["war_days"] == 2).sum()), RUNS, distress)
 
 
 def test_a_tolerant_truce_collapses_at_the_rate_of_unabsorbed_exchanges() -> None:

@@ -2,7 +2,7 @@
 each run's war ended. docs/MODEL.md section 7.8.
 
 A camp whose parties all hold their war aims (ground, or the days of a punitive operation) stops
-and offers a halt; the other camps follow it if they are not pressing for ground themselves. A war
+and offers a halt; the other camps follow it if they hold their own aims or are losing. A war
 whose fronts no longer move while every camp is hurting is ripe (Zartman 1989): the parties may
 agree a halt by themselves. Capitulation and withdrawal to the start line are decided on the fronts
 (:func:`sim.model.fronts.leave_the_war`); brokered and imposed halts by mediators
@@ -47,7 +47,9 @@ def _per_camp_all(model: EscalationModel, holds: Array, among: Array) -> Array:
 
 def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """A camp whose parties all hold their aims stops and offers a halt, from tomorrow; the other camps
-    follow with ``halt_acceptance`` a day, less the momentum they still press. A halt not followed
+    follow with ``halt_acceptance`` a day, each camp as one (its actors weighted by the power they
+    bring), an actor willing if it holds its own aim, or else as far as the war goes badly for it (its
+    distress): a side short of its aims and not hurting answers the halt. A halt not followed
     leaves the war going on (a punitive raid that the other side answers)."""
     open_lanes = _open(model, active)
     if not open_lanes.any():
@@ -59,8 +61,9 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     if not offering.any():
         return
     in_offering_camp = model.own_camp(content) & (model.camp >= 0)
-    refusal = 1.0 - d["momentum_mediation_refusal"] * model.pressing_now
-    follow = np.where((model.camp >= 0) & ~in_offering_camp, refusal, 1.0).prod(axis=0)
+    # An actor follows a halt if it holds its own aim, or as far as the war is going badly for it.
+    willing = np.where(aim_held(model), 1.0, model.distress)
+    follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing))
     success = offering & (draws["halt"] < d["halt_acceptance"] * follow)
     if success.any():
         model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), UNILATERAL, 0)

@@ -74,13 +74,13 @@ def side_momentum(model: EscalationModel, rows: Array | slice = slice(None)) -> 
 
 
 def aim_held(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
-    """(A, lanes): whether each actor holds its war aim: the ground it fights for (an aim below the whole),
-    or the days of a punitive or coercive operation fought."""
+    """(A, lanes): whether each actor holds its war aim: the ground it fights for (all of it, for an aim
+    of 1), or the days of a punitive or coercive operation fought."""
     party = model.params.party
     aim = party["war_aim"][rows]
     holding = (model.share[rows] * model.held_now[rows]).sum(axis=1)
     operation = party["operation_days"][rows]
-    return ((aim < 1.0) & (holding >= aim)) | ((operation > 0) & (model.days_fought[rows] >= operation))
+    return (holding >= aim) | ((operation > 0) & (model.days_fought[rows] >= operation))
 
 
 def pressing(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
@@ -109,6 +109,7 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     fighting = model.fighting_today
     helped = 1.0 + support(model)
     base = base_power(model)
+    model.power_now = base
     effective = base * np.maximum(model.resolve, 0.0) * helped
     deaths = np.zeros(model.camp.shape)
     fought = np.zeros(model.camp.shape, dtype=bool)
@@ -139,14 +140,15 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
                                    * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0)
             deaths += np.where(on[k], side_deaths * power / np.maximum(sides[k], 1e-12), 0.0)
             fought |= on[k] & contested
-        advance = d["front_speed"] * (sides[0] - sides[1]) / total + d["front_noise"] * normal[3 * f + 2]
+        advance = p.front["mobility"][f] * (d["front_speed"] * (sides[0] - sides[1]) / total
+                                            + d["front_noise"] * normal[3 * f + 2])
         control = np.where(contested, np.clip(model.control[f] + advance, 0.0, 1.0), model.control[f])
         gained = control - model.control[f]
         model.control[f] = control
         memory = d["momentum_memory_days"]
         model.front_memory[f] = np.where(contested, model.front_memory[f] + (gained - model.front_memory[f]) / memory,
                                          model.front_memory[f] * (1.0 - 1.0 / memory))
-    model.front_momentum = np.tanh(3.0 * model.front_memory / d["front_speed"])
+    model.front_momentum = np.tanh(3.0 * model.front_memory / (d["front_speed"] * p.front["mobility"]))
     model.fought_today = fought
     model.days_fought += fought
     survey(model)

@@ -191,6 +191,7 @@ class EscalationModel(mesa.Model):
         self.held_now = fronts.held(self)
         self.momentum_now = np.zeros(actors)
         self.pressing_now = np.zeros(actors)
+        self.power_now = np.zeros(actors)
         fronts.survey(self)
         self.held_at_entry = self.held_now.copy()
         self.camps_changed: set[int] = set()
@@ -324,6 +325,20 @@ class EscalationModel(mesa.Model):
             result = np.where(self.camp == c, per_camp[c], result)
         return result
 
+    def camp_consent(self, willing: Array) -> Array:
+        """(lanes): the probability that every camp at war agrees, when each actor at war agrees with
+        ``willing`` (A, lanes): a camp agrees as one, with its actors' willingness weighted by the power
+        they bring (a camp whose actors bring none: their plain mean); the camps agree independently."""
+        at_war = self.camp >= 0
+        consent = np.ones(self.lane_shape)
+        for c in range(self.camp_count):
+            members = at_war & (self.camp == c)
+            weight = np.where(members, np.maximum(self.power_now, 1e-9), 0.0)
+            total = weight.sum(axis=0)
+            mean = np.where(total > 0, (weight * willing).sum(axis=0) / np.maximum(total, 1e-300), 1.0)
+            consent = consent * mean
+        return consent
+
     def gather(self, stack: Array, index: Array) -> Array:
         """(lanes): ``stack[index[lane], lane]`` for a stack over actors (or anything) then lanes;
         ``stack`` may be per point (last axis 1). Negative indices read row 0: mask them yourself."""
@@ -432,8 +447,10 @@ class EscalationModel(mesa.Model):
         outcome = np.where(self.escalation_day >= 0, REGIONAL, outcome)
         outcome = np.where(self.outside_war, OUTSIDE_WAR, outcome)
         self.outcome = np.where(ending, outcome, self.outcome).astype(np.int8)
-        self.ended_by = np.where(ending, endings.ending(self), self.ended_by).astype(np.int8)
-        self.halt_broker = np.where(ending & self.truce_in_force, self.truce_broker, self.halt_broker).astype(np.int16)
+        if ending.any():
+            self.ended_by = np.where(ending, endings.ending(self), self.ended_by).astype(np.int8)
+            self.halt_broker = np.where(ending & self.truce_in_force, self.truce_broker,
+                                        self.halt_broker).astype(np.int16)
         self.end_truce(ending & self.truce_in_force, broken=False, end_day=self.day + 1)
         self.finished |= ending
 

@@ -79,7 +79,7 @@ class Parameters:
     outside: dict[str, Array]        # per actor (A, points, 1); zeros for actors without outside:
     initial_form: Array              # (A, points, 1)
     front_shares: Array              # (A, F, points, 1): day-0 share of each party's strength per front
-    front: dict[str, Array]          # control, intensity: (F, points, 1)
+    front: dict[str, Array]          # control, intensity, mobility: (F, points, 1)
     commitment: dict[str, Array]     # strength, reliability, trigger, ceiling, deliveries: (C, points, 1)
     exposure: Array                  # (E, points, 1)
     rivalry_intensity: Array         # (R, points, 1)
@@ -333,7 +333,8 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
         initial_form=initial_form,
         front_shares=shares,
         front={"control": _stack([[f.control for f in s.fronts] for s in scenarios], len(structure.front_ids)),
-               "intensity": _stack([[f.intensity for f in s.fronts] for s in scenarios], len(structure.front_ids))},
+               "intensity": _stack([[f.intensity for f in s.fronts] for s in scenarios], len(structure.front_ids)),
+               "mobility": _stack([[f.mobility for f in s.fronts] for s in scenarios], len(structure.front_ids))},
         commitment=commitment,
         exposure=exposure,
         rivalry_intensity=_stack([[r.intensity for r in s.rivalries] for s in scenarios], len(structure.rivalry_pairs)),

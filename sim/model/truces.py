@@ -101,9 +101,10 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
 def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """While fighting goes on, mediators try to broker a truce that starts tomorrow.
 
-    Every actor at war must accept: with the mediator's leverage over it (an entrant the mediator
-    has no leverage over follows its camp), less the more momentum it still presses (a coercive
-    mediator overrides that refusal), or because a patron of its presses it to; any success falls
+    Every camp at war must accept, as one: its actors' willingness weighted by the power they bring.
+    An actor is willing with the mediator's leverage over it (an entrant the mediator has no leverage
+    over adds no reluctance), less the more momentum it still presses (a coercive mediator overrides
+    that refusal), or because a patron of its presses it to; any success falls
     as the dead mount (Bercovitch 1996). A halt brought about on a side still pressing, by coercion
     or a patron's pressure, is an imposed one.
     """
@@ -122,7 +123,7 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         coercion = mediators["coercion"][m]
         refusal = 1.0 - d["momentum_mediation_refusal"] * model.pressing_now * (1.0 - coercion)
         willing = 1.0 - (1.0 - leverage * refusal) * (1.0 - model.pressure)
-        accept = np.where(at_war, willing, 1.0).prod(axis=0)
+        accept = model.camp_consent(willing)
         success = open_lanes & (draws["mediate"][m] < mediators["attempt_rate"][m] * accept * fatality_factor)
         if success.any():
             imposed = (pressing & ((coercion > 0) | (model.pressure > 0))).any(axis=0)

@@ -204,6 +204,10 @@ class Front(Strict):
     intensity: bounded(0.0, 100.0, above=True) = Field(  # type: ignore[valid-type]
         1.0, description="scale of this front's daily casualties, relative to dynamics.daily_casualties"
     )
+    mobility: bounded(0.01, 100.0) = Field(  # type: ignore[valid-type]
+        1.0, description="how fast this front moves, relative to dynamics.front_speed (open desert above 1, "
+        "mountains or fortified lines below)"
+    )
 
 
 class Commitment(Strict):
