@@ -29,6 +29,7 @@ _EXPORTS = {
     "ScenarioError": "sim.scenario.errors",
     "UserError": "sim.scenario.errors",
     "backtest": "sim.analysis.backtest",
+    "calibrate": "sim.analysis.calibrate",
     "compare": "sim.analysis.compare",
     "evaluate": "sim.analysis.sweep",
     "load_scenario": "sim.scenario.loader",
@@ -42,6 +43,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from sim.analysis.backtest import backtest as backtest
+    from sim.analysis.calibrate import calibrate as calibrate
     from sim.analysis.compare import compare as compare
     from sim.analysis.sensitivity import sensitivity as sensitivity
     from sim.analysis.sweep import evaluate as evaluate

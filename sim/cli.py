@@ -155,7 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--runs", type=_positive_int(MAX_RUNS), default=10_000, help="replications per case")
     backtest.add_argument("--seed", type=_seed, help="master seed (default: each case's own)")
     backtest.add_argument("--out", type=Path, help="results folder (default results/backtest/<UTC time>)")
+    backtest.add_argument("--calibrated", type=Path, metavar="FOLDER",
+                          help="also score the leave-one-out and in-sample forecasts of an escalation calibrate "
+                               "folder (its loo.csv)")
     _add_execution(backtest)
+
+    calibrate = commands.add_parser("calibrate", help="fit the shared dynamics across the case library, with "
+                                    "leave-one-out forecasts")
+    calibrate.add_argument("cases", type=Path, help="a folder of case scenarios with 'observed:' blocks")
+    calibrate.add_argument("--parameters", type=Path, metavar="FILE.yaml",
+                           help="the dynamics to fit, one 'name: [low, high]' prior range a line (default: "
+                                "sim.analysis.calibrate.DEFAULT_DYNAMICS, listed in docs/MODEL.md section 11.1)")
+    calibrate.add_argument("--candidates", type=_positive_int(4096), default=64,
+                           help="candidate sets of dynamics, a scrambled Sobol' design (default 64; a power of two "
+                                "keeps it balanced)")
+    calibrate.add_argument("--runs", type=_positive_int(MAX_RUNS), default=500,
+                           help="replications per candidate and case (default 500)")
+    calibrate.add_argument("--seed", type=_seed, help="seed of the design and of every case's runs (default: design "
+                                                      "seed 0, each case's own seed)")
+    calibrate.add_argument("--out", type=Path, help="results folder (default results/calibrate/<UTC time>)")
+    _add_execution(calibrate)
 
     migrate = commands.add_parser("migrate", help="rewrite a scenario of the first format (two belligerents, "
                                   "ties) in the current one, comments kept")
@@ -354,16 +373,70 @@ def command_backtest(args: argparse.Namespace) -> int:
     from sim.output.results import check_folder, claim_folder, publish, versions, write_json
 
     check_folder(args.out)
-    result = backtest(args.cases, runs=args.runs, seed=args.seed, executor=_executor(args),
-                      chunk_size=_chunk_size(args, args.runs), progress=not args.no_progress)
+    result = backtest(args.cases, runs=args.runs, seed=args.seed, calibrated=args.calibrated,
+                      executor=_executor(args), chunk_size=_chunk_size(args, args.runs),
+                      progress=not args.no_progress)
     partial = claim_folder(args.out, "backtest")
     result.cases.to_csv(partial / "backtest.csv", index=False)
+    if result.calibrated_scores is not None:
+        result.calibrated_scores.to_csv(partial / "calibrated_scores.csv", index=False)
     result.facts.to_csv(partial / "stylised_facts.csv", index=False)
     write_json(partial / "backtest.json", {**result.to_dict(), "runs_per_case": args.runs, "seed": args.seed,
                                            "command": ["escalation", *sys.argv[1:]], "versions": versions()})
     save(reliability_figure(result.cases, result.scores), partial / "figures" / "reliability.png")
     folder = publish(partial)
     print(backtest_report(result, args.runs, str(folder)))
+    return 0
+
+
+def command_calibrate(args: argparse.Namespace) -> int:
+    """``escalation calibrate``: shared dynamics fitted across the cases, leave-one-out forecasts, a report."""
+    import time
+
+    from sim.analysis.calibrate import SMALL_ESS, calibrate, read_ranges
+    from sim.output.analysis_figures import save
+    from sim.output.calibration import calibration_markdown, fitted_dynamics_yaml, forecasts_figure, weights_figure
+    from sim.output.results import check_folder, claim_folder, publish, versions, write_json
+
+    check_folder(args.out)
+    ranges = read_ranges(args.parameters) if args.parameters is not None else None
+    started = time.perf_counter()
+    result = calibrate(args.cases, ranges, candidates=args.candidates, runs=args.runs, seed=args.seed,
+                       executor=_executor(args), chunk_size=_chunk_size(args, args.runs, args.candidates + 1),
+                       progress=not args.no_progress, notify=_notify)
+    elapsed = time.perf_counter() - started
+    positives = int(result.loo["observed_regional_escalation"].sum())
+    seed = "each case's own seed, design seed 0" if args.seed is None else f"seed {args.seed}"
+    title = (f"{len(result.cases)} cases of {args.cases} ({positives} with an outside power in combat), "
+             f"{len(result.design)} candidates, {args.runs:,} runs per candidate and case, {seed}.")
+    scores = result.escalation_scores()
+    partial = claim_folder(args.out, "calibrate")
+    (partial / "fitted_dynamics.yaml").write_text(fitted_dynamics_yaml(result.parameters, [
+        f"escalation calibrate: {title}",
+        "MAP candidate (the simulated set of dynamics with the highest posterior weight); the comment gives the",
+        f"posterior mean and 90% interval. Effective sample size {result.ess:.1f} (report.md)."]), encoding="utf-8")
+    result.candidates_table().to_csv(partial / "candidates.csv", index=False)
+    result.loo.to_csv(partial / "loo.csv", index=False)
+    result.parameters.to_csv(partial / "parameters.csv", index=False)
+    scores.to_csv(partial / "scores.csv", index=False)
+    report = calibration_markdown(title_line=title, parameters=result.parameters, ess=result.ess,
+                                  small_ess=SMALL_ESS, candidates=len(result.design),
+                                  outcome_totals=result.outcome_totals(), scores=scores,
+                                  loo_outcomes=result.loo_outcome_scores(), notes=result.notes, elapsed=elapsed)
+    (partial / "report.md").write_text(report, encoding="utf-8")
+    write_json(partial / "manifest.json", {
+        "kind": "calibration", "command": ["escalation", *sys.argv[1:]], "cases": result.cases,
+        "ranges": {name: list(bounds) for name, bounds in result.ranges.items()}, "candidates": len(result.design),
+        "runs": args.runs, "seed": args.seed, "design_seed": result.design_seed, "ess": result.ess,
+        "wall_seconds": elapsed, "versions": versions(), "status": "complete"})
+    save(weights_figure(result.design, result.weights, result.parameters), partial / "figures" / "weights.png")
+    save(forecasts_figure(result.loo), partial / "figures" / "loo_forecasts.png")
+    folder = publish(partial)
+    if result.ess < SMALL_ESS:
+        _notify(f"the effective sample size of the posterior weights is {result.ess:.1f} of {len(result.design)} "
+                "candidates: the intervals rest on a few candidates (report.md)")
+    print(report.rstrip())
+    print(f"\nResults: {folder}")
     return 0
 
 
@@ -470,6 +543,7 @@ COMMANDS = {
     "sensitivity": command_sensitivity,
     "compare": command_compare,
     "backtest": command_backtest,
+    "calibrate": command_calibrate,
     "validate": command_validate,
     "migrate": command_migrate,
     "params": command_params,

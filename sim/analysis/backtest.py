@@ -45,10 +45,14 @@ class Backtest:
     facts: pd.DataFrame
     scores: pd.DataFrame
     summary: dict[str, Any]
+    calibrated_scores: pd.DataFrame | None = None  # with --calibrated: leave-one-out and in-sample scores
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cases": self.cases.to_dict(orient="records"), "stylised_facts": self.facts.to_dict(orient="records"),
+        data = {"cases": self.cases.to_dict(orient="records"), "stylised_facts": self.facts.to_dict(orient="records"),
                 "scores": self.scores.to_dict(orient="records"), "summary": self.summary}
+        if self.calibrated_scores is not None:
+            data["calibrated_scores"] = self.calibrated_scores.to_dict(orient="records")
+        return data
 
 
 def statistic(summary: dict[str, Any], name: str) -> float | None:
@@ -222,8 +226,15 @@ def case_row(path: Path, scenario: Scenario, result: Any) -> tuple[dict[str, Any
     return row, facts
 
 
-def backtest(folder: str | Path, runs: int = 10_000, seed: int | None = None, **options: Any) -> Backtest:
-    """Run every case and score its forecast of regional escalation against what happened."""
+def backtest(folder: str | Path, runs: int = 10_000, seed: int | None = None, *,
+             calibrated: str | Path | None = None, **options: Any) -> Backtest:
+    """Run every case and score its forecast of regional escalation against what happened.
+
+    With ``calibrated`` (a folder written by ``escalation calibrate``), the calibration's leave-one-out
+    and in-sample forecasts are scored too (:func:`calibrated_scores`).
+    """
+    if calibrated is not None and not (Path(calibrated) / "loo.csv").is_file():
+        read_calibration(calibrated, pd.DataFrame({"case": []}))  # the message, before anything runs
     rows, facts = [], []
     for path, scenario in load_cases(folder):
         result = run_ensemble(scenario, runs=runs, seed=scenario.seed if seed is None else seed, **options)
@@ -232,11 +243,15 @@ def backtest(folder: str | Path, runs: int = 10_000, seed: int | None = None, **
         facts.extend(case_facts)
     cases = pd.DataFrame(rows)
     fact_table = pd.DataFrame(facts, columns=["case", "fact", "statistic", "value", "low", "high", "holds"])
-    return Backtest(cases, fact_table, score(cases), overview(cases, fact_table))
+    if calibrated is None:
+        return Backtest(cases, fact_table, score(cases), overview(cases, fact_table))
+    cases = read_calibration(calibrated, cases)
+    return Backtest(cases, fact_table, score(cases), overview(cases, fact_table), calibrated_scores(cases))
 
 
-def reference_forecasts(cases: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The model's forecasts and the reference forecasters', each case forecast without its own outcome."""
+def reference_forecasts(cases: pd.DataFrame, model: str = "p_regional_escalation") -> dict[str, np.ndarray]:
+    """The model's forecasts (column ``model``) and the reference forecasters', each case forecast without
+    its own outcome."""
     outcomes = cases["observed_regional_escalation"].astype(bool).to_numpy()
     n = len(outcomes)
     others = (outcomes.sum() - outcomes) / max(n - 1, 1) if n > 1 else np.full(n, 0.5)
@@ -249,11 +264,67 @@ def reference_forecasts(cases: pd.DataFrame) -> dict[str, np.ndarray]:
         # an empty or one-sided group away from 0 and 1.
         logistic[i] = (hits.sum() + 0.5) / (hits.size + 1.0)
     return {
-        "model": cases["p_regional_escalation"].to_numpy(dtype=float),
+        "model": cases[model].to_numpy(dtype=float),
         "leave-one-out base rate": others,
         f"published joiner rate ({PUBLISHED_JOINER_RATE:.3f}, GML MID)": np.full(n, PUBLISHED_JOINER_RATE),
         "logistic on a committing tie (leave-one-out)": logistic,
     }
+
+
+#: Forecasts of a calibration (loo.csv columns), scored by :func:`calibrated_scores` when present.
+CALIBRATED_FORECASTS = {
+    "p_loo": "model, calibrated, leave-one-out",
+    "p_in_sample": "model, calibrated, in sample",
+    "p_regional_escalation": "model, the case files' dynamics",
+    "p_reference": "model, reference dynamics",
+}
+
+
+def calibrated_scores(cases: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Scores of the leave-one-out forecasts (``p_loo``) against the reference forecasters, with the
+    differences and their intervals, followed by the other forecasts of :data:`CALIBRATED_FORECASTS` that
+    ``cases`` holds (in sample, the case files' dynamics, the reference dynamics), each scored alone."""
+    table = score(cases, seed, model="p_loo")
+    table.loc[0, "forecaster"] = CALIBRATED_FORECASTS["p_loo"]
+    happened = cases["observed_regional_escalation"].astype(float).to_numpy()
+    loo_each = (cases["p_loo"].to_numpy(dtype=float) - happened) ** 2
+    rows = []
+    for column, label in CALIBRATED_FORECASTS.items():
+        if column == "p_loo" or column not in cases:
+            continue
+        row = score(cases, seed, model=column).iloc[0].to_dict()
+        this_each = (cases[column].to_numpy(dtype=float) - happened) ** 2
+        difference = loo_each - this_each
+        row.update(forecaster=label, model_minus_this_brier=float(difference.mean()),
+                   model_minus_this_brier_ci=_bootstrap(difference, np.random.default_rng(seed)),
+                   model_brier_skill=1 - loo_each.mean() / this_each.mean() if this_each.mean() > 0 else math.nan)
+        rows.append(row)
+    return pd.concat([table.iloc[[0]], pd.DataFrame(rows), table.iloc[1:]], ignore_index=True)
+
+
+def read_calibration(folder: str | Path, cases: pd.DataFrame) -> pd.DataFrame:
+    """``cases`` with the forecasts of a calibration folder (its loo.csv) beside them, matched by case.
+
+    Raises:
+        UserError: no loo.csv, different cases, or a case whose observed outcome differs from the one
+            the calibration was fitted on.
+    """
+    path = Path(folder) / "loo.csv"
+    if not path.is_file():
+        raise UserError(Problem("no loo.csv here; allowed: a folder written by escalation calibrate",
+                                source=str(folder)))
+    loo = pd.read_csv(path)
+    missing = sorted(set(cases["case"]) ^ set(loo["case"]))
+    if missing:
+        raise UserError(Problem(f"the calibration and the backtest hold different cases ({', '.join(missing)}); "
+                                "allowed: a calibration of the same folder", source=str(path)))
+    merged = cases.merge(loo[["case", "p_loo", "p_in_sample", "p_reference", "observed_regional_escalation"]],
+                         on="case", suffixes=("", "_calibrated"))
+    differ = merged["observed_regional_escalation"].astype(bool) != merged["observed_regional_escalation_calibrated"]
+    if differ.any():
+        raise UserError(Problem(f"the observed outcome of {', '.join(merged['case'][differ])} differs from the one "
+                                "the calibration was fitted on; run escalation calibrate again", source=str(path)))
+    return merged.drop(columns=["observed_regional_escalation_calibrated"])
 
 
 def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
@@ -264,11 +335,11 @@ def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, flo
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def score(cases: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Brier and log scores of the model and the reference forecasters, with bootstrap intervals, and the
-    model's difference from each reference (positive Brier difference: the model is worse)."""
+def score(cases: pd.DataFrame, seed: int = 0, model: str = "p_regional_escalation") -> pd.DataFrame:
+    """Brier and log scores of the model (column ``model``) and the reference forecasters, with bootstrap
+    intervals, and the model's difference from each reference (positive Brier difference: the model is worse)."""
     outcomes = cases["observed_regional_escalation"].astype(bool).to_numpy()
-    forecasts = reference_forecasts(cases)
+    forecasts = reference_forecasts(cases, model)
     model = forecasts["model"]
     y = outcomes.astype(float)
     rows = []
@@ -317,8 +388,10 @@ def overview(cases: pd.DataFrame, facts: pd.DataFrame) -> dict[str, Any]:
     rank = None
     if len(recorded) >= 3:
         observed_days = recorded["observed_war_days"].clip(upper=recorded["horizon_days"]).to_numpy(dtype=float)
-        correlation = spearmanr(recorded["median_war_days"].to_numpy(dtype=float), observed_days)
-        rank = None if math.isnan(correlation.statistic) else float(correlation.statistic)
+        model_days = recorded["median_war_days"].to_numpy(dtype=float)
+        if np.ptp(observed_days) > 0 and np.ptp(model_days) > 0:  # undefined (and warned of) when one is constant
+            correlation = spearmanr(model_days, observed_days)
+            rank = None if math.isnan(correlation.statistic) else float(correlation.statistic)
     timing = cases["p_escalation_by_observed_day"].dropna()
     edges = np.array([0.0, 0.05, 0.15, 0.35, 1.0 + 1e-9])
     bins = np.clip(np.digitize(forecast, edges) - 1, 0, len(edges) - 2)

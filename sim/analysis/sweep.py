@@ -8,7 +8,7 @@ overrides in, a table of outcomes out).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,9 @@ import pandas as pd
 
 from sim.analysis.designs import ParameterRange, grid_design, lhs_design, parse_parameter, point_values
 from sim.analysis.summary import Accumulator, sweep_table
-from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, plan_chunks
+from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, ChunkResult, plan_chunks
 from sim.ensemble.runner import stream_chunks
-from sim.model.params import compile_scenarios
+from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.loader import LoadedScenario, from_scenario, load_variants, load_with_provenance
 from sim.scenario.overrides import resolve_path
@@ -126,14 +126,26 @@ def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: in
                chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None, executor: Any = None,
                progress: bool = True) -> pd.DataFrame:
     """Run every point of ``design`` ``runs`` times; one row per point (see :func:`sweep_table`)."""
-    loaded = as_loaded(scenario)
-    seed = loaded.scenario.seed if seed is None else seed
-    params = compile_scenarios(load_variants(loaded, point_values(design)))
+    params, results = stream_design(scenario, design, runs, seed, chunk_size=chunk_size, workers=workers,
+                                    executor=executor, progress=progress)
     accumulator = Accumulator(params)
-    chunks = plan_chunks(runs, seed, chunk_size, params.points)
-    for result in stream_chunks(params, chunks, workers=workers, executor=executor, progress=progress):
+    for result in results:
         accumulator.add(result)
     return sweep_table(design, accumulator)
+
+
+def stream_design(scenario: ScenarioLike, design: pd.DataFrame | Sequence[Mapping[str, Any]], runs: int,
+                  seed: int | None = None, *, chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None,
+                  executor: Any = None, progress: bool = True) -> tuple[Parameters, Iterator[ChunkResult]]:
+    """The compiled points of a design (a table, or one mapping of path -> value per point) and the
+    chunks of ``runs`` replications of each as they finish: all points in one vectorised ensemble, on
+    common random numbers (the same seed for every point)."""
+    loaded = as_loaded(scenario)
+    seed = loaded.scenario.seed if seed is None else seed
+    values = point_values(design) if isinstance(design, pd.DataFrame) else [dict(point) for point in design]
+    params = compile_scenarios(load_variants(loaded, values))
+    chunks = plan_chunks(runs, seed, chunk_size, params.points)
+    return params, stream_chunks(params, chunks, workers=workers, executor=executor, progress=progress)
 
 
 def sweep(scenario: ScenarioLike, parameters: Sequence[str] | None = None, runs: int = 1_000, *,

@@ -102,6 +102,21 @@ def comparison_report(result: Any, title: str, runs: int, seed: int, folder: str
     return "\n".join(lines)
 
 
+def _score_lines(scores: Any, difference: str) -> list[str]:
+    """One line per forecaster: Brier and log scores with intervals, and the model's Brier difference."""
+    lines = []
+    for row in scores.itertuples():
+        brier_low, brier_high = row.brier_ci
+        log_low, log_high = row.log_score_ci
+        text = (f"    {row.forecaster:<46} Brier {row.brier:.3f} [{brier_low:.3f}, {brier_high:.3f}]   "
+                f"log {row.log_score:.3f} [{log_low:.3f}, {log_high:.3f}]")
+        if not math.isnan(row.model_minus_this_brier):
+            low, high = row.model_minus_this_brier_ci
+            text += f"   {difference}: {row.model_minus_this_brier:+.3f} [{low:+.3f}, {high:+.3f}]"
+        lines.append(text)
+    return lines
+
+
 def backtest_report(result: Any, runs: int, folder: str) -> str:
     """Per-case forecasts next to history, the scores with intervals and the stylised facts."""
     cases = result.cases
@@ -117,15 +132,11 @@ def backtest_report(result: Any, runs: int, folder: str) -> str:
         lines.append(f"  {row.case:<28} {forecast:<30} {happened:<9} {row.median_war_days:>5.0f} / {history}")
     lines += ["", "  Scores on regional escalation (Brier: lower is better; log score: higher is better; "
               "95% bootstrap intervals over cases)"]
-    for row in result.scores.itertuples():
-        brier_low, brier_high = row.brier_ci
-        log_low, log_high = row.log_score_ci
-        text = (f"    {row.forecaster:<46} Brier {row.brier:.3f} [{brier_low:.3f}, {brier_high:.3f}]   "
-                f"log {row.log_score:.3f} [{log_low:.3f}, {log_high:.3f}]")
-        if not math.isnan(row.model_minus_this_brier):
-            low, high = row.model_minus_this_brier_ci
-            text += f"   model minus this: {row.model_minus_this_brier:+.3f} [{low:+.3f}, {high:+.3f}]"
-        lines.append(text)
+    lines += _score_lines(result.scores, "model minus this")
+    if getattr(result, "calibrated_scores", None) is not None:
+        lines += ["", "  Calibrated dynamics (escalation calibrate): out of sample, each case forecast with "
+                  "dynamics fitted without it"]
+        lines += _score_lines(result.calibrated_scores, "LOO model minus this")
     slope = overview.get("calibration_slope")
     area = overview.get("auc")
     lines += ["", f"  Discrimination: AUC {area:.2f}" if area is not None else "  Discrimination: AUC undefined "

@@ -1,0 +1,152 @@
+"""What ``escalation calibrate`` writes: the fitted dynamics as YAML, the report and the figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.output.plain_text import plain_text
+
+OUTCOME_LABELS = {"regional_escalation": "regional escalation", "war_length": "war length (binned)",
+                  "truces": "truces (broke / held)", "ended_by": "how the war ended"}
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def fitted_dynamics_yaml(parameters: pd.DataFrame, header: Sequence[str]) -> str:
+    """A ``dynamics:`` block to paste into a scenario: the MAP value of each fitted parameter, with the
+    posterior mean, 90% interval, prior range and reference value in its comment."""
+    lines = [f"# {line}" for line in header]
+    lines.append("dynamics:")
+    width = max(len(name) for name in parameters["parameter"]) + 1
+    for row in parameters.itertuples():
+        lines.append(f"  {row.parameter + ':':<{width}} {_number(row.map):<8}  # posterior mean {_number(row.mean)}, "
+                     f"90% interval [{_number(row.low_90)}, {_number(row.high_90)}], prior [{_number(row.prior_low)}, "
+                     f"{_number(row.prior_high)}], reference {_number(row.reference)}")
+    return "\n".join(lines) + "\n"
+
+
+@plain_text
+def weights_figure(design: pd.DataFrame, weights: np.ndarray, parameters: pd.DataFrame) -> Figure:
+    """One panel per parameter: each candidate's value against its posterior weight, with the prior
+    range, the reference value, the MAP and the 90% interval."""
+    names = list(design.columns)
+    columns = min(4, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure = Figure(figsize=(3.2 * columns, 2.6 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    for axis, name in zip(axes, names, strict=False):
+        row = parameters.set_index("parameter").loc[name]
+        axis.axvspan(row["low_90"], row["high_90"], color="#c6dbef", label="90% interval")
+        axis.vlines(design[name], 0, weights, color="#2c7fb8", linewidth=1.5)
+        axis.plot(design[name], weights, "o", color="#2c7fb8", markersize=3, label="candidate")
+        axis.axvline(row["reference"], color="grey", linestyle="--", label="reference value")
+        axis.axvline(row["map"], color="#c0392b", label="MAP")
+        axis.set_xlim(row["prior_low"], row["prior_high"])
+        axis.set_ylim(0, max(1e-9, float(np.max(weights))) * 1.08)
+        axis.set_title(name, fontsize=9)
+        axis.tick_params(labelsize=7)
+    for axis in axes[len(names):]:
+        axis.set_visible(False)
+    axes[0].set_ylabel("posterior weight")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8)
+    figure.suptitle(f"Posterior weight of each of {len(design)} candidates over its prior range", fontsize=10)
+    return figure
+
+
+@plain_text
+def forecasts_figure(loo: pd.DataFrame) -> Figure:
+    """Each case's P(regional escalation): in sample against leave-one-out, coloured by what happened."""
+    figure = Figure(figsize=(7, 6), layout="constrained")
+    axis = figure.subplots()
+    happened = loo["observed_regional_escalation"].astype(bool).to_numpy()
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="leave-one-out = in sample")
+    for flag, colour, label in ((False, "#2c7fb8", "no outside power in combat"),
+                                (True, "#c0392b", "an outside power in combat (strict)")):
+        chosen = happened == flag
+        axis.plot(loo["p_in_sample"][chosen], loo["p_loo"][chosen], "o", color=colour, label=label)
+    for row in loo.itertuples():
+        if row.p_in_sample > 0.02 or row.observed_regional_escalation:
+            axis.annotate(row.case.replace("_", " "), (row.p_in_sample, row.p_loo), textcoords="offset points",
+                          xytext=(5, -10), fontsize=7)
+    axis.set_xlim(-0.02, 1.02)
+    axis.set_ylim(-0.02, 1.02)
+    axis.set_xlabel("P(regional escalation), dynamics fitted on every case (in sample)")
+    axis.set_ylabel("P(regional escalation), dynamics fitted without the case (leave-one-out)")
+    axis.legend(loc="upper left", fontsize=8)
+    return figure
+
+
+def _interval(pair: Any) -> str:
+    low, high = pair
+    return f"[{low:.3f}, {high:.3f}]"
+
+
+def calibration_markdown(*, title_line: str, parameters: pd.DataFrame, ess: float, small_ess: float,
+                         candidates: int, outcome_totals: pd.DataFrame, scores: pd.DataFrame,
+                         loo_outcomes: pd.DataFrame, notes: Sequence[str], elapsed: float) -> str:
+    """report.md: the fit, its uncertainty, the scores in and out of sample, and the limits, in plain words."""
+    lines = ["# Calibration of the shared dynamics", "", title_line, "",
+             "## Fitted dynamics", "",
+             "| parameter | prior range | reference | MAP | posterior mean | 90% interval |",
+             "|---|---|---|---|---|---|"]
+    for row in parameters.itertuples():
+        lines.append(f"| {row.parameter} | [{_number(row.prior_low)}, {_number(row.prior_high)}] | "
+                     f"{_number(row.reference)} | {_number(row.map)} | {_number(row.mean)} | "
+                     f"[{_number(row.low_90)}, {_number(row.high_90)}] |")
+    lines += ["", f"Effective sample size of the posterior weights: {ess:.1f} of {candidates} candidates."]
+    if ess < small_ess:
+        lines += ["", f"**Warning: the effective sample size is below {small_ess:g}.** Almost all the weight sits on "
+                  "a few candidates, so the intervals above are those of a handful of points of the design, not of "
+                  "the posterior: they understate the uncertainty. More candidates (--candidates), fewer fitted "
+                  "dynamics (--parameters) or narrower priors would tell more."]
+    lines += ["", "## Log-likelihood of what happened, summed over cases", "",
+              "| outcome | cases recording it | reference dynamics | MAP candidate | best minus reference |",
+              "|---|---|---|---|---|"]
+    for row in outcome_totals.itertuples():
+        lines.append(f"| {OUTCOME_LABELS.get(row.outcome, row.outcome)} | {row.cases} | {row.reference:.2f} | "
+                     f"{row.map:.2f} | {row.map - row.reference:+.2f} |")
+    lines += ["", "## Regional escalation: scores in and out of sample", "",
+              "Brier score (lower is better) and mean log score (higher is better), with 95% bootstrap intervals "
+              "over cases. The leave-one-out forecast of a case uses dynamics fitted without it; the reference "
+              "forecasters are fitted leave-one-out too. The last column is the leave-one-out model's Brier score "
+              "minus this forecaster's (negative: the model is better).", "",
+              "| forecaster | Brier | log score | LOO model minus this (Brier) |", "|---|---|---|---|"]
+    for row in scores.itertuples():
+        difference = ("" if math.isnan(row.model_minus_this_brier) else
+                      f"{row.model_minus_this_brier:+.3f} {_interval(row.model_minus_this_brier_ci)}")
+        lines.append(f"| {row.forecaster} | {row.brier:.3f} {_interval(row.brier_ci)} | "
+                     f"{row.log_score:.3f} {_interval(row.log_score_ci)} | {difference} |")
+    lines += ["", "## Every outcome, out of sample", "",
+              "Mean log of the leave-one-out predictive probability of what happened, over the cases that record "
+              "the outcome, next to the reference dynamics (each share clipped to [1/(2n), 1 - 1/(2n)]).", "",
+              "| outcome | cases | reference dynamics | calibrated, leave-one-out |", "|---|---|---|---|"]
+    for row in loo_outcomes.itertuples():
+        lines.append(f"| {OUTCOME_LABELS.get(row.outcome, row.outcome)} | {row.cases} | {row.reference:.3f} | "
+                     f"{row.loo:.3f} |")
+    lines += ["", "## Limits", "",
+              "- The posterior is computed over the candidates of the design only (importance weights of a "
+              "sample of the prior): exact for those points, coarse between them. With a small effective sample "
+              "size it is close to picking the best candidate.",
+              "- Each candidate's shares are Monte Carlo estimates; common random numbers make the differences "
+              "between candidates precise, but a share of 0 or 1 is only known to within 1/(2n).",
+              "- War length is scored on a few bins of days; truces on whether one broke and whether one held; "
+              "the war's end on its coded kind; regional escalation on the strict coding. Cases that do not record "
+              "an outcome are not scored on it.",
+              "- Leave-one-out refits are exact over the design but reuse the same design and simulations: they "
+              "measure how well the fit transfers to a case it did not see, not how it would do on new crises "
+              "chosen differently.",
+              "- Case facts are never fitted; a case's own value of a fitted dynamic is replaced by each "
+              "candidate's (listed below)."]
+    if notes:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in notes)]
+    lines += ["", f"Wall time: {elapsed:.0f} s.", ""]
+    return "\n".join(lines)
