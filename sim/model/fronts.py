@@ -24,12 +24,18 @@ def support(model: EscalationModel) -> Array:
     indirect forms (drones, advisers, proxies, contractors)."""
     result = np.zeros(model.camp.shape)
     indirect = model.params.outside["indirect_support"]
+    fighter = np.zeros(model.actor_count, dtype=bool)
+    fighter[model.fighter_index] = True
     for k in model.outside_index:
         helping = (model.form[k] >= DENIABLE) & (model.form[k] < LIMITED) & (model.client[k] >= 0)
         if not helping.any():
             continue
-        for a in model.fighter_index:
-            result[a] += np.where(helping & (model.client[k] == a), indirect[k], 0.0)
+        # Each lane has one client: add to that row only (a client that cannot fight gets nothing).
+        points, lanes = np.nonzero(helping)
+        client = model.client[k][points, lanes]
+        keep = fighter[client]
+        points, lanes = points[keep], lanes[keep]
+        result[client[keep], points, lanes] += np.broadcast_to(indirect[k], model.lane_shape)[points, lanes]
     return result
 
 
@@ -42,6 +48,13 @@ def base_power(model: EscalationModel) -> Array:
     return np.where(model.camp >= 0, power, 0.0)
 
 
+def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> list[list[int]]:
+    """For each actor of ``rows``, the fronts where it has forces in some lane (``share > 0``). Every
+    per-front sum over actors skips the others, whose terms are exactly zero."""
+    reach = (model.share[rows] > 0).any(axis=tuple(range(2, model.share.ndim)))
+    return [np.flatnonzero(fronts).tolist() for fronts in reach]
+
+
 def held(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
     """(A, F, lanes): the share of each front's contested ground held by each actor's camp (``rows``: those
     actors only)."""
@@ -49,19 +62,32 @@ def held(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
     return np.where(side0, model.control[None], 1.0 - model.control[None])
 
 
+def _signed(model: EscalationModel, actor: int, front: int, per_front: Array) -> Array:
+    """(lanes): ``per_front`` (a front's value for its first camp) as ``actor``'s camp sees it: negated
+    unless the actor is in the front's first camp."""
+    return np.where(model.camp[actor] == model.front_camps[front, 0], per_front, -per_front)
+
+
 def side_momentum(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
     """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front."""
-    side0 = model.camp[rows, None] == model.front_camps[None, :, 0, None, None]
-    per_front = np.where(side0, model.front_momentum[None], -model.front_momentum[None])
-    return (model.share[rows] * per_front).sum(axis=1)
+    actors = np.arange(model.actor_count)[rows]
+    result = np.zeros((len(actors), *model.lane_shape))
+    for i, (a, fronts) in enumerate(zip(actors, front_rows(model, actors), strict=True)):
+        for f in fronts:
+            result[i] += model.share[a, f] * _signed(model, a, f, model.front_momentum[f])
+    return result
 
 
 def pressing(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
     """(A, lanes): the momentum each actor still acts on: none once it holds its war aim."""
-    aim = model.params.party["war_aim"][rows]
-    holding = (model.share[rows] * model.held_now[rows]).sum(axis=1)
+    actors = np.arange(model.actor_count)[rows]
+    aim = model.params.party["war_aim"][actors]
+    holding = np.zeros((len(actors), *model.lane_shape))
+    for i, (a, fronts) in enumerate(zip(actors, front_rows(model, actors), strict=True)):
+        for f in fronts:
+            holding[i] += model.share[a, f] * model.held_now[a, f]
     satisfied = (aim < 1.0) & (holding >= aim)
-    return np.where(satisfied | (model.camp[rows] < 0), 0.0, np.maximum(model.momentum_now[rows], 0.0))
+    return np.where(satisfied | (model.camp[actors] < 0), 0.0, np.maximum(model.momentum_now[actors], 0.0))
 
 
 def survey(model: EscalationModel, actors: Array | None = None) -> None:
@@ -88,12 +114,22 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     deaths = np.zeros(model.camp.shape)
     fought = np.zeros(model.camp.shape, dtype=bool)
     sigma = d["casualty_noise"]
+    # Sums over the actors on a front run over those with forces there in some lane, in actor order.
+    fronts_of = front_rows(model)
     for f in range(model.fronts):
-        share = model.share[:, f]
-        on = [(model.camp == model.front_camps[f, k]) & (share > 0) for k in (0, 1)]
-        power = effective * share
-        sides = [np.where(on[k], power, 0.0).sum(axis=0) for k in (0, 1)]
-        engaged = np.where(on[0] | on[1], base * share * helped, 0.0).sum(axis=0)
+        rows = [a for a in range(model.actor_count) if f in fronts_of[a]]
+        on = {}
+        power = {}
+        sides = [np.zeros(model.lane_shape), np.zeros(model.lane_shape)]
+        engaged = np.zeros(model.lane_shape)
+        for a in rows:
+            share = model.share[a, f]
+            present = share > 0
+            on[a] = [(model.camp[a] == model.front_camps[f, k]) & present for k in (0, 1)]
+            power[a] = effective[a] * share
+            for k in (0, 1):
+                sides[k] += np.where(on[a][k], power[a], 0.0)
+            engaged += np.where(on[a][0] | on[a][1], base[a] * share * helped[a], 0.0)
         contested = fighting & (sides[0] > 0) & (sides[1] > 0)
         # A side with no forces left on a front that was fought on loses its ground to the other.
         abandoned = fighting & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
@@ -109,11 +145,13 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
         intensity = p.front["intensity"][f] * engaged / np.maximum(reference, 1e-12)
         weight = [sides[0] ** d["loss_exchange"], sides[1] ** d["loss_exchange"]]
         weight_total = np.maximum(weight[0] + weight[1], 1e-12)
-        for k in (0, 1):
-            side_deaths = np.where(contested, d["daily_casualties"] * intensity * weight[1 - k] / weight_total
-                                   * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0)
-            deaths += np.where(on[k], side_deaths * power / np.maximum(sides[k], 1e-12), 0.0)
-            fought |= on[k] & contested
+        side_deaths = [np.where(contested, d["daily_casualties"] * intensity * weight[1 - k] / weight_total
+                                * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0) for k in (0, 1)]
+        floor = [np.maximum(sides[k], 1e-12) for k in (0, 1)]
+        for a in rows:
+            for k in (0, 1):
+                deaths[a] += np.where(on[a][k], side_deaths[k] * power[a] / floor[k], 0.0)
+                fought[a] |= on[a][k] & contested
         advance = d["front_speed"] * (sides[0] - sides[1]) / total + d["front_noise"] * normal[3 * f + 2]
         control = np.where(contested, np.clip(model.control[f] + advance, 0.0, 1.0), model.control[f])
         gained = control - model.control[f]
@@ -124,23 +162,30 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     model.front_momentum = np.tanh(3.0 * model.front_memory / d["front_speed"])
     model.fought_today = fought
     survey(model)
-    absorb_losses(model, deaths, fought)
+    absorb_losses(model, deaths, fought, fronts_of)
     model.distress = distress(model)
-    _deep_strikes(model, draws, fought)
+    _deep_strikes(model, draws, fought, fronts_of)
     model.reach(5, fought)
     _leave_the_war(model, active)
 
 
-def absorb_losses(model: EscalationModel, deaths: Array, fought: Array) -> None:
+def absorb_losses(model: EscalationModel, deaths: Array, fought: Array,
+                  fronts_of: list[list[int]] | None = None) -> None:
     """War weariness: days of fighting and deaths wear resolve down; ground lost since the actor
-    joined the war (net, weighted by its forces per front) weighs on it too."""
+    joined the war (net, weighted by its forces per front) weighs on it too. ``fronts_of``: the fronts
+    where each actor has forces in some lane (:func:`front_rows`), if known."""
     party = model.params.party
     model.casualties += deaths
     model.weariness += np.where(fought, party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0, 0.0)
     model.resolve = model.initial_resolve - model.weariness
-    live = np.flatnonzero((model.share > 0).any(axis=(1, 2, 3)))   # actors with forces on a front in some lane
-    ground_lost = (model.share[live] * np.maximum(model.held_at_entry[live] - model.held_now[live], 0.0)).sum(axis=1)
-    model.resolve[live] -= party["territory_sensitivity"][live] * ground_lost
+    fronts_of = front_rows(model) if fronts_of is None else fronts_of
+    for a, fronts in enumerate(fronts_of):
+        if not fronts:
+            continue
+        ground_lost = np.zeros(model.lane_shape)
+        for f in fronts:
+            ground_lost += model.share[a, f] * np.maximum(model.held_at_entry[a, f] - model.held_now[a, f], 0.0)
+        model.resolve[a] -= party["territory_sensitivity"][a] * ground_lost
 
 
 def distress(model: EscalationModel) -> Array:
@@ -153,20 +198,26 @@ def distress(model: EscalationModel) -> Array:
     return np.where(model.camp >= 0, value, 0.0)
 
 
-def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array) -> None:
+def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array, fronts_of: list[list[int]]) -> None:
     """Parties strike an opponent's recognised territory; desperation adds. The target is drawn
     uniformly among the opponents it faces on a front that have territory of their own."""
     propensity = model.params.party["deep_strike_propensity"]
-    facing = model.share > 0
     for a in model.striker_index:
         chance = np.minimum(propensity[a] * (1.0 + model.distress[a]), 1.0)
         strikes = fought[a] & (draws["deep_strike"][a] < chance)
         if not strikes.any():
             continue
-        targets = [j for j in model.target_index if j != a]
-        eligible = [(model.camp[j] >= 0) & (model.camp[j] != model.camp[a]) & (facing[a] & facing[j]).any(axis=0)
-                    for j in targets]
-        count = np.sum(eligible, axis=0)
+        # Opponents it never shares a front with are never eligible: leave them out.
+        targets = [j for j in model.target_index if j != a and set(fronts_of[a]) & set(fronts_of[j])]
+        eligible = []
+        for j in targets:
+            facing = np.zeros(model.lane_shape, dtype=bool)
+            for f in sorted(set(fronts_of[a]) & set(fronts_of[j])):
+                facing |= (model.share[a, f] > 0) & (model.share[j, f] > 0)
+            eligible.append((model.camp[j] >= 0) & (model.camp[j] != model.camp[a]) & facing)
+        count = np.zeros(model.lane_shape, dtype=np.int64)
+        for possible in eligible:
+            count += possible
         pick = np.floor(draws["strike_target"][a] * count)
         running = np.zeros_like(count)
         for j, possible in zip(targets, eligible, strict=True):
