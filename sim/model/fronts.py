@@ -55,11 +55,14 @@ def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> lis
     return [np.flatnonzero(fronts).tolist() for fronts in reach]
 
 
-def held(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
+def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: tuple[Array, ...] | None = None) -> Array:
     """(A, F, lanes): the share of each front's contested ground held by each actor's camp (``rows``: those
-    actors only)."""
-    side0 = model.camp[rows, None] == model.front_camps[None, :, 0, None, None]
-    return np.where(side0, model.control[None], 1.0 - model.control[None])
+    actors only; ``lanes``: those lanes only, as ``np.nonzero`` gives them)."""
+    camp, control = model.camp[rows], model.control
+    if lanes is not None:
+        camp, control = camp[:, *lanes], control[:, *lanes]
+    side0 = camp[:, None] == model.front_camps[None, :, 0].reshape(1, -1, *[1] * (camp.ndim - 1))
+    return np.where(side0, control[None], 1.0 - control[None])
 
 
 def _signed(model: EscalationModel, actor: int, front: int, per_front: Array) -> Array:
