@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model import fronts
 from sim.model.params import DENIABLE, INDIRECT, LIMITED, OPEN, POSTURING
 
 if TYPE_CHECKING:
@@ -222,10 +223,21 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         model.outside_war |= clash
         model.reach_one(x, 11, clash)
         model.reach_one(y, 11, clash)
+    if not model.outside_pairs:
+        return
+    # Only powers that fought today in some lane, on a front both have forces on in some lane, can meet.
+    fought = model.fought_today.reshape(model.actor_count, -1).any(axis=1)
+    fronts_of = fronts.front_rows(model)
     for x, y in model.outside_pairs:
-        facing = ((model.share[x] > 0) & (model.share[y] > 0)).any(axis=0)
+        common = sorted(set(fronts_of[x]) & set(fronts_of[y]))
+        if not (fought[x] and fought[y] and common):
+            continue
+        facing = np.zeros(model.lane_shape, dtype=bool)
+        for f in common:
+            facing |= (model.share[x, f] > 0) & (model.share[y, f] > 0)
         fighting = (active & model.fought_today[x] & model.fought_today[y] & (model.camp[x] != model.camp[y])
                     & facing)
-        model.outside_war |= fighting
-        model.reach_one(x, 11, fighting)
-        model.reach_one(y, 11, fighting)
+        if fighting.any():
+            model.outside_war |= fighting
+            model.reach_one(x, 11, fighting)
+            model.reach_one(y, 11, fighting)

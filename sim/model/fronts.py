@@ -51,7 +51,8 @@ def base_power(model: EscalationModel) -> Array:
 def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> list[list[int]]:
     """For each actor of ``rows``, the fronts where it has forces in some lane (``share > 0``). Every
     per-front sum over actors skips the others, whose terms are exactly zero."""
-    reach = (model.share[rows] > 0).any(axis=tuple(range(2, model.share.ndim)))
+    share = model.share[rows]
+    reach = share.reshape(*share.shape[:2], -1).max(axis=-1) > 0     # shares are never negative
     return [np.flatnonzero(fronts).tolist() for fronts in reach]
 
 
@@ -71,39 +72,47 @@ def _signed(model: EscalationModel, actor: int, front: int, per_front: Array) ->
     return np.where(model.camp[actor] == model.front_camps[front, 0], per_front, -per_front)
 
 
-def side_momentum(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
-    """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front."""
+def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
+                  fronts_of: list[list[int]] | None = None) -> Array:
+    """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front.
+    ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
     actors = np.arange(model.actor_count)[rows]
+    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
     result = np.zeros((len(actors), *model.lane_shape))
-    for i, (a, fronts) in enumerate(zip(actors, front_rows(model, actors), strict=True)):
+    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
         for f in fronts:
             result[i] += model.share[a, f] * _signed(model, a, f, model.front_momentum[f])
     return result
 
 
-def pressing(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
-    """(A, lanes): the momentum each actor still acts on: none once it holds its war aim."""
+def pressing(model: EscalationModel, rows: Array | slice = slice(None),
+             fronts_of: list[list[int]] | None = None) -> Array:
+    """(A, lanes): the momentum each actor still acts on: none once it holds its war aim.
+    ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
     actors = np.arange(model.actor_count)[rows]
+    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
     aim = model.params.party["war_aim"][actors]
     holding = np.zeros((len(actors), *model.lane_shape))
-    for i, (a, fronts) in enumerate(zip(actors, front_rows(model, actors), strict=True)):
+    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
         for f in fronts:
             holding[i] += model.share[a, f] * model.held_now[a, f]
     satisfied = (aim < 1.0) & (holding >= aim)
     return np.where(satisfied | (model.camp[actors] < 0), 0.0, np.maximum(model.momentum_now[actors], 0.0))
 
 
-def survey(model: EscalationModel, actors: Array | None = None) -> None:
+def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[list[int]] | None = None) -> None:
     """What every actor sees of the fronts now: the ground its camp holds on each front, its
     momentum and the momentum it still presses (read by truce conduct, mediation and distress).
-    ``actors``: recompute only these rows (after an entry or a withdrawal)."""
+    ``actors``: recompute only these rows (after an entry or a withdrawal); ``fronts_of``:
+    :func:`front_rows` of every actor, if known."""
     if actors is None:
         # Rows of actors at war in no lane are read nowhere (every reader masks them by camp).
         actors = np.flatnonzero((model.camp >= 0).any(axis=tuple(range(1, model.camp.ndim))))
     rows = slice(None) if actors.size == model.actor_count else actors
+    fronts_of = front_rows(model, actors) if fronts_of is None else [fronts_of[a] for a in actors]
     model.held_now[rows] = held(model, rows)
-    model.momentum_now[rows] = side_momentum(model, rows)
-    model.pressing_now[rows] = pressing(model, rows)
+    model.momentum_now[rows] = side_momentum(model, rows, fronts_of)
+    model.pressing_now[rows] = pressing(model, rows, fronts_of)
 
 
 def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active: Array) -> None:
@@ -164,7 +173,7 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
                                          model.front_memory[f] * (1.0 - 1.0 / memory))
     model.front_momentum = np.tanh(3.0 * model.front_memory / d["front_speed"])
     model.fought_today = fought
-    survey(model)
+    survey(model, fronts_of=fronts_of)
     absorb_losses(model, deaths, fought, fronts_of)
     model.distress = distress(model)
     _deep_strikes(model, draws, fought, fronts_of)
