@@ -122,39 +122,75 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
             best = np.argmax(options, axis=0)
             strongest = model.gather(options, best)
         climbs = active & (strongest > 0) & (draws["climb"][a] < outside["escalation_rate"][a] * strongest)
-        if not climbs.any():
+        lanes = np.nonzero(climbs)    # few lanes climb on a day: the rest is worked out for those only
+        if not lanes[0].size:
             continue
+        best = best[lanes]
         chosen = climbable[own[best]]
-        top = model.gather(ceiling[own], best)
-        jump = draws["ready"][a] < outside["readiness"][a]
-        new_form = np.where(jump, top, np.minimum(model.form[a] + 1, top)).astype(np.int8)
-        climb_to(model, a, climbs, new_form, s.protected[chosen], s.entry_front[chosen])
+        top = _at(ceiling[own], best, lanes)
+        jump = _per_lane(model, draws["ready"][a], lanes) < _per_lane(model, outside["readiness"][a], lanes)
+        new_form = np.where(jump, top, np.minimum(model.form[a][lanes] + 1, top)).astype(np.int8)
+        climb_to(model, a, lanes, new_form, s.protected[chosen], s.entry_front[chosen])
 
 
-def climb_to(model: EscalationModel, a: int, where: Array, new_form: Array, protected: Array,
+def climb_to(model: EscalationModel, a: int, lanes: tuple[Array, Array], new_form: Array, protected: Array,
              front: Array) -> None:
-    """Actor ``a`` takes ``new_form`` where ``where`` holds, for ``protected``; a combat form makes it
-    a party of the protected actor's camp (or, for an actor at war on no front, of the camp opposing
-    whoever attacked it), fighting from tomorrow."""
-    helping = where & (new_form >= DENIABLE) & (new_form < LIMITED)
-    model.client[a] = np.where(helping, protected, model.client[a])
-    entering = where & (new_form >= LIMITED) & (model.camp[a] < 0)
+    """Actor ``a`` takes ``new_form`` in ``lanes`` (as ``np.nonzero`` gives them; the other arguments are
+    per lane of ``lanes``), for ``protected``; a combat form makes it a party of the protected actor's
+    camp (or, for an actor at war on no front, of the camp opposing whoever attacked it), fighting from
+    tomorrow."""
+    helping = (new_form >= DENIABLE) & (new_form < LIMITED)
+    model.client[a][_select(lanes, helping)] = protected[helping]
+    entering = (new_form >= LIMITED) & (model.camp[a][lanes] < 0)
     if entering.any():
-        camp = model.gather(model.camp, protected)
-        attacker = model.gather(model.attacker, protected)
-        camp = np.where(camp >= 0, camp, opposing_camp(model, attacker))
-        protected_front = model.gather(model.main_front, protected)
-        front = np.where(front >= 0, front, protected_front)
-        cannot = entering & (camp < 0)
-        new_form = np.where(cannot, INDIRECT, new_form).astype(np.int8)
-        entering &= ~cannot
-        model.enter(a, entering, camp, front)
-    model.form[a] = np.where(where, np.maximum(model.form[a], new_form), model.form[a])
+        into = _select(lanes, entering)
+        protected, front = protected[entering], front[entering]
+        camp = model.camp[protected, *into]
+        attacker = model.attacker[protected, *into]
+        camp = np.where(camp >= 0, camp, opposing_camp(model, attacker, into))
+        front = np.where(front >= 0, front, model.main_front[protected, *into])
+        cannot = camp < 0
+        new_form[entering] = np.where(cannot, INDIRECT, new_form[entering])
+        _enter(model, a, _select(into, ~cannot), camp[~cannot], front[~cannot])
+    model.form[a][lanes] = np.maximum(model.form[a][lanes], new_form)
 
 
-def opposing_camp(model: EscalationModel, attacker: Array) -> Array:
-    """(lanes): the camp the attacker fights on its main front (-1 where there is no attacker)."""
-    return np.where(attacker >= 0, model.gather(model.foe_camp, attacker), -1).astype(np.int8)
+def opposing_camp(model: EscalationModel, attacker: Array, lanes: tuple[Array, Array] | None = None) -> Array:
+    """(lanes): the camp the attacker fights on its main front (-1 where there is no attacker); ``lanes``:
+    ``attacker`` is given for those lanes only (as ``np.nonzero`` gives them)."""
+    foe = model.gather(model.foe_camp, attacker) if lanes is None else _at(model.foe_camp, attacker, lanes)
+    return np.where(attacker >= 0, foe, -1).astype(np.int8)
+
+
+def _per_lane(model: EscalationModel, value: Array, lanes: tuple[Array, Array]) -> Array:
+    """``value`` (lanes, or per point) at ``lanes``."""
+    return np.broadcast_to(value, model.lane_shape)[lanes]
+
+
+def _at(stack: Array, index: Array, lanes: tuple[Array, Array]) -> Array:
+    """``stack[index, lane]`` for each lane of ``lanes`` (``stack`` over rows then lanes, or per point);
+    negative indices read row 0: mask them yourself."""
+    points, replications = lanes
+    if stack.shape[-1] == 1:
+        replications = np.zeros_like(replications)
+    return stack[np.maximum(index, 0), points, replications]
+
+
+def _select(lanes: tuple[Array, Array], keep: Array) -> tuple[Array, Array]:
+    return lanes[0][keep], lanes[1][keep]
+
+
+def _enter(model: EscalationModel, a: int, lanes: tuple[Array, Array], camp: Array, front: Array) -> None:
+    """``model.enter`` for ``lanes`` only (``camp`` and ``front`` per lane of ``lanes``)."""
+    if not lanes[0].size:
+        return
+    where = np.zeros(model.lane_shape, dtype=bool)
+    where[lanes] = True
+    camp_by_lane = np.full(model.lane_shape, -1, dtype=camp.dtype)
+    camp_by_lane[lanes] = camp
+    front_by_lane = np.full(model.lane_shape, -1, dtype=front.dtype)
+    front_by_lane[lanes] = front
+    model.enter(a, where, camp_by_lane, front_by_lane)
 
 
 def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
@@ -172,30 +208,34 @@ def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) ->
     for a in model.exposed_index:
         answers = (model.hit[a] & (draws["absorb"][a] >= outside["incident_absorption"][a])
                    & (model.form[a] < OPEN) & ~model.left[a])
-        if not answers.any():
+        lanes = np.nonzero(answers)     # the rest is worked out for the lanes that answer only
+        if not lanes[0].size:
             continue
-        new_form = np.where(model.form[a] < POSTURING, model.form[a] + 1,
-                            np.maximum(model.form[a] + 1, DENIABLE)).astype(np.int8)
-        lean = np.broadcast_to(model.lean[a], model.form[a].shape)
-        lean_camp = model.gather(model.camp, lean)
-        against = opposing_camp(model, model.attacker[a])
+        form = model.form[a][lanes]
+        new_form = np.where(form < POSTURING, form + 1, np.maximum(form + 1, DENIABLE)).astype(np.int8)
+        lean = _per_lane(model, model.lean[a], lanes)
+        lean_camp = _at(model.camp, lean, lanes)
+        attacker = model.attacker[a][lanes]
+        against = opposing_camp(model, attacker, lanes)
         # Help the protected actor it leans to if that actor fights the attacker; else enter against it.
         protected = np.where((lean >= 0) & (lean_camp >= 0) & (lean_camp == against), lean, a)
-        front = model.gather(model.main_front, model.attacker[a])
+        front = _at(model.main_front, attacker, lanes)
         if model.declared_front[a] >= 0:
             front = np.full_like(front, model.declared_front[a])
-        _enter_against(model, a, answers, new_form, protected, against, front)
+        _enter_against(model, a, lanes, new_form, protected, against, front)
 
 
-def _enter_against(model: EscalationModel, a: int, where: Array, new_form: Array, protected: Array,
+def _enter_against(model: EscalationModel, a: int, lanes: tuple[Array, Array], new_form: Array, protected: Array,
                    camp: Array, front: Array) -> None:
-    helping = where & (new_form >= DENIABLE) & (new_form < LIMITED) & (protected != a)
-    model.client[a] = np.where(helping, protected, model.client[a])
-    entering = where & (new_form >= LIMITED) & (model.camp[a] < 0) & (camp >= 0)
-    if entering.any():
-        model.enter(a, entering, camp, front)
-    blocked = where & (new_form >= LIMITED) & (model.camp[a] < 0) & (camp < 0)
-    model.form[a] = np.where(where & ~blocked, np.maximum(model.form[a], new_form), model.form[a])
+    """Actor ``a`` answers in ``lanes``: it helps ``protected`` or enters in ``camp`` (arguments per lane)."""
+    helping = (new_form >= DENIABLE) & (new_form < LIMITED) & (protected != a)
+    model.client[a][_select(lanes, helping)] = protected[helping]
+    outside_the_war = model.camp[a][lanes] < 0
+    entering = (new_form >= LIMITED) & outside_the_war & (camp >= 0)
+    blocked = (new_form >= LIMITED) & outside_the_war & (camp < 0)
+    _enter(model, a, _select(lanes, entering), camp[entering], front[entering])
+    moves = _select(lanes, ~blocked)
+    model.form[a][moves] = np.maximum(model.form[a][moves], new_form[~blocked])
 
 
 def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
