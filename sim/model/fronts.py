@@ -53,7 +53,7 @@ def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> lis
     per-front sum over actors skips the others, whose terms are exactly zero."""
     share = model.share[rows]
     reach = share.reshape(*share.shape[:2], -1).max(axis=-1) > 0     # shares are never negative
-    return [np.flatnonzero(fronts).tolist() for fronts in reach]
+    return [[f for f, present in enumerate(fronts) if present] for fronts in reach.tolist()]
 
 
 def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: tuple[Array, ...] | None = None) -> Array:
@@ -94,6 +94,8 @@ def pressing(model: EscalationModel, rows: Array | slice = slice(None),
     aim = model.params.party["war_aim"][actors]
     holding = np.zeros((len(actors), *model.lane_shape))
     for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
+        if np.all(aim[i] >= 1.0):    # an aim of all the ground is never satisfied: no need to add it up
+            continue
         for f in fronts:
             holding[i] += model.share[a, f] * model.held_now[a, f]
     satisfied = (aim < 1.0) & (holding >= aim)
@@ -137,11 +139,15 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
         for a in rows:
             share = model.share[a, f]
             present = share > 0
-            on[a] = [(model.camp[a] == model.front_camps[f, k]) & present for k in (0, 1)]
+            # The sides the actor is on in some lane (a term for a side it is on in no lane is exactly 0).
+            on[a] = {k: side for k in (0, 1) if (side := (model.camp[a] == model.front_camps[f, k]) & present).any()}
+            if not on[a]:
+                continue
             power[a] = effective[a] * share
-            for k in (0, 1):
-                sides[k] += np.where(on[a][k], power[a], 0.0)
-            engaged += np.where(on[a][0] | on[a][1], base[a] * share * helped[a], 0.0)
+            for k, side in on[a].items():
+                sides[k] += np.where(side, power[a], 0.0)
+            either = on[a][0] | on[a][1] if len(on[a]) == 2 else next(iter(on[a].values()))
+            engaged += np.where(either, base[a] * share * helped[a], 0.0)
         contested = fighting & (sides[0] > 0) & (sides[1] > 0)
         # A side with no forces left on a front that was fought on loses its ground to the other.
         abandoned = fighting & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
@@ -161,9 +167,9 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
                                 * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0) for k in (0, 1)]
         floor = [np.maximum(sides[k], 1e-12) for k in (0, 1)]
         for a in rows:
-            for k in (0, 1):
-                deaths[a] += np.where(on[a][k], side_deaths[k] * power[a] / floor[k], 0.0)
-                fought[a] |= on[a][k] & contested
+            for k, side in on[a].items():
+                deaths[a] += np.where(side, side_deaths[k] * power[a] / floor[k], 0.0)
+                fought[a] |= side & contested
         advance = d["front_speed"] * (sides[0] - sides[1]) / total + d["front_noise"] * normal[3 * f + 2]
         control = np.where(contested, np.clip(model.control[f] + advance, 0.0, 1.0), model.control[f])
         gained = control - model.control[f]
@@ -191,13 +197,14 @@ def absorb_losses(model: EscalationModel, deaths: Array, fought: Array,
     model.weariness += np.where(fought, party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0, 0.0)
     model.resolve = model.initial_resolve - model.weariness
     fronts_of = front_rows(model) if fronts_of is None else fronts_of
+    sensitivity = party["territory_sensitivity"]
     for a, fronts in enumerate(fronts_of):
-        if not fronts:
+        if not fronts or not np.any(sensitivity[a]):   # subtracting 0 x ground lost changes nothing
             continue
         ground_lost = np.zeros(model.lane_shape)
         for f in fronts:
             ground_lost += model.share[a, f] * np.maximum(model.held_at_entry[a, f] - model.held_now[a, f], 0.0)
-        model.resolve[a] -= party["territory_sensitivity"][a] * ground_lost
+        model.resolve[a] -= sensitivity[a] * ground_lost
 
 
 def distress(model: EscalationModel) -> Array:
