@@ -91,12 +91,21 @@ def _entrant_against(model: EscalationModel, protected: Array) -> Array:
     """(len(protected), lanes): an outside power that was not at war on day 0 is in combat in a camp
     other than the protected actor's own."""
     result = np.zeros((len(protected), *model.lane_shape), dtype=bool)
-    entrants = [k for k in model.outside_index if not model.day0_at_war[k, 0, 0]]
+    # Entrants in combat in no lane today are left out (their terms are all false).
+    in_combat = {k: combat for k in model.outside_index if not model.day0_at_war[k, 0, 0]
+                 if (combat := (model.form[k] >= LIMITED) & (model.camp[k] >= 0)).any()}
+    if not in_combat:
+        return result
+    done: dict[int, int] = {}
     for i, j in enumerate(protected):
+        if j in done:        # the same protected actor for several commitments
+            result[i] = result[done[j]]
+            continue
+        done[j] = i
         camp = model.camp[j]
-        for k in entrants:
+        for k, combat in in_combat.items():
             if k != j:
-                result[i] |= (model.form[k] >= LIMITED) & (model.camp[k] >= 0) & (model.camp[k] != camp)
+                result[i] |= combat & (model.camp[k] != camp)
         result[i] &= camp >= 0
     return result
 

@@ -24,18 +24,15 @@ def support(model: EscalationModel) -> Array:
     indirect forms (drones, advisers, proxies, contractors)."""
     result = np.zeros(model.camp.shape)
     indirect = model.params.outside["indirect_support"]
-    fighter = np.zeros(model.actor_count, dtype=bool)
-    fighter[model.fighter_index] = True
     for k in model.outside_index:
         helping = (model.form[k] >= DENIABLE) & (model.form[k] < LIMITED) & (model.client[k] >= 0)
         if not helping.any():
             continue
-        # Each lane has one client: add to that row only (a client that cannot fight gets nothing).
-        points, lanes = np.nonzero(helping)
-        client = model.client[k][points, lanes]
-        keep = fighter[client]
-        points, lanes = points[keep], lanes[keep]
-        result[client[keep], points, lanes] += np.broadcast_to(indirect[k], model.lane_shape)[points, lanes]
+        # Only the actors it helps in some lane get a (nonzero) term.
+        clients = np.flatnonzero(np.bincount(model.client[k][helping], minlength=model.actor_count))
+        for a in clients:
+            if a in model.fighter_index:
+                result[a] += np.where(helping & (model.client[k] == a), indirect[k], 0.0)
     return result
 
 
