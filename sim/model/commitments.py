@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import fronts
+from sim.model.lanes import Lanes, at, mask, per_lane, select
 from sim.model.params import DENIABLE, INDIRECT, LIMITED, OPEN, POSTURING
 
 if TYPE_CHECKING:
@@ -136,23 +137,23 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
             continue
         best = best[lanes]
         chosen = climbable[own[best]]
-        top = _at(ceiling[own], best, lanes)
-        jump = _per_lane(model, draws["ready"][a], lanes) < _per_lane(model, outside["readiness"][a], lanes)
+        top = at(ceiling[own], best, lanes)
+        jump = per_lane(model, draws["ready"][a], lanes) < per_lane(model, outside["readiness"][a], lanes)
         new_form = np.where(jump, top, np.minimum(model.form[a][lanes] + 1, top)).astype(np.int8)
         climb_to(model, a, lanes, new_form, s.protected[chosen], s.entry_front[chosen])
 
 
-def climb_to(model: EscalationModel, a: int, lanes: tuple[Array, Array], new_form: Array, protected: Array,
+def climb_to(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,
              front: Array) -> None:
     """Actor ``a`` takes ``new_form`` in ``lanes`` (as ``np.nonzero`` gives them; the other arguments are
     per lane of ``lanes``), for ``protected``; a combat form makes it a party of the protected actor's
     camp (or, for an actor at war on no front, of the camp opposing whoever attacked it), fighting from
     tomorrow."""
     helping = (new_form >= DENIABLE) & (new_form < LIMITED)
-    model.client[a][_select(lanes, helping)] = protected[helping]
+    model.client[a][select(lanes, helping)] = protected[helping]
     entering = (new_form >= LIMITED) & (model.camp[a][lanes] < 0)
     if entering.any():
-        into = _select(lanes, entering)
+        into = select(lanes, entering)
         protected, front = protected[entering], front[entering]
         camp = model.camp[protected, *into]
         attacker = model.attacker[protected, *into]
@@ -160,41 +161,22 @@ def climb_to(model: EscalationModel, a: int, lanes: tuple[Array, Array], new_for
         front = np.where(front >= 0, front, model.main_front[protected, *into])
         cannot = camp < 0
         new_form[entering] = np.where(cannot, INDIRECT, new_form[entering])
-        _enter(model, a, _select(into, ~cannot), camp[~cannot], front[~cannot])
+        _enter(model, a, select(into, ~cannot), camp[~cannot], front[~cannot])
     model.form[a][lanes] = np.maximum(model.form[a][lanes], new_form)
 
 
-def opposing_camp(model: EscalationModel, attacker: Array, lanes: tuple[Array, Array] | None = None) -> Array:
+def opposing_camp(model: EscalationModel, attacker: Array, lanes: Lanes | None = None) -> Array:
     """(lanes): the camp the attacker fights on its main front (-1 where there is no attacker); ``lanes``:
     ``attacker`` is given for those lanes only (as ``np.nonzero`` gives them)."""
-    foe = model.gather(model.foe_camp, attacker) if lanes is None else _at(model.foe_camp, attacker, lanes)
+    foe = model.gather(model.foe_camp, attacker) if lanes is None else at(model.foe_camp, attacker, lanes)
     return np.where(attacker >= 0, foe, -1).astype(np.int8)
 
 
-def _per_lane(model: EscalationModel, value: Array, lanes: tuple[Array, Array]) -> Array:
-    """``value`` (lanes, or per point) at ``lanes``."""
-    return np.broadcast_to(value, model.lane_shape)[lanes]
-
-
-def _at(stack: Array, index: Array, lanes: tuple[Array, Array]) -> Array:
-    """``stack[index, lane]`` for each lane of ``lanes`` (``stack`` over rows then lanes, or per point);
-    negative indices read row 0: mask them yourself."""
-    points, replications = lanes
-    if stack.shape[-1] == 1:
-        replications = np.zeros_like(replications)
-    return stack[np.maximum(index, 0), points, replications]
-
-
-def _select(lanes: tuple[Array, Array], keep: Array) -> tuple[Array, Array]:
-    return lanes[0][keep], lanes[1][keep]
-
-
-def _enter(model: EscalationModel, a: int, lanes: tuple[Array, Array], camp: Array, front: Array) -> None:
+def _enter(model: EscalationModel, a: int, lanes: Lanes, camp: Array, front: Array) -> None:
     """``model.enter`` for ``lanes`` only (``camp`` and ``front`` per lane of ``lanes``)."""
     if not lanes[0].size:
         return
-    where = np.zeros(model.lane_shape, dtype=bool)
-    where[lanes] = True
+    where = mask(model, lanes)
     camp_by_lane = np.full(model.lane_shape, -1, dtype=camp.dtype)
     camp_by_lane[lanes] = camp
     front_by_lane = np.full(model.lane_shape, -1, dtype=front.dtype)
@@ -222,28 +204,28 @@ def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) ->
             continue
         form = model.form[a][lanes]
         new_form = np.where(form < POSTURING, form + 1, np.maximum(form + 1, DENIABLE)).astype(np.int8)
-        lean = _per_lane(model, model.lean[a], lanes)
-        lean_camp = _at(model.camp, lean, lanes)
+        lean = per_lane(model, model.lean[a], lanes)
+        lean_camp = at(model.camp, lean, lanes)
         attacker = model.attacker[a][lanes]
         against = opposing_camp(model, attacker, lanes)
         # Help the protected actor it leans to if that actor fights the attacker; else enter against it.
         protected = np.where((lean >= 0) & (lean_camp >= 0) & (lean_camp == against), lean, a)
-        front = _at(model.main_front, attacker, lanes)
+        front = at(model.main_front, attacker, lanes)
         if model.declared_front[a] >= 0:
             front = np.full_like(front, model.declared_front[a])
         _enter_against(model, a, lanes, new_form, protected, against, front)
 
 
-def _enter_against(model: EscalationModel, a: int, lanes: tuple[Array, Array], new_form: Array, protected: Array,
+def _enter_against(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,
                    camp: Array, front: Array) -> None:
     """Actor ``a`` answers in ``lanes``: it helps ``protected`` or enters in ``camp`` (arguments per lane)."""
     helping = (new_form >= DENIABLE) & (new_form < LIMITED) & (protected != a)
-    model.client[a][_select(lanes, helping)] = protected[helping]
+    model.client[a][select(lanes, helping)] = protected[helping]
     outside_the_war = model.camp[a][lanes] < 0
     entering = (new_form >= LIMITED) & outside_the_war & (camp >= 0)
     blocked = (new_form >= LIMITED) & outside_the_war & (camp < 0)
-    _enter(model, a, _select(lanes, entering), camp[entering], front[entering])
-    moves = _select(lanes, ~blocked)
+    _enter(model, a, select(lanes, entering), camp[entering], front[entering])
+    moves = select(lanes, ~blocked)
     model.form[a][moves] = np.maximum(model.form[a][moves], new_form[~blocked])
 
 
@@ -254,22 +236,31 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     d = model.dynamics
     visibility = np.stack(np.broadcast_arrays(
         0.0, 0.0, 0.0, d["deniable_visibility"], d["indirect_visibility"], d["limited_visibility"], 1.0))
-    def side(a: int) -> Array:
-        """The camp an outside power fights or helps (-1 if none)."""
-        helped = np.where(model.client[a] >= 0, model.gather(model.camp, model.client[a]), -1)
-        return np.where(model.camp[a] >= 0, model.camp[a], helped)
+    most_visible = visibility.max(axis=0)
+
+    def side(a: int, lanes: Lanes) -> Array:
+        """The camp an outside power fights or helps (-1 if none), at ``lanes``."""
+        client = model.client[a][lanes]
+        helped = np.where(client >= 0, at(model.camp, client, lanes), -1)
+        camp = model.camp[a][lanes]
+        return np.where(camp >= 0, camp, helped)
 
     for r, (x, y) in enumerate(model.params.structure.rivalry_pairs):
-        side_x, side_y = side(x), side(y)
-        engaged = (active & (side_x >= 0) & (side_y >= 0) & (side_x != side_y)
-                   & (model.form[x] >= DENIABLE) & (model.form[y] >= DENIABLE))
-        if not engaged.any():
+        scale = d["clash_rate"] * model.params.rivalry_intensity[r]
+        # The rate is at most the scale times the highest visibility twice: only lanes whose draw is below
+        # that can clash.
+        lanes = np.nonzero(active & (draws["clash"][r] < scale * most_visible * most_visible))
+        if not lanes[0].size:
             continue
-        vis_x = model.gather(visibility, model.form[x])
-        vis_y = model.gather(visibility, model.form[y])
-        rate = d["clash_rate"] * model.params.rivalry_intensity[r] * vis_x * vis_y
-        clash = engaged & (draws["clash"][r] < rate)
-        model.outside_war |= clash
+        form_x, form_y = model.form[x][lanes], model.form[y][lanes]
+        side_x, side_y = side(x, lanes), side(y, lanes)
+        engaged = (side_x >= 0) & (side_y >= 0) & (side_x != side_y) & (form_x >= DENIABLE) & (form_y >= DENIABLE)
+        rate = per_lane(model, scale, lanes) * at(visibility, form_x, lanes) * at(visibility, form_y, lanes)
+        clash = select(lanes, engaged & (per_lane(model, draws["clash"][r], lanes) < rate))
+        if not clash[0].size:
+            continue
+        model.outside_war[clash] = True
+        clash = mask(model, clash)
         model.reach_one(x, 11, clash)
         model.reach_one(y, 11, clash)
     if not model.outside_pairs:

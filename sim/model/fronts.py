@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.lanes import mask, per_lane, select
 from sim.model.params import DENIABLE, LIMITED
 
 if TYPE_CHECKING:
@@ -219,29 +220,36 @@ def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array
     uniformly among the opponents it faces on a front that have territory of their own."""
     propensity = model.params.party["deep_strike_propensity"]
     for a in model.striker_index:
-        chance = np.minimum(propensity[a] * (1.0 + model.distress[a]), 1.0)
-        strikes = fought[a] & (draws["deep_strike"][a] < chance)
-        if not strikes.any():
+        # A strike needs a draw below the chance, which is at most the chance at today's worst distress:
+        # the lanes below that are the only ones worth working out.
+        highest = np.minimum(propensity[a] * (1.0 + model.distress[a].max()), 1.0)
+        lanes = np.nonzero(fought[a] & (draws["deep_strike"][a] < highest))
+        if not lanes[0].size:
+            continue
+        chance = np.minimum(per_lane(model, propensity[a], lanes) * (1.0 + model.distress[a][lanes]), 1.0)
+        lanes = select(lanes, per_lane(model, draws["deep_strike"][a], lanes) < chance)
+        if not lanes[0].size:
             continue
         # Opponents it never shares a front with are never eligible: leave them out.
         targets = [j for j in model.target_index if j != a and set(fronts_of[a]) & set(fronts_of[j])]
         eligible = []
         for j in targets:
-            facing = np.zeros(model.lane_shape, dtype=bool)
+            facing = np.zeros(lanes[0].size, dtype=bool)
             for f in sorted(set(fronts_of[a]) & set(fronts_of[j])):
-                facing |= (model.share[a, f] > 0) & (model.share[j, f] > 0)
-            eligible.append((model.camp[j] >= 0) & (model.camp[j] != model.camp[a]) & facing)
-        count = np.zeros(model.lane_shape, dtype=np.int64)
+                facing |= (model.share[a, f][lanes] > 0) & (model.share[j, f][lanes] > 0)
+            camp = model.camp[j][lanes]
+            eligible.append((camp >= 0) & (camp != model.camp[a][lanes]) & facing)
+        count = np.zeros(lanes[0].size, dtype=np.int64)
         for possible in eligible:
             count += possible
-        pick = np.floor(draws["strike_target"][a] * count)
+        pick = np.floor(per_lane(model, draws["strike_target"][a], lanes) * count)
         running = np.zeros_like(count)
         for j, possible in zip(targets, eligible, strict=True):
-            hit = strikes & possible & (running == pick)
+            hit = select(lanes, possible & (running == pick))
             running = running + possible
-            model.struck[j] |= hit
-            model.attacker[j] = np.where(hit, a, model.attacker[j])
-        model.reach_one(a, 6, strikes & (count > 0))
+            model.struck[j][hit] = True
+            model.attacker[j][hit] = a
+        model.reach_one(a, 6, mask(model, select(lanes, count > 0)))
 
 
 def _leave_the_war(model: EscalationModel, active: Array) -> None:
