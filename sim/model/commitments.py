@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import fronts
-from sim.model.lanes import Lanes, at, mask, per_lane, select
+from sim.model.lanes import Lanes, at, mask, per_lane, rows_at, select
 from sim.model.params import DENIABLE, INDIRECT, LIMITED, OPEN, POSTURING
 
 if TYPE_CHECKING:
@@ -46,27 +46,37 @@ def mobilise(model: EscalationModel, active: Array) -> None:
     model.mobilised |= newly
 
 
-def triggers(model: EscalationModel) -> Array:
-    """(climbable commitments, lanes): how strongly each commitment's trigger is met today, 0 to 1."""
+def triggers(model: EscalationModel, lanes: Lanes | None = None) -> Array:
+    """(climbable commitments, lanes): how strongly each commitment's trigger is met today, 0 to 1
+    (``lanes``: at those lanes only, as ``np.nonzero`` gives them)."""
     s = model.params.structure
     d = model.dynamics
     climbable = model.climbable
     protected = s.protected[climbable]
     committed = s.committed[climbable]
-    struck = model.struck[protected]
-    hit = model.hit[protected]
-    distress = model.distress[protected]
-    at_war = model.camp[protected] >= 0
-    forces = np.maximum(np.maximum(struck, hit), np.where(model.fought_today[protected], distress, 0.0))
-    defeat = at_war & (distress >= d["defeat_likely_distress"])
-    trigger = model.params.commitment["trigger"][climbable]
+
+    def of(stack: Array, rows: Array) -> Array:
+        """``stack[rows]`` (a stack over actors or commitments, then lanes, or per point) at the lanes."""
+        return stack[rows] if lanes is None else rows_at(stack, rows, lanes)
+
+    def lane(value: Array) -> Array:
+        return value if lanes is None else per_lane(model, value, lanes)
+
+    struck = of(model.struck, protected)
+    hit = of(model.hit, protected)
+    distress = of(model.distress, protected)
+    at_war = of(model.camp, protected) >= 0
+    forces = np.maximum(np.maximum(struck, hit), np.where(of(model.fought_today, protected), distress, 0.0))
+    defeat = at_war & (distress >= lane(d["defeat_likely_distress"]))
+    everywhere = model.params.commitment["trigger"][climbable]
+    trigger = of(model.params.commitment["trigger"], climbable)
     weight = np.where(trigger == TERRITORY, struck, 0.0)
-    if np.any(trigger == FORCES):
+    if np.any(everywhere == FORCES):
         weight = np.where(trigger == FORCES, forces, weight)
-    if np.any(trigger == DEFEAT):
+    if np.any(everywhere == DEFEAT):
         weight = np.where(trigger == DEFEAT, defeat, weight)
-    if np.any((trigger == RIVAL) | (trigger == ANY)):
-        against = _entrant_against(model, protected)
+    if np.any((everywhere == RIVAL) | (everywhere == ANY)):
+        against = _entrant_against(model, protected, lanes)
         weight = np.where(trigger == RIVAL, against, weight)
         weight = np.where(trigger == ANY, np.maximum(np.maximum(forces, defeat), against), weight)
     # A declared rival in combat against the protected actor's camp pulls, whatever the trigger.
@@ -76,25 +86,38 @@ def triggers(model: EscalationModel) -> Array:
             mine = committed == me
             if not mine.any():
                 continue
-            camp_to = model.camp[protected[mine]]
-            engaged = (model.form[rival] >= LIMITED) & (model.camp[rival] >= 0)
-            pull = np.where(engaged & (camp_to >= 0) & (camp_to != model.camp[rival]), intensity[r], 0.0)
+            camp_to = of(model.camp, protected[mine])
+            rival_camp = lane(model.camp[rival])
+            engaged = (lane(model.form[rival]) >= LIMITED) & (rival_camp >= 0)
+            pull = np.where(engaged & (camp_to >= 0) & (camp_to != rival_camp), lane(intensity[r]), 0.0)
             weight[mine] = np.maximum(weight[mine], pull)
     # Cross-pressure: commitments to actors in opposed camps restrain each other.
     for c, other in model.cross_pairs:
-        camps = model.camp[protected[c]], model.camp[s.protected[other]]
+        camps = lane(model.camp[protected[c]]), lane(model.camp[s.protected[other]])
         opposed = (camps[0] >= 0) & (camps[1] >= 0) & (camps[0] != camps[1])
-        weight[c] = weight[c] * np.where(opposed, 1.0 - model.params.commitment["strength"][other], 1.0)
+        weight[c] = weight[c] * np.where(opposed, 1.0 - lane(model.params.commitment["strength"][other]), 1.0)
     return weight
 
 
-def _entrant_against(model: EscalationModel, protected: Array) -> Array:
+def highest_trigger(model: EscalationModel) -> float:
+    """An upper bound of every value :func:`triggers` can take today: the events are 0 or 1, distress and
+    rivalry pulls at most their highest value, and cross-pressure only lowers (strengths are 0 to 1)."""
+    intensity = model.params.rivalry_intensity
+    pulls = float(np.max(intensity)) if np.size(intensity) else 0.0
+    return max(1.0, float(model.distress.max()), pulls)
+
+
+def _entrant_against(model: EscalationModel, protected: Array, lanes: Lanes | None = None) -> Array:
     """(len(protected), lanes): an outside power that was not at war on day 0 is in combat in a camp
-    other than the protected actor's own."""
-    result = np.zeros((len(protected), *model.lane_shape), dtype=bool)
+    other than the protected actor's own (``lanes``: at those lanes only)."""
+    def lane(value: Array) -> Array:
+        return value if lanes is None else value[lanes]
+
+    shape = model.lane_shape if lanes is None else (lanes[0].size,)
+    result = np.zeros((len(protected), *shape), dtype=bool)
     # Entrants in combat in no lane today are left out (their terms are all false).
     in_combat = {k: combat for k in model.outside_index if not model.day0_at_war[k, 0, 0]
-                 if (combat := (model.form[k] >= LIMITED) & (model.camp[k] >= 0)).any()}
+                 if (combat := (lane(model.form[k]) >= LIMITED) & (lane(model.camp[k]) >= 0)).any()}
     if not in_combat:
         return result
     done: dict[int, int] = {}
@@ -103,10 +126,10 @@ def _entrant_against(model: EscalationModel, protected: Array) -> Array:
             result[i] = result[done[j]]
             continue
         done[j] = i
-        camp = model.camp[j]
+        camp = lane(model.camp[j])
         for k, combat in in_combat.items():
             if k != j:
-                result[i] |= combat & (model.camp[k] != camp)
+                result[i] |= combat & (lane(model.camp[k]) != camp)
         result[i] &= camp >= 0
     return result
 
@@ -118,29 +141,41 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
         return
     s = model.params.structure
     outside = model.params.outside
-    ceiling = model.params.commitment["ceiling"][climbable].astype(np.int8)
+    strength = model.params.commitment["strength"]
+    # An actor climbs where its draw is below its rate times its strongest trigger x strength, which is at
+    # most its rate x the highest trigger x its strongest commitment: work out the lanes below that only.
+    highest = highest_trigger(model)
+    maybe = np.zeros(model.lane_shape, dtype=bool)
+    for a, own in model.commitments_of.items():
+        maybe |= draws["climb"][a] < outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
+    lanes = np.nonzero(active & maybe)
+    if not lanes[0].size:
+        return
+    ceiling = rows_at(model.params.commitment["ceiling"], climbable, lanes).astype(np.int8)
     committed = s.committed[climbable]
-    weight = triggers(model)
-    eligible = model.willing[climbable] & (model.form[committed] < ceiling) & ~model.left[committed]
-    candidate = np.where(eligible, weight * model.params.commitment["strength"][climbable], 0.0)
+    weight = triggers(model, lanes)
+    eligible = (rows_at(model.willing, climbable, lanes) & (rows_at(model.form, committed, lanes) < ceiling)
+                & ~rows_at(model.left, committed, lanes))
+    candidate = np.where(eligible, weight * rows_at(strength, climbable, lanes), 0.0)
+    columns = np.arange(lanes[0].size)
     for a, own in model.commitments_of.items():
         options = candidate[own]
         if len(own) == 1:
-            best = np.zeros(model.lane_shape, dtype=np.intp)
+            best = np.zeros(columns.size, dtype=np.intp)
             strongest = options[0]
         else:
             best = np.argmax(options, axis=0)
-            strongest = model.gather(options, best)
-        climbs = active & (strongest > 0) & (draws["climb"][a] < outside["escalation_rate"][a] * strongest)
-        lanes = np.nonzero(climbs)    # few lanes climb on a day: the rest is worked out for those only
-        if not lanes[0].size:
+            strongest = options[best, columns]
+        rate = per_lane(model, outside["escalation_rate"][a], lanes) * strongest
+        climbs = (strongest > 0) & (per_lane(model, draws["climb"][a], lanes) < rate)
+        if not climbs.any():
             continue
-        best = best[lanes]
+        best, where = best[climbs], select(lanes, climbs)
         chosen = climbable[own[best]]
-        top = at(ceiling[own], best, lanes)
-        jump = per_lane(model, draws["ready"][a], lanes) < per_lane(model, outside["readiness"][a], lanes)
-        new_form = np.where(jump, top, np.minimum(model.form[a][lanes] + 1, top)).astype(np.int8)
-        climb_to(model, a, lanes, new_form, s.protected[chosen], s.entry_front[chosen])
+        top = ceiling[own][best, columns[climbs]]
+        jump = per_lane(model, draws["ready"][a], where) < per_lane(model, outside["readiness"][a], where)
+        new_form = np.where(jump, top, np.minimum(model.form[a][where] + 1, top)).astype(np.int8)
+        climb_to(model, a, where, new_form, s.protected[chosen], s.entry_front[chosen])
 
 
 def climb_to(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,

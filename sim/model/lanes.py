@@ -29,6 +29,14 @@ def at(stack: Array, index: Array, lanes: Lanes) -> Array:
     return stack[np.maximum(index, 0), points, replications]
 
 
+def rows_at(stack: Array, rows: Array, lanes: Lanes) -> Array:
+    """(len(rows), len(lanes)): ``stack[rows]`` at ``lanes`` (``stack`` over rows then lanes, or per point)."""
+    points, replications = lanes
+    if stack.shape[-1] == 1:
+        replications = np.zeros_like(replications)
+    return stack[np.asarray(rows)[:, None], points, replications]
+
+
 def select(lanes: Lanes, keep: Array) -> Lanes:
     """The lanes of ``lanes`` where ``keep`` (one value per lane of ``lanes``) holds."""
     return lanes[0][keep], lanes[1][keep]
