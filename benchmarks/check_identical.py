@@ -33,6 +33,8 @@ SCENARIOS = (
     "scenarios/cases/kosovo_1999.yaml",
     "scenarios/cases/six_day_war_1967.yaml",
     "scenarios/cases/israel_iran_2025.yaml",
+    "scenarios/cases/sino_indian_1962.yaml",
+    "scenarios/cases/cyprus_1974.yaml",
 )
 #: A sweep over several points of one scenario (per-point parameters in one ensemble).
 SWEEP = ("scenarios/nagorno_karabakh_2020.yaml",

@@ -90,14 +90,15 @@ def pressing(model: EscalationModel, rows: Array | slice = slice(None),
     actors = np.arange(model.actor_count)[rows]
     fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
     aim = model.params.party["war_aim"][actors]
-    holding = np.zeros((len(actors), *model.lane_shape))
-    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
-        if np.all(aim[i] >= 1.0):    # an aim of all the ground is never satisfied: no need to add it up
-            continue
-        for f in fronts:
-            holding[i] += model.share[a, f] * model.held_now[a, f]
-    satisfied = (aim < 1.0) & (holding >= aim)
-    return np.where(satisfied | (model.camp[actors] < 0), 0.0, np.maximum(model.momentum_now[actors], 0.0))
+    presses_nothing = model.camp[actors] < 0
+    aiming = [i for i in range(len(actors)) if np.any(aim[i] < 1.0)]  # an aim of all the ground is never held
+    if aiming:
+        holding = np.zeros((len(actors), *model.lane_shape))
+        for i in aiming:
+            for f in fronts_of[i]:
+                holding[i] += model.share[actors[i], f] * model.held_now[actors[i], f]
+        presses_nothing = presses_nothing | ((aim < 1.0) & (holding >= aim))
+    return np.where(presses_nothing, 0.0, np.maximum(model.momentum_now[actors], 0.0))
 
 
 def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[list[int]] | None = None) -> None:
