@@ -340,9 +340,11 @@ class EscalationModel(mesa.Model):
         power withdraws to posturing and does not come back."""
         self.camp = np.where(where, -1, self.camp).astype(np.int8)
         self.foe_camp = np.where(where, -1, self.foe_camp).astype(np.int8)
-        self.share = np.where(where[:, None], 0.0, self.share)
+        leaving = np.flatnonzero(where.any(axis=(1, 2)))
+        for a in leaving:   # only the rows of the actors that leave change (in place)
+            self.share[a][:, where[a]] = 0.0
         self.left |= where
-        self.camps_changed.update(int(a) for a in np.flatnonzero(where.any(axis=(1, 2))))
+        self.camps_changed.update(int(a) for a in leaving)
         withdrawing = where & self.is_outside_row
         self.form = np.where(withdrawing, np.minimum(self.form, POSTURING), self.form).astype(np.int8)
 
