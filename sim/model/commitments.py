@@ -46,12 +46,14 @@ def mobilise(model: EscalationModel, active: Array) -> None:
     model.mobilised |= newly
 
 
-def triggers(model: EscalationModel, lanes: Lanes | None = None) -> Array:
+def triggers(model: EscalationModel, lanes: Lanes | None = None, rows: Array | None = None) -> Array:
     """(climbable commitments, lanes): how strongly each commitment's trigger is met today, 0 to 1
-    (``lanes``: at those lanes only, as ``np.nonzero`` gives them)."""
+    (``lanes``: at those lanes only, as ``np.nonzero`` gives them; ``rows``: for those climbable
+    commitments only, by position in ``model.climbable``)."""
     s = model.params.structure
     d = model.dynamics
-    climbable = model.climbable
+    positions = np.arange(len(model.climbable)) if rows is None else np.asarray(rows)
+    climbable = model.climbable[positions]
     protected = s.protected[climbable]
     committed = s.committed[climbable]
 
@@ -92,7 +94,11 @@ def triggers(model: EscalationModel, lanes: Lanes | None = None) -> Array:
             pull = np.where(engaged & (camp_to >= 0) & (camp_to != rival_camp), lane(intensity[r]), 0.0)
             weight[mine] = np.maximum(weight[mine], pull)
     # Cross-pressure: commitments to actors in opposed camps restrain each other.
-    for c, other in model.cross_pairs:
+    row_of = {int(position): row for row, position in enumerate(positions)}
+    for position, other in model.cross_pairs:
+        if position not in row_of:
+            continue
+        c = row_of[position]
         camps = lane(model.camp[protected[c]]), lane(model.camp[s.protected[other]])
         opposed = (camps[0] >= 0) & (camps[1] >= 0) & (camps[0] != camps[1])
         weight[c] = weight[c] * np.where(opposed, 1.0 - lane(model.params.commitment["strength"][other]), 1.0)
@@ -144,22 +150,21 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
     strength = model.params.commitment["strength"]
     # An actor climbs where its draw is below its rate times its strongest trigger x strength, which is at
     # most its rate x the highest trigger x its strongest commitment: work out the lanes below that only.
+    # Every actor's options are weighed before any climbs (a climb today must not change another's triggers).
     highest = highest_trigger(model)
-    maybe = np.zeros(model.lane_shape, dtype=bool)
+    weighed = []
     for a, own in model.commitments_of.items():
-        maybe |= draws["climb"][a] < outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
-    lanes = np.nonzero(active & maybe)
-    if not lanes[0].size:
-        return
-    ceiling = rows_at(model.params.commitment["ceiling"], climbable, lanes).astype(np.int8)
-    committed = s.committed[climbable]
-    weight = triggers(model, lanes)
-    eligible = (rows_at(model.willing, climbable, lanes) & (rows_at(model.form, committed, lanes) < ceiling)
-                & ~rows_at(model.left, committed, lanes))
-    candidate = np.where(eligible, weight * rows_at(strength, climbable, lanes), 0.0)
-    columns = np.arange(lanes[0].size)
-    for a, own in model.commitments_of.items():
-        options = candidate[own]
+        bound = outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
+        lanes = np.nonzero(active & (draws["climb"][a] < bound))
+        if not lanes[0].size:
+            continue
+        ceiling = rows_at(model.params.commitment["ceiling"], climbable[own], lanes).astype(np.int8)
+        eligible = (rows_at(model.willing, climbable[own], lanes) & (model.form[a][lanes] < ceiling)
+                    & ~model.left[a][lanes])
+        options = np.where(eligible, triggers(model, lanes, own) * rows_at(strength, climbable[own], lanes), 0.0)
+        weighed.append((a, own, lanes, ceiling, options))
+    for a, own, lanes, ceiling, options in weighed:
+        columns = np.arange(lanes[0].size)
         if len(own) == 1:
             best = np.zeros(columns.size, dtype=np.intp)
             strongest = options[0]
@@ -172,7 +177,7 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
             continue
         best, where = best[climbs], select(lanes, climbs)
         chosen = climbable[own[best]]
-        top = ceiling[own][best, columns[climbs]]
+        top = ceiling[best, columns[climbs]]
         jump = per_lane(model, draws["ready"][a], where) < per_lane(model, outside["readiness"][a], where)
         new_form = np.where(jump, top, np.minimum(model.form[a][where] + 1, top)).astype(np.int8)
         climb_to(model, a, where, new_form, s.protected[chosen], s.entry_front[chosen])
