@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.lanes import mask, per_lane, select
+from sim.model.lanes import Lanes, mask, per_lane, select
 from sim.model.params import DENIABLE, LIMITED
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> lis
     return [[f for f, present in enumerate(fronts) if present] for fronts in reach.tolist()]
 
 
-def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: tuple[Array, ...] | None = None) -> Array:
+def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes | None = None) -> Array:
     """(A, F, lanes): the share of each front's contested ground held by each actor's camp (``rows``: those
     actors only; ``lanes``: those lanes only, as ``np.nonzero`` gives them)."""
     camp, control = model.camp[rows], model.control
@@ -139,7 +139,11 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
             share = model.share[a, f]
             present = share > 0
             # The sides the actor is on in some lane (a term for a side it is on in no lane is exactly 0).
-            on[a] = {k: side for k in (0, 1) if (side := (model.camp[a] == model.front_camps[f, k]) & present).any()}
+            on[a] = {}
+            for k in (0, 1):
+                side = (model.camp[a] == model.front_camps[f, k]) & present
+                if side.any():
+                    on[a][k] = side
             if not on[a]:
                 continue
             power[a] = effective[a] * share
