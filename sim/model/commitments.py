@@ -200,6 +200,7 @@ def climb_to(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, prot
         camp = np.where(camp >= 0, camp, opposing_camp(model, attacker, into))
         front = np.where(front >= 0, front, model.main_front[protected, *into])
         cannot = camp < 0
+        new_form = new_form.copy()
         new_form[entering] = np.where(cannot, INDIRECT, new_form[entering])
         _enter(model, a, select(into, ~cannot), camp[~cannot], front[~cannot])
     model.form[a][lanes] = np.maximum(model.form[a][lanes], new_form)
