@@ -134,7 +134,6 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
         on = {}
         power = {}
         sides = [np.zeros(model.lane_shape), np.zeros(model.lane_shape)]
-        engaged = np.zeros(model.lane_shape)
         for a in rows:
             share = model.share[a, f]
             present = share > 0
@@ -149,8 +148,6 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
             power[a] = effective[a] * share
             for k, side in on[a].items():
                 sides[k] += np.where(side, power[a], 0.0)
-            either = on[a][0] | on[a][1] if len(on[a]) == 2 else next(iter(on[a].values()))
-            engaged += np.where(either, base[a] * share * helped[a], 0.0)
         contested = fighting & (sides[0] > 0) & (sides[1] > 0)
         # A side with no forces left on a front that was fought on loses its ground to the other.
         abandoned = fighting & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
@@ -160,6 +157,11 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
             model.front_memory[f] *= 1.0 - 1.0 / d["momentum_memory_days"]
             continue
         total = np.maximum(sides[0] + sides[1], 1e-12)
+        engaged = np.zeros(model.lane_shape)
+        for a in rows:
+            if on[a]:
+                either = on[a][0] | on[a][1] if len(on[a]) == 2 else next(iter(on[a].values()))
+                engaged += np.where(either, base[a] * model.share[a, f] * helped[a], 0.0)
         # Casualties scale with the power engaged, against the front's day-0 power (or, for a front that
         # opened later, against itself: its declared intensity).
         reference = np.where(model.engaged_at_start[f] > 0, model.engaged_at_start[f], engaged)
