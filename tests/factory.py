@@ -39,6 +39,13 @@ QUIET_DYNAMICS = {
     "momentum_truce_breaking": 0.0,
     "momentum_mediation_refusal": 0.0,
     "fatality_penalty": 0.0,
+    # The 2020 limit of truce conduct: any answered violation breaks a truce, which never consolidates;
+    # no settlement in a stalemate.
+    "bare_tolerance": 0.0,
+    "monitored_tolerance": 0.0,
+    "peacekept_tolerance": 0.0,
+    "consolidation_half_life": 10_000.0,
+    "settlement_rate": 0.0,
 }
 
 

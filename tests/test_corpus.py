@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
+from sim.output.figures import FIGURES
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_text
 from tests.corpus import NUMBERS, TEXTS, Mutation, mutations, one_per_leaf
@@ -87,6 +88,6 @@ def test_a_sample_of_accepted_files_runs_to_finite_json_or_stops_cleanly(corpus,
         if status == 0:
             for name in ("summary.json", "distributions.json", "manifest.json"):
                 _strict_json(out / name)
-            assert len(list((out / "figures").glob("*.png"))) == 6
+            assert len(list((out / "figures").glob("*.png"))) == len(FIGURES)
         else:
             assert "Traceback" not in err and err.startswith("error: "), f"{mutation.label}: {err}"

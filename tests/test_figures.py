@@ -1,4 +1,4 @@
-"""Tests for the six standard figures and the Kaplan-Meier estimate of truce survival."""
+"""Tests for the seven standard figures and the Kaplan-Meier estimate of truce survival."""
 
 from __future__ import annotations
 
@@ -84,12 +84,12 @@ def _sample(broken: list[int] | None = None, censored: list[int] | None = None) 
     return summary, distributions
 
 
-def test_draw_figures_writes_six_pngs(tmp_path: Path) -> None:
+def test_draw_figures_writes_seven_pngs(tmp_path: Path) -> None:
     summary, distributions = _sample()
     folder = tmp_path / "figures" / "nested"
     paths = draw_figures(summary, distributions, folder)
     names = ["outcomes.png", "escalation_over_time.png", "truce_survival.png", "casualties.png",
-             "highest_rungs.png", "war_widening.png"]
+             "highest_rungs.png", "war_widening.png", "war_endings.png"]
     assert [p.name for p in paths] == names
     for path in paths:
         assert path.parent == folder

@@ -12,6 +12,7 @@ import pytest
 from sim.cli import main
 from sim.ensemble.finite import NonFiniteOutputError, check_chunk_outputs, extreme_parameters
 from sim.model.params import compile_scenarios
+from sim.output.figures import FIGURES
 from sim.scenario.errors import UserError
 from sim.scenario.loader import load_scenario
 
@@ -204,7 +205,7 @@ def test_titles_with_dollars_are_drawn_as_text(tmp_path: Path, title: str) -> No
     out = tmp_path / "run"
     assert main(["run", KARABAKH, "--runs", "300", "--workers", "1", "--no-progress", "--set", f"title={title}",
                  "--out", str(out)]) == 0
-    assert len(list((out / "figures").glob("*.png"))) == 6
+    assert len(list((out / "figures").glob("*.png"))) == len(FIGURES)
 
 
 def test_a_rung_named_like_mathtext_is_drawn_as_text(tmp_path: Path) -> None:

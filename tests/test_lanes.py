@@ -46,10 +46,12 @@ def test_momentum_and_pressing_equal_the_dense_sums(model: EscalationModel) -> N
     momentum = (model.share * per_front).sum(axis=1)
     # Skipping the zero terms can only change the sign of a zero (equal here).
     assert np.array_equal(fronts.side_momentum(model), momentum)
-    aim = model.params.party["war_aim"]
+    party = model.params.party
     holding = (model.share * model.held_now).sum(axis=1)
-    satisfied = (aim < 1.0) & (holding >= aim)
-    dense = np.where(satisfied | (model.camp < 0), 0.0, np.maximum(model.momentum_now, 0.0))
+    operation = party["operation_days"]
+    held = (holding >= party["war_aim"]) | ((operation > 0) & (model.days_fought >= operation))
+    assert np.array_equal(fronts.aim_held(model), held)
+    dense = np.where(held | (model.camp < 0), 0.0, np.maximum(model.momentum_now, 0.0))
     assert np.array_equal(fronts.pressing(model), dense)
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.output.figures import FIGURES
 
 KARABAKH = "scenarios/nagorno_karabakh_2020.yaml"
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +38,15 @@ def test_run_writes_a_complete_results_folder(finished_run: Path, capsys) -> Non
     assert not (finished_run.parent / "karabakh.partial").exists()
     figures = sorted(p.name for p in (finished_run / "figures").iterdir())
     assert figures == ["casualties.png", "escalation_over_time.png", "highest_rungs.png", "outcomes.png",
-                       "truce_survival.png", "war_widening.png"]
+                       "truce_survival.png", "war_endings.png", "war_widening.png"]
     summary = json.loads((finished_run / "summary.json").read_text())
     assert summary["runs"] == 3000 and summary["seed"] == 5
     assert set(summary["p_regional_escalation"]) >= {"estimate", "ci_low", "ci_high"}
     assert set(summary["outcomes"]) == {"truce_holding", "war_ongoing", "decisive_victory",
-                                        "regional_escalation", "outside_war"}
+                                        "regional_escalation", "outside_war", "withdrawal"}
+    assert set(summary["ended_by"]) == {"ongoing", "capitulation", "withdrawal", "negotiated_halt", "imposed_halt",
+                                        "unilateral_halt", "frozen"}
+    assert sum(share["count"] for share in summary["ended_by"].values()) == 3000
     manifest = json.loads((finished_run / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["runs"] == 3000 and manifest["seed"] == 5
     assert manifest["scenario"]["text"] == (ROOT / KARABAKH).read_text(encoding="utf-8")
@@ -81,7 +85,7 @@ def test_plot_redraws_the_figures(finished_run: Path, capsys) -> None:
     for figure in (finished_run / "figures").iterdir():
         figure.unlink()
     assert run_cli("plot", str(finished_run)) == 0
-    assert len(list((finished_run / "figures").iterdir())) == 6
+    assert len(list((finished_run / "figures").iterdir())) == len(FIGURES)
 
 
 def test_plot_of_a_folder_that_is_not_a_run(tmp_path: Path, capsys) -> None:

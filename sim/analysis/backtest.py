@@ -55,6 +55,10 @@ def statistic(summary: dict[str, Any], name: str) -> float | None:
     """A summary statistic by the name stylised facts use (``schema.STATISTICS``)."""
     if name == "p_regional_escalation":
         return summary["p_regional_escalation"]["estimate"]
+    if name.startswith("p_ended_"):
+        return summary["ended_by"][name[len("p_ended_"):]]["estimate"]
+    if name == "p_war_at_horizon":
+        return summary["war_days"]["at_horizon"]["estimate"]
     if name.startswith("p_"):
         return summary["outcomes"][name[2:]]["estimate"]
     truces = summary["truces"]
@@ -66,6 +70,8 @@ def statistic(summary: dict[str, Any], name: str) -> float | None:
         return summary["war_days"]["median"]
     if name == "median_war_size":
         return summary["war_size"]["median"]
+    if name == "median_truce_days":
+        return truces["median_days"]
     raise KeyError(name)
 
 
@@ -199,6 +205,9 @@ def case_row(path: Path, scenario: Scenario, result: Any) -> tuple[dict[str, Any
                           if observed.war_days is not None else None),
         "observed_first_entry_day": first_entry,
         "p_escalation_by_observed_day": _entry_by_day(result, first_entry),
+        "observed_ended_by": observed.ended_by,
+        "p_observed_ending": (summary["ended_by"][observed.ended_by]["estimate"] if observed.ended_by else None),
+        "modal_ending": max(summary["ended_by"], key=lambda name: summary["ended_by"][name]["estimate"]),
         "truces_broken_per_run": summary["truces"]["broken_per_run"],
         "observed_truces_broken": observed.truces_broken,
         "horizon_days": scenario.horizon_days,
@@ -286,6 +295,18 @@ def score(cases: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _ending_scores(cases: pd.DataFrame) -> dict[str, Any]:
+    """How well the model says how wars ended: the mean log probability it gave the recorded ending (floored
+    at 1/(2n) runs) and the share of cases whose most likely ending in the model is the recorded one."""
+    recorded = cases.dropna(subset=["observed_ended_by"])
+    if not len(recorded):
+        return {"endings_recorded": 0, "mean_log_p_ending": None, "modal_ending_matches": None}
+    floor = 0.5 / recorded["runs"].to_numpy(dtype=float)
+    p = np.maximum(recorded["p_observed_ending"].to_numpy(dtype=float), floor)
+    return {"endings_recorded": len(recorded), "mean_log_p_ending": float(np.log(p).mean()),
+            "modal_ending_matches": int((recorded["modal_ending"] == recorded["observed_ended_by"]).sum())}
+
+
 def overview(cases: pd.DataFrame, facts: pd.DataFrame) -> dict[str, Any]:
     """Discrimination, calibration, timing, war length and stylised facts in a few numbers."""
     from scipy.stats import spearmanr
@@ -316,6 +337,7 @@ def overview(cases: pd.DataFrame, facts: pd.DataFrame) -> dict[str, Any]:
         "mean_crps_war_days": float(cases["crps_war_days"].dropna().mean()) if cases["crps_war_days"].notna().any()
         else None,
         "war_days_rank_correlation": rank,
+        **_ending_scores(cases),
         "stylised_facts_holding": int(facts["holds"].sum()) if len(facts) else 0,
         "stylised_facts": len(facts),
     }

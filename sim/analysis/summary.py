@@ -16,6 +16,7 @@ import pandas as pd
 
 from sim.analysis.stats import cumulative_proportion, histogram_quantile, proportion, wilson_interval
 from sim.ensemble.chunks import ChunkResult
+from sim.model.endings import ENDINGS, NEGOTIATED
 from sim.model.model import OUTCOMES, REGIONAL
 from sim.model.params import LIMITED, Parameters
 from sim.scenario.schema import DEFAULT_LADDER, FORMS
@@ -49,6 +50,9 @@ class Accumulator:
         self.combat_days = np.zeros((points, len(self.outside), horizon), dtype=np.int64)
         self.war_size = np.zeros((points, actors + 1), dtype=np.int64)
         self.winners = np.zeros((points, len(self.camps)), dtype=np.int64)
+        self.endings = np.zeros((points, len(ENDINGS)), dtype=np.int64)
+        self.mediators = params.structure.mediator_ids
+        self.halt_brokers = np.zeros((points, len(self.mediators) + 1), dtype=np.int64)   # last: by the parties
         top = float(np.max(params.dynamics["daily_casualties"]) * np.max(params.front["intensity"], initial=1.0)
                     ) * horizon * 4.0 * max(1, len(self.fronts))
         # The first bin holds the runs without a death (an outside power that never fought).
@@ -69,6 +73,9 @@ class Accumulator:
         horizon = self.params.horizon
         self.runs += np.bincount(point, minlength=points)
         np.add.at(self.outcomes, (point, runs["outcome"]), 1)
+        np.add.at(self.endings, (point, runs["ended_by"]), 1)
+        halted = runs["ended_by"] >= NEGOTIATED
+        np.add.at(self.halt_brokers, (point[halted], runs["halt_broker"][halted]), 1)   # -1: the parties (last)
         escalated = runs["escalation_day"] >= 0
         np.add.at(self.escalation_days, (point[escalated], runs["escalation_day"][escalated]), 1)
         np.add.at(self.war_days, (point, np.clip(runs["war_days"], 0, horizon)), 1)
@@ -152,8 +159,12 @@ class Accumulator:
             "in_combat": {actor_id: proportion(int(self.forms[point, a, LIMITED:].sum()), n)
                           for a, actor_id in enumerate(self.outside)},
             "decisive_winner": {camp: proportion(int(self.winners[point, c]), n) for c, camp in enumerate(self.camps)},
+            "ended_by": {name: proportion(int(self.endings[point, k]), n) for k, name in enumerate(ENDINGS)},
+            "halted_by": {broker: proportion(int(self.halt_brokers[point, m]), n)
+                          for m, broker in enumerate((*self.mediators, "the parties"))},
             "war_days": {
                 "median": histogram_quantile(self.war_days[point], war_edges, 0.5),
+                "at_horizon": proportion(int(self.war_days[point, params.horizon:].sum()), n),
                 "p05": histogram_quantile(self.war_days[point], war_edges, 0.05),
                 "p95": histogram_quantile(self.war_days[point], war_edges, 0.95),
             },
@@ -168,6 +179,8 @@ class Accumulator:
                 "total": total_truces,
                 "broken": proportion(int(broken.sum()), total_truces) if total_truces else None,
                 "broken_within_3_days": proportion(int(broken[:4].sum()), total_truces) if total_truces else None,
+                "median_days": histogram_quantile(broken + censored, np.arange(broken.size + 1) - 0.5, 0.5)
+                if total_truces else None,
             },
             "casualties": casualties,
             "control": {front_id: self._total(point, len(self.fighters) + f) / n if n else 0.0
@@ -187,6 +200,7 @@ class Accumulator:
             "runs": n,
             "horizon_days": params.horizon,
             "outcomes": {name: int(self.outcomes[point, k]) for k, name in enumerate(OUTCOMES)},
+            "ended_by": {name: int(self.endings[point, k]) for k, name in enumerate(ENDINGS)},
             "regional_outcome_index": REGIONAL,
             "escalation_by_day": {"estimate": cumulative.tolist(), "ci_low": low.tolist(), "ci_high": high.tolist()},
             "entry_by_day": entry,
@@ -207,7 +221,8 @@ class Accumulator:
 
 def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
     """One row per sweep point: its parameter values, runs, P(regional escalation) with its
-    interval, every outcome share with its interval, outside powers' entry and the median war length."""
+    interval, every outcome share with its interval, the share of each way the war ended, outside powers'
+    entry, the median war length and the median life of a truce."""
     params = accumulator.params
     runs = accumulator.runs
     table = design.reset_index(drop=True).copy()
@@ -222,10 +237,16 @@ def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
         table[f"share_{name}"] = accumulator.outcomes[:, k] / runs
         table[f"share_{name}_ci_low"] = low
         table[f"share_{name}_ci_high"] = high
+    for k, name in enumerate(ENDINGS):
+        table[f"share_ended_{name}"] = accumulator.endings[:, k] / runs
     for a, actor_id in enumerate(accumulator.outside):
         table[f"p_combat_{actor_id}"] = accumulator.forms[:, a, LIMITED:].sum(axis=1) / runs
     edges = np.arange(params.horizon + 2) - 0.5
     table["median_war_days"] = [histogram_quantile(row, edges, 0.5) for row in accumulator.war_days]
+    truce_days = accumulator.truce_days.sum(axis=1)
+    truce_edges = np.arange(truce_days.shape[1] + 1) - 0.5
+    table["median_truce_days"] = [histogram_quantile(row, truce_edges, 0.5) if row.sum() else np.nan
+                                  for row in truce_days]
     size_edges = np.arange(len(params.actor_ids) + 2) - 0.5
     table["median_war_size"] = [histogram_quantile(row, size_edges, 0.5) for row in accumulator.war_size]
     return table

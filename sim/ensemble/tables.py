@@ -6,13 +6,16 @@ import numpy as np
 import pandas as pd
 
 from sim.ensemble.chunks import ChunkArrays
+from sim.model.endings import ENDINGS
 from sim.model.model import OUTCOMES, REGIONAL
 from sim.model.params import DESIGNS, Parameters
+from sim.model.truces import TRUCE_KINDS
 from sim.scenario.schema import FORMS
 
 
 def runs_table(params: Parameters, runs: ChunkArrays, *, with_point: bool | None = None) -> pd.DataFrame:
-    """One row per replication: outcome, escalation day, winner, war length and size, truces, fronts,
+    """One row per replication: outcome, escalation day, winner, how the war ended and who brokered the
+    halt standing at the end ("" for the parties or none), war length and size, truces, fronts,
     casualties, rungs, and each outside power's highest form with the day it reached it."""
     with_point = params.points > 1 if with_point is None else with_point
     s = params.structure
@@ -27,6 +30,8 @@ def runs_table(params: Parameters, runs: ChunkArrays, *, with_point: bool | None
     columns["regional_escalation"] = escalated.astype(np.int8)
     columns["escalation_day"] = _optional_day(runs["escalation_day"])
     columns["winner"] = winners[runs["winner"] + 1]
+    columns["ended_by"] = np.asarray(ENDINGS, dtype=object)[runs["ended_by"]]
+    columns["halt_broker"] = np.array(["", *s.mediator_ids], dtype=object)[runs["halt_broker"].astype(int) + 1]
     for name in ("war_days", "fighting_days", "war_size", "truces_brokered", "truces_broken"):
         columns[name] = runs[name]
     for front_id in s.front_ids:
@@ -53,7 +58,8 @@ def _optional_day(days: np.ndarray) -> pd.arrays.IntegerArray:
 
 
 def truces_table(params: Parameters, truces: ChunkArrays, *, with_point: bool | None = None) -> pd.DataFrame:
-    """One row per truce: replication, start day, days it held, broken or still holding, broker, design."""
+    """One row per truce: replication, start day, days it held, broken or still holding, broker ("" for the
+    parties), design, kind (brokered, imposed, unilateral, settlement)."""
     with_point = params.points > 1 if with_point is None else with_point
     brokers = np.array(["", *params.structure.mediator_ids], dtype=object)
     columns: dict[str, object] = {}
@@ -65,6 +71,7 @@ def truces_table(params: Parameters, truces: ChunkArrays, *, with_point: bool | 
     columns["broken"] = truces["broken"].astype(np.int8)
     columns["broker"] = brokers[truces["broker"].astype(int) + 1]
     columns["design"] = np.asarray(DESIGNS, dtype=object)[truces["design"].astype(int)]
+    columns["kind"] = np.asarray(TRUCE_KINDS, dtype=object)[truces["kind"].astype(int)]
     return pd.DataFrame(columns)
 
 

@@ -46,6 +46,18 @@ def mobilise(model: EscalationModel, active: Array) -> None:
     model.mobilised |= newly
 
 
+def step_down(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
+    """While a truce holds, an outside power not at war steps down one form of involvement with its
+    ``step_down_rate`` a day (restraint once the fighting has stopped); below the deniable form it
+    no longer helps its client."""
+    rate = model.params.outside["step_down_rate"]
+    for a in model.steps_down:
+        down = active & model.truce_in_force & (model.camp[a] < 0) & (model.form[a] > 0) & (model.form[a] < LIMITED)
+        down &= draws["step_down"][a] < rate[a]
+        model.form[a] = np.where(down, model.form[a] - 1, model.form[a]).astype(np.int8)
+        model.client[a] = np.where(down & (model.form[a] < DENIABLE), -1, model.client[a]).astype(np.int16)
+
+
 def triggers(model: EscalationModel, lanes: Lanes | None = None, rows: Array | None = None) -> Array:
     """(climbable commitments, lanes): how strongly each commitment's trigger is met today, 0 to 1
     (``lanes``: at those lanes only, as ``np.nonzero`` gives them; ``rows``: for those climbable

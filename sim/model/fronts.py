@@ -38,12 +38,29 @@ def support(model: EscalationModel) -> Array:
 
 
 def base_power(model: EscalationModel) -> Array:
-    """(A, lanes): the combat power each actor at war brings before resolve: a party's strength, or an
-    entrant's intervention power (its limited share in a limited entry)."""
+    """(A, lanes): the combat power each actor at war brings before resolve: a party's strength with its
+    reserves as they mobilise and the arms delivered to it, or an entrant's intervention power (its limited
+    share in a limited entry)."""
     outside = model.params.outside
+    party = model.params.party
     entrant = outside["intervention_power"] * np.where(model.form == LIMITED, outside["limited_share"], 1.0)
-    power = np.where(model.day0_party, model.params.party["strength"], entrant)
+    mobilised = np.clip(model.day / np.maximum(party["mobilisation_days"], 1e-9), 0.0, 1.0)
+    power = np.where(model.day0_party, party["strength"] * (1.0 + party["reserves"] * mobilised), entrant)
+    if model.suppliers.size:
+        power = power * (1.0 + supplied(model))
     return np.where(model.camp >= 0, power, 0.0)
+
+
+def supplied(model: EscalationModel) -> Array:
+    """(A, lanes): combat power delivered to each actor so far, as a share of its own: each honoured
+    commitment with deliveries adds its rate per 30 days of war."""
+    s = model.params.structure
+    rate = model.params.commitment["deliveries"]
+    result = np.zeros(model.camp.shape)
+    months = model.fighting_days / 30.0
+    for c in model.suppliers:
+        result[s.protected[c]] += np.where(model.willing[c], rate[c] * months, 0.0)
+    return result
 
 
 def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> list[list[int]]:
@@ -83,22 +100,30 @@ def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
     return result
 
 
+def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
+             fronts_of: list[list[int]] | None = None) -> Array:
+    """(A, lanes): whether each actor holds its war aim: the ground it fights for (all of it, for an aim
+    of 1), or the days of a punitive or coercive operation fought. ``fronts_of``: :func:`front_rows` of
+    ``rows``, if known."""
+    actors = np.arange(model.actor_count)[rows]
+    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
+    party = model.params.party
+    aim = party["war_aim"][actors]
+    holding = np.zeros((len(actors), *model.lane_shape))
+    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
+        for f in fronts:
+            holding[i] += model.share[a, f] * model.held_now[a, f]
+    operation = party["operation_days"][actors]
+    return (holding >= aim) | ((operation > 0) & (model.days_fought[actors] >= operation))
+
+
 def pressing(model: EscalationModel, rows: Array | slice = slice(None),
              fronts_of: list[list[int]] | None = None) -> Array:
     """(A, lanes): the momentum each actor still acts on: none once it holds its war aim.
     ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
     actors = np.arange(model.actor_count)[rows]
-    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
-    aim = model.params.party["war_aim"][actors]
-    presses_nothing = model.camp[actors] < 0
-    aiming = [i for i in range(len(actors)) if np.any(aim[i] < 1.0)]  # an aim of all the ground is never held
-    if aiming:
-        holding = np.zeros((len(actors), *model.lane_shape))
-        for i in aiming:
-            for f in fronts_of[i]:
-                holding[i] += model.share[actors[i], f] * model.held_now[actors[i], f]
-        presses_nothing = presses_nothing | ((aim < 1.0) & (holding >= aim))
-    return np.where(presses_nothing, 0.0, np.maximum(model.momentum_now[actors], 0.0))
+    done = aim_held(model, actors, fronts_of)
+    return np.where(done | (model.camp[actors] < 0), 0.0, np.maximum(model.momentum_now[actors], 0.0))
 
 
 def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[list[int]] | None = None) -> None:
@@ -123,6 +148,7 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     fighting = model.fighting_today
     helped = 1.0 + support(model)
     base = base_power(model)
+    model.power_now = base
     effective = base * np.maximum(model.resolve, 0.0) * helped
     deaths = np.zeros(model.camp.shape)
     fought = np.zeros(model.camp.shape, dtype=bool)
@@ -175,15 +201,17 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
             for k, side in on[a].items():
                 deaths[a] += np.where(side, side_deaths[k] * power[a] / floor[k], 0.0)
                 fought[a] |= side & contested
-        advance = d["front_speed"] * (sides[0] - sides[1]) / total + d["front_noise"] * normal[3 * f + 2]
+        advance = p.front["mobility"][f] * (d["front_speed"] * (sides[0] - sides[1]) / total
+                                            + d["front_noise"] * normal[3 * f + 2])
         control = np.where(contested, np.clip(model.control[f] + advance, 0.0, 1.0), model.control[f])
         gained = control - model.control[f]
         model.control[f] = control
         memory = d["momentum_memory_days"]
         model.front_memory[f] = np.where(contested, model.front_memory[f] + (gained - model.front_memory[f]) / memory,
                                          model.front_memory[f] * (1.0 - 1.0 / memory))
-    model.front_momentum = np.tanh(3.0 * model.front_memory / d["front_speed"])
+    model.front_momentum = np.tanh(3.0 * model.front_memory / (d["front_speed"] * p.front["mobility"]))
     model.fought_today = fought
+    model.days_fought += fought
     survey(model, fronts_of=fronts_of)
     absorb_losses(model, deaths, fought, fronts_of)
     model.distress = distress(model)
@@ -260,8 +288,9 @@ def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array
 
 
 def _leave_the_war(model: EscalationModel, active: Array) -> None:
-    """An actor whose resolve falls to its threshold leaves: a party capitulates, an outside power
-    withdraws. When every camp but one is gone, that camp has won."""
+    """An actor whose resolve falls to its threshold leaves: a party capitulates, or, if it still holds
+    the ground it started from, withdraws to the start line; an outside power withdraws. When every
+    camp but one is gone, that camp has won, unless the last to go withdrew (no one was defeated)."""
     d = model.dynamics
     at_war = model.camp >= 0
     threshold = np.where(model.withdraws, d["withdrawal_resolve"], d["capitulation_resolve"])
@@ -278,11 +307,19 @@ def _leave_the_war(model: EscalationModel, active: Array) -> None:
                          for c in range(camps)])
         survivor = np.argmax(best, axis=0)
         broken &= ~(everyone_breaks & (model.camp == survivor))
+    holding = (model.share * model.held_now).sum(axis=1)
+    at_start = (model.share * model.held_at_entry).sum(axis=1)
+    withdrawing = broken & model.day0_party & (holding >= at_start - 1e-9)
+    capitulating = broken & model.day0_party & ~withdrawing
+    fronts_left = (withdrawing[:, None] & (model.share > 0)).any(axis=0)       # (F, lanes)
     model.leave(broken)
     remaining = np.stack([((model.camp >= 0) & (model.camp == c)).any(axis=0) for c in range(camps)])
     decided = active & (remaining.sum(axis=0) <= 1) & (model.winner < 0)
-    winner = np.argmax(remaining, axis=0)
-    model.winner = np.where(decided, np.where(remaining.any(axis=0), winner, -1), model.winner).astype(np.int8)
+    by_withdrawal = decided & withdrawing.any(axis=0) & ~capitulating.any(axis=0)
+    winner = np.where(remaining.any(axis=0) & ~by_withdrawal, np.argmax(remaining, axis=0), -1)
+    model.winner = np.where(decided, winner, model.winner).astype(np.int8)
+    model.withdrew |= by_withdrawal
+    # A withdrawal to the start line gives back the ground taken on the fronts it left.
+    reset = by_withdrawal & fronts_left
+    model.control = np.where(reset, model.params.front["control"], model.control)
     model.decided |= decided
-
-

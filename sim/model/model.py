@@ -17,21 +17,21 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.model import commitments, fronts, truces
+from sim.model import commitments, endings, fronts, truces
 from sim.model.agents import Actor
 from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
 Array = np.ndarray
 
-OUTCOMES = ("truce_holding", "war_ongoing", "decisive_victory", "regional_escalation", "outside_war")
-TRUCE_HOLDING, WAR_ONGOING, DECISIVE, REGIONAL, OUTSIDE_WAR = range(5)
+OUTCOMES = ("truce_holding", "war_ongoing", "decisive_victory", "regional_escalation", "outside_war", "withdrawal")
+TRUCE_HOLDING, WAR_ONGOING, DECISIVE, REGIONAL, OUTSIDE_WAR, WITHDRAWAL = range(6)
 UNDECIDED = -1
 COMPACT_FROM = 512       # replications below which compacting finished lanes does not pay
 #: Per-lane records that outlive a compacted lane (read by results()).
 RECORDS = ("outcome", "escalation_day", "winner", "last_fighting_day", "fighting_days", "truces_brokered",
            "truces_broken", "ever_at_war", "control", "casualties", "highest_rung", "highest_form", "form_day",
-           "combat_day", "incidents")
+           "combat_day", "incidents", "ended_by", "halt_broker")
 
 
 class EscalationModel(mesa.Model):
@@ -64,6 +64,9 @@ class EscalationModel(mesa.Model):
         # Each front draws its noise from a stream of its own (children of the model's stream), so
         # that a front added to a scenario leaves every other draw as it was.
         self.front_rngs = self.rng.spawn(self.fronts)
+        # Draws of the mechanisms of war termination (tolerance, halts, settlements, stepping down) come from
+        # a stream of their own too: switched off, they leave every other draw as it was.
+        self.ending_rng = self.rng.spawn(1)[0]
         self._create_world()
         self._create_actors()
         self.record_series = record_series
@@ -115,6 +118,14 @@ class EscalationModel(mesa.Model):
             next((f for f in range(self.fronts) if c in s.front_camps[f]), 0) for c in range(self.camp_count)
         ], dtype=np.int64)
         self.declared_front = s.declared_front
+        self.suppliers = np.flatnonzero(np.any(self.params.commitment["deliveries"] > 0,
+                                               axis=tuple(range(1, self.params.commitment["deliveries"].ndim))))
+        self.steps_down = [a for a in self.outside_index if np.any(self.params.outside["step_down_rate"][a] > 0)]
+        # How hard the patrons of each actor press it to halt: 1 - prod(1 - restraint) over its committed actors.
+        free = np.ones((n, self.params.points, 1))
+        for c in range(len(s.committed)):
+            free[s.protected[c]] *= 1.0 - self.params.outside["restraint"][s.committed[c]]
+        self.pressure = 1.0 - free
 
     def _draw_layout(self) -> dict[str, slice]:
         """Rows of the day's uniform draws, by purpose; the shape depends on the structure only, never on
@@ -162,6 +173,7 @@ class EscalationModel(mesa.Model):
         self.struck = np.zeros(actors, dtype=bool)
         self.hit = np.zeros(actors, dtype=bool)
         self.fought_today = np.zeros(actors, dtype=bool)
+        self.days_fought = np.zeros(actors, dtype=np.int16)
         self.attacker = np.full(actors, -1, dtype=np.int16)
         self.left = np.zeros(actors, dtype=bool)
         self.ever_at_war = self.camp >= 0
@@ -179,6 +191,7 @@ class EscalationModel(mesa.Model):
         self.held_now = fronts.held(self)
         self.momentum_now = np.zeros(actors)
         self.pressing_now = np.zeros(actors)
+        self.power_now = np.zeros(actors)
         fronts.survey(self)
         self.held_at_entry = self.held_now.copy()
         self.camps_changed: set[int] = set()
@@ -205,6 +218,9 @@ class EscalationModel(mesa.Model):
         self.truce_start = np.zeros(shape, dtype=np.int32)
         self.truce_broker = np.full(shape, -1, dtype=np.int16)
         self.truce_design = np.zeros(shape, dtype=np.int8)
+        self.truce_kind = np.zeros(shape, dtype=np.int8)
+        self.truce_term = np.zeros(shape, dtype=np.int32)
+        self.truce_exchange_days = np.zeros(shape, dtype=np.int32)
         self.truces_brokered = self.truce_in_force.astype(np.int32)
         self.truces_broken = np.zeros(shape, dtype=np.int32)
         self.fighting_today = np.zeros(shape, dtype=bool)
@@ -214,6 +230,9 @@ class EscalationModel(mesa.Model):
         self.last_fighting_day = np.full(shape, -1, dtype=np.int32)
         self.winner = np.full(shape, -1, dtype=np.int8)
         self.decided = np.zeros(shape, dtype=bool)
+        self.withdrew = np.zeros(shape, dtype=bool)
+        self.ended_by = np.full(shape, endings.ONGOING, dtype=np.int8)
+        self.halt_broker = np.full(shape, -1, dtype=np.int16)
         self.outside_war = np.zeros(shape, dtype=bool)
         self.escalation_day = np.full(shape, -1, dtype=np.int32)
         self.outcome = np.full(shape, UNDECIDED, dtype=np.int8)
@@ -258,23 +277,30 @@ class EscalationModel(mesa.Model):
         uniform = self.rng.random((self.uniform_rows, self.replications), dtype=np.float32)
         normal = np.concatenate([front.standard_normal((3, self.replications), dtype=np.float32)
                                  for front in self.front_rngs])
+        ending = self.ending_rng.random((3 + len(self.outside_index), self.replications), dtype=np.float32)
         if self.columns.size < self.replications:
-            uniform, normal = uniform[:, self.columns], normal[:, self.columns]
-        uniform, normal = uniform[:, None, :], normal[:, None, :]
+            uniform, normal, ending = uniform[:, self.columns], normal[:, self.columns], ending[:, self.columns]
+        uniform, normal, ending = uniform[:, None, :], normal[:, None, :], ending[:, None, :]
         draws: dict[str, Any] = {name: uniform[rows] for name, rows in self.layout.items()}
         for name, actors in self.row_actors.items():
             draws[name] = dict(zip(actors, draws[name], strict=True))
+        draws.update(tolerate=ending[0], halt=ending[1], settle=ending[2],
+                     step_down=dict(zip(self.outside_index, ending[3:], strict=True)))
         active = ~self.finished
         self.rung[:] = 0
         self.struck[:] = False
         self.hit[:] = False
         self.fought_today[:] = False
+        truces.expire(self, active)
         truces.start_scheduled(self, active)
         truces.conduct(self, draws, active)
         self.fighting_today = active & ~self.truce_in_force
         fronts.fight(self, draws, normal, active)
         truces.mediate(self, draws, active)
+        endings.offer_halts(self, draws, active)
+        endings.settle(self, draws, active)
         self.war_fought |= self.fighting_today
+        commitments.step_down(self, draws, active)
         commitments.mobilise(self, active)
         commitments.incidents(self, draws, active)
         commitments.decide(self, draws, active)
@@ -298,6 +324,20 @@ class EscalationModel(mesa.Model):
         for c in range(self.camp_count):
             result = np.where(self.camp == c, per_camp[c], result)
         return result
+
+    def camp_consent(self, willing: Array) -> Array:
+        """(lanes): the probability that every camp at war agrees, when each actor at war agrees with
+        ``willing`` (A, lanes): a camp agrees as one, with its actors' willingness weighted by the power
+        they bring (a camp whose actors bring none: their plain mean); the camps agree independently."""
+        at_war = self.camp >= 0
+        consent = np.ones(self.lane_shape)
+        for c in range(self.camp_count):
+            members = at_war & (self.camp == c)
+            weight = np.where(members, np.maximum(self.power_now, 1e-9), 0.0)
+            total = weight.sum(axis=0)
+            mean = np.where(total > 0, (weight * willing).sum(axis=0) / np.maximum(total, 1e-300), 1.0)
+            consent = consent * mean
+        return consent
 
     def gather(self, stack: Array, index: Array) -> Array:
         """(lanes): ``stack[index[lane], lane]`` for a stack over actors (or anything) then lanes;
@@ -348,11 +388,18 @@ class EscalationModel(mesa.Model):
         withdrawing = where & self.is_outside_row
         self.form = np.where(withdrawing, np.minimum(self.form, POSTURING), self.form).astype(np.int8)
 
-    def start_truce(self, where: Array, start_day: int, broker: int, design: Array) -> None:
+    def start_truce(self, where: Array, start_day: int, broker: int, design: Array, kind: Array | int,
+                    term: Array | int) -> None:
+        """A truce starts on ``start_day`` where ``where`` holds: brokered by mediator ``broker`` (-1: by the
+        parties), of a design (bare, monitored, peacekept), a kind (``truces.TRUCE_KINDS``), and a fixed
+        term in days (0: open-ended)."""
         self.truce_in_force |= where
         self.truce_start = np.where(where, start_day, self.truce_start)
         self.truce_broker = np.where(where, broker, self.truce_broker)
         self.truce_design = np.where(where, design, self.truce_design).astype(np.int8)
+        self.truce_kind = np.where(where, kind, self.truce_kind).astype(np.int8)
+        self.truce_term = np.where(where, term, self.truce_term).astype(np.int32)
+        self.truce_exchange_days = np.where(where, 0, self.truce_exchange_days).astype(np.int32)
         self.truces_brokered += where
         self.grievance = np.where(where, 0.0, self.grievance)
 
@@ -368,6 +415,7 @@ class EscalationModel(mesa.Model):
                 np.full(lanes.size, broken),
                 self.truce_broker.ravel()[lanes],
                 self.truce_design.ravel()[lanes],
+                self.truce_kind.ravel()[lanes],
             ))
         self.truce_in_force &= ~where
         if broken:
@@ -400,9 +448,14 @@ class EscalationModel(mesa.Model):
         ending = active & (self.decided | at_horizon)
         outcome = np.where(self.truce_in_force, TRUCE_HOLDING, WAR_ONGOING)
         outcome = np.where(decisive, DECISIVE, outcome)
+        outcome = np.where(self.withdrew, WITHDRAWAL, outcome)
         outcome = np.where(self.escalation_day >= 0, REGIONAL, outcome)
         outcome = np.where(self.outside_war, OUTSIDE_WAR, outcome)
         self.outcome = np.where(ending, outcome, self.outcome).astype(np.int8)
+        if ending.any():
+            self.ended_by = np.where(ending, endings.ending(self), self.ended_by).astype(np.int8)
+            self.halt_broker = np.where(ending & self.truce_in_force, self.truce_broker,
+                                        self.halt_broker).astype(np.int16)
         self.end_truce(ending & self.truce_in_force, broken=False, end_day=self.day + 1)
         self.finished |= ending
 
@@ -465,6 +518,8 @@ class EscalationModel(mesa.Model):
             "truces_brokered": r("truces_brokered").ravel(),
             "truces_broken": r("truces_broken").ravel(),
             "war_size": r("ever_at_war").sum(axis=0).astype(np.int16).ravel(),
+            "ended_by": r("ended_by").ravel(),
+            "halt_broker": r("halt_broker").ravel(),
         }
         for f, front_id in enumerate(s.front_ids):
             flat[f"control_{front_id}"] = r("control")[f].ravel()
@@ -482,7 +537,7 @@ class EscalationModel(mesa.Model):
 
     def truces(self) -> dict[str, Array]:
         """One entry per truce: the lane, its start day, days it held, whether it broke."""
-        names = ("lane", "start_day", "days", "broken", "broker", "design")
+        names = ("lane", "start_day", "days", "broken", "broker", "design", "kind")
         if not self.truce_log:
             return {name: np.zeros(0, dtype=np.int64) for name in names}
         return {name: np.concatenate([entry[i] for entry in self.truce_log]) for i, name in enumerate(names)}

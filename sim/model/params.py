@@ -32,10 +32,11 @@ OUTSIDE_WAR_RUNG = 11
 #: Defaults of a fighting profile for an outside power that enters without a ``party:`` section.
 ENTRANT_PARTY = {"strength": 0.0, "resolve": 1.0, "war_weariness": None, "casualty_sensitivity": None,
                  "territory_sensitivity": 0.0, "truce_compliance": 0.7, "retaliation_propensity": 0.8,
-                 "deep_strike_propensity": 0.0, "recognised_territory": 1.0, "war_aim": 1.0}
+                 "deep_strike_propensity": 0.0, "recognised_territory": 1.0, "war_aim": 1.0,
+                 "operation_days": 0.0, "reserves": 0.0, "mobilisation_days": 0.0}
 PARTY_FIELDS = tuple(name for name in PartyProfile.model_fields if name != "front_shares")
 OUTSIDE_FIELDS = ("escalation_rate", "readiness", "indirect_support", "intervention_power", "limited_share",
-                  "incident_absorption")
+                  "incident_absorption", "restraint", "step_down_rate")
 
 Array = np.ndarray
 
@@ -78,14 +79,16 @@ class Parameters:
     outside: dict[str, Array]        # per actor (A, points, 1); zeros for actors without outside:
     initial_form: Array              # (A, points, 1)
     front_shares: Array              # (A, F, points, 1): day-0 share of each party's strength per front
-    front: dict[str, Array]          # control, intensity: (F, points, 1)
-    commitment: dict[str, Array]     # strength, reliability, trigger, ceiling: (C, points, 1)
+    front: dict[str, Array]          # control, intensity, mobility: (F, points, 1)
+    commitment: dict[str, Array]     # strength, reliability, trigger, ceiling, deliveries: (C, points, 1)
     exposure: Array                  # (E, points, 1)
     rivalry_intensity: Array         # (R, points, 1)
-    mediator: dict[str, Array]       # attempt_rate, design: (M, points, 1); leverage, bias_against: (M, A, points, 1)
+    mediator: dict[str, Array]       # attempt_rate, design, coercion, term_days: (M, points, 1);
+    #                                  leverage, bias_against: (M, A, points, 1)
     truce_days: Array
     truce_brokers: tuple[int, ...]
     truce_designs: Array
+    truce_terms: Array               # (T, points, 1): days of a fixed-term pause, 0 = open-ended
     brokered_truces: Array
     dynamics: dict[str, Array]
     definition: dict[str, Array]     # outside_form, outside_powers_fight, new_parties (points, 1); actor_forms (A, ...)
@@ -194,7 +197,8 @@ def _signature(scenario: Scenario) -> tuple:
 def _party_value(scenario: Scenario, actor_id: str, name: str) -> float:
     actor = scenario.actor(actor_id)
     if actor.party is not None:
-        return float(getattr(actor.party, name))
+        value = getattr(actor.party, name)
+        return 0.0 if value is None else float(value)   # operation_days: 0 = no operation
     default = ENTRANT_PARTY[name]
     if default is None:
         return float(getattr(scenario.dynamics, {"war_weariness": "entrant_weariness",
@@ -272,8 +276,8 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
             return kind[3] if c.reliability is None else c.reliability
         return getattr(c, name)
 
-    commitment = {name: _stack([[commitment_value(c, name) for c in s.commitments] for s in scenarios],
-                               n_commitments) for name in ("strength", "reliability", "trigger", "ceiling")}
+    commitment = {name: _stack([[commitment_value(c, name) for c in s.commitments] for s in scenarios], n_commitments)
+                  for name in ("strength", "reliability", "trigger", "ceiling", "deliveries")}
     exposure = _stack([[a.outside.exposure[p] for a in world_actors(s) if a.outside for p in a.outside.exposure]
                        for s in scenarios], len(structure.exposures))
 
@@ -283,6 +287,10 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
                                len(mediator_ids)),
         "design": _stack([[FIELDING_DESIGN[s.actor(m).mediator.fields] for m in mediator_ids] for s in scenarios],
                          len(mediator_ids)),
+        "coercion": _stack([[s.actor(m).mediator.coercion for m in mediator_ids] for s in scenarios],
+                           len(mediator_ids)),
+        "term_days": _stack([[s.actor(m).mediator.term_days or 0 for m in mediator_ids] for s in scenarios],
+                            len(mediator_ids)),
     }
     leverage = np.full((len(mediator_ids), n_actors, points, 1), np.nan)
     bias = np.zeros((len(mediator_ids), n_actors, points, 1))
@@ -301,6 +309,7 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
     truce_days = _stack([[s.truce_day(t) for t in s.truces.scheduled] for s in scenarios], len(truce_brokers))
     truce_designs = _stack([[DESIGNS.index(t.design) for t in s.truces.scheduled] for s in scenarios],
                            len(truce_brokers))
+    truce_terms = _stack([[t.term_days or 0 for t in s.truces.scheduled] for s in scenarios], len(truce_brokers))
 
     definition = {
         "outside_form": _column([FORMS.index(s.regional_escalation.outside_form) if s.regional_escalation.outside_form
@@ -324,7 +333,8 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
         initial_form=initial_form,
         front_shares=shares,
         front={"control": _stack([[f.control for f in s.fronts] for s in scenarios], len(structure.front_ids)),
-               "intensity": _stack([[f.intensity for f in s.fronts] for s in scenarios], len(structure.front_ids))},
+               "intensity": _stack([[f.intensity for f in s.fronts] for s in scenarios], len(structure.front_ids)),
+               "mobility": _stack([[f.mobility for f in s.fronts] for s in scenarios], len(structure.front_ids))},
         commitment=commitment,
         exposure=exposure,
         rivalry_intensity=_stack([[r.intensity for r in s.rivalries] for s in scenarios], len(structure.rivalry_pairs)),
@@ -332,6 +342,7 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
         truce_days=truce_days,
         truce_brokers=truce_brokers,
         truce_designs=truce_designs,
+        truce_terms=truce_terms,
         brokered_truces=_column([s.truces.brokered for s in scenarios]).astype(bool),
         dynamics={name: _column([getattr(s.dynamics, name) for s in scenarios]) for name in Dynamics.model_fields},
         definition=definition,

@@ -1,10 +1,13 @@
-"""Truces: scheduled truces, conduct under a truce (violations, noisy attribution, spiral
-retaliation) and mediation. docs/MODEL.md sections 7.1, 7.2 and 7.4.
+"""Truces: scheduled truces and fixed-term pauses, conduct under a truce (violations, noisy
+attribution, spiral retaliation, tolerance) and mediation with leverage, patrons' pressure and
+coercion. docs/MODEL.md sections 7.1, 7.2 and 7.4.
 
-A truce binds every party at war in a lane. Each party may violate it on purpose; each party
-perceives the violations of the parties of other camps, and some that never happened (attribution
-noise). An unanswered violation is absorbed and feeds the victim's grievance; an answered one is
-the truce's collapse.
+A truce binds every party at war in a lane. Each party may violate it on purpose (less so when a
+patron restrains it); each party perceives the violations of the parties of other camps, and some
+that never happened (attribution noise). Every perceived violation feeds the victim's grievance.
+An exchange of fire (an answered violation) breaks the truce if it answers an offensive (a
+violation by a party still pressing for ground) or if the truce does not absorb it (its design's
+tolerance); a truce also breaks when a party's grievance reaches the limit.
 """
 
 from __future__ import annotations
@@ -19,12 +22,27 @@ if TYPE_CHECKING:
 Array = np.ndarray
 
 
+#: Kinds of truce: brokered by a mediator, imposed on a side still pressing, a unilateral halt the
+#: other side followed, a settlement the parties reached by themselves.
+TRUCE_KINDS = ("brokered", "imposed", "unilateral", "settlement")
+BROKERED, IMPOSED, UNILATERAL, SETTLEMENT = range(len(TRUCE_KINDS))
+
+
+def expire(model: EscalationModel, active: Array) -> None:
+    """A fixed-term pause ends, unbroken, when its term is over: fighting resumes today."""
+    over = active & model.truce_in_force & (model.truce_term > 0) & (model.day >= model.truce_start + model.truce_term)
+    if over.any():
+        model.end_truce(over, broken=False, end_day=model.day)
+
+
 def start_scheduled(model: EscalationModel, active: Array) -> None:
     """A truce agreed for today takes effect wherever the war is still being fought."""
-    for index, broker in enumerate(model.params.truce_brokers):
-        due = active & ~model.truce_in_force & (model.params.truce_days[index] == model.day)
+    params = model.params
+    for index, broker in enumerate(params.truce_brokers):
+        due = active & ~model.truce_in_force & (params.truce_days[index] == model.day)
         if due.any():
-            model.start_truce(due, model.day, broker, model.params.truce_designs[index].astype(np.int8))
+            model.start_truce(due, model.day, broker, params.truce_designs[index].astype(np.int8), BROKERED,
+                              params.truce_terms[index])
 
 
 def _per_camp_any(model: EscalationModel, mask: Array) -> Array:
@@ -41,7 +59,7 @@ def _by_other_camps(model: EscalationModel, mask: Array) -> Array:
 
 
 def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
-    """Violations, noisy attribution and spiral retaliation under a truce in force."""
+    """Violations, noisy attribution, spiral retaliation and the truce's tolerance, under a truce in force."""
     in_truce = active & model.truce_in_force
     if not in_truce.any():
         return
@@ -52,31 +70,45 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     design_factor = model.gather(np.stack([ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]]),
                                  design)
     noise_factor = model.gather(np.stack([ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]]), design)
+    noise_factor = noise_factor * np.exp2(-np.maximum(model.day - model.truce_start, 0) / d["consolidation_half_life"])
+    tolerance = model.gather(np.stack([d["bare_tolerance"], d["monitored_tolerance"], d["peacekept_tolerance"]]),
+                             design)
     bias = np.zeros(model.camp.shape)
     for m in range(len(model.params.structure.mediator_ids)):
         bias = np.where(model.truce_broker == m, model.params.mediator["bias_against"][m], bias)
     at_war = (model.camp >= 0) & in_truce
-    hazard = (1.0 - party["truce_compliance"]) * design_factor
+    # A truce that lasts consolidates: deliberate violations halve every consolidation half-life.
+    age = np.maximum(model.day - model.truce_start, 0)
+    consolidation = np.exp2(-age / d["consolidation_half_life"])
+    hazard = (1.0 - party["truce_compliance"]) * design_factor * (1.0 - model.pressure) * consolidation
     hazard = hazard * (1.0 + d["momentum_truce_breaking"] * model.pressing_now)
     hazard = np.minimum(hazard * (1.0 + d["emboldening"] * model.backing) * (1.0 + bias), 1.0)
     violated = at_war & (draws["violate"] < hazard)
+    offensive = (violated & (model.pressing_now > 0)).any(axis=0)
     false_alarm = draws["false_alarm"] < d["attribution_noise"] * noise_factor
     perceived = at_war & (_by_other_camps(model, violated) | false_alarm)
     propensity = np.minimum(party["retaliation_propensity"] * (1.0 + d["spiral_gain"] * model.grievance), 1.0)
     answers = perceived & (draws["retaliate"] < propensity)
-    model.grievance += perceived & ~answers
+    model.grievance += perceived
     model.reach(3, violated | answers)
-    model.end_truce(answers.any(axis=0), broken=True, end_day=model.day)
+    exchange = answers.any(axis=0)
+    collapse = exchange & (offensive | (draws["tolerate"] >= tolerance))
+    collapse |= (at_war & (model.grievance >= d["grievance_limit"])).any(axis=0)
+    model.truce_exchange_days += exchange & ~collapse
+    model.end_truce(collapse, broken=True, end_day=model.day)
 
 
 def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """While fighting goes on, mediators try to broker a truce that starts tomorrow.
 
-    Every actor at war must accept: with the mediator's leverage over it (an entrant the mediator
-    has no leverage over follows its camp), less the more momentum it still presses; any success
-    falls as the dead mount (Bercovitch 1996).
+    Every camp at war must accept, as one: its actors' willingness weighted by the power they bring.
+    An actor is willing with the mediator's leverage over it (an entrant the mediator has no leverage
+    over adds no reluctance), less the more momentum it still presses (a coercive mediator overrides
+    that refusal), or because a patron of its presses it to; any success falls
+    as the dead mount (Bercovitch 1996). A halt brought about on a side still pressing, by coercion
+    or a patron's pressure, is an imposed one.
     """
-    open_lanes = active & model.fighting_today & ~model.truce_in_force & (model.winner < 0)
+    open_lanes = active & model.fighting_today & ~model.truce_in_force & (model.winner < 0) & ~model.decided
     open_lanes &= model.params.brokered_truces
     mediators = model.params.mediator
     if not open_lanes.any() or not len(model.params.structure.mediator_ids):
@@ -84,12 +116,17 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     d = model.dynamics
     dead = model.casualties.sum(axis=0)
     fatality_factor = 1.0 - d["fatality_penalty"] * np.minimum(dead / 10_000.0, 1.0)
-    refusal = 1.0 - d["momentum_mediation_refusal"] * model.pressing_now
     at_war = model.camp >= 0
+    pressing = at_war & (model.pressing_now > 0)
     for m in range(len(model.params.structure.mediator_ids)):
         leverage = np.nan_to_num(mediators["leverage"][m], nan=1.0)
-        accept = np.where(at_war, leverage * refusal, 1.0).prod(axis=0)
+        coercion = mediators["coercion"][m]
+        refusal = 1.0 - d["momentum_mediation_refusal"] * model.pressing_now * (1.0 - coercion)
+        willing = 1.0 - (1.0 - leverage * refusal) * (1.0 - model.pressure)
+        accept = model.camp_consent(willing)
         success = open_lanes & (draws["mediate"][m] < mediators["attempt_rate"][m] * accept * fatality_factor)
         if success.any():
-            model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8))
+            imposed = (pressing & ((coercion > 0) | (model.pressure > 0))).any(axis=0)
+            model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8),
+                              np.where(imposed, IMPOSED, BROKERED), mediators["term_days"][m])
             open_lanes &= ~success

@@ -24,7 +24,7 @@ import numpy as np
 
 from sim.ensemble.chunks import Chunk, ChunkResult
 
-FORMAT = 2
+FORMAT = 3          # 3: runs carry ended_by and halt_broker, truces their kind
 DAMAGED = ".damaged"
 _KEY_FIELDS = ("index", "first", "replications", "seed", "block", "point_start", "point_stop")
 

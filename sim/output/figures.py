@@ -131,28 +131,24 @@ def truce_survival(broken: Sequence[float] | Array, censored: Sequence[float] | 
     return np.arange(length), survival, low, high
 
 
-# ---- the five figures ---------------------------------------------------------------------------
+# ---- the figures ---------------------------------------------------------------------------
 
 
-@plain_text
-def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None = None) -> Figure:
-    """Share of runs ending in each outcome, with 95% Wilson intervals (escalations in red)."""
-    outcomes: dict[str, dict[str, float]] = summary["outcomes"]
-    names = list(outcomes)
-    figure = _new_figure(summary, "outcomes")
-    ax = figure.add_subplot()
-    _subtitle(ax, "Whiskers: 95% Wilson interval. Red: escalation beyond the parties at war on day 0.")
+def _share_bars(ax: Any, shares: dict[str, dict[str, float]], warning: Sequence[str] = ()) -> None:
+    """Horizontal bars of shares of runs with their 95% Wilson whiskers, labelled with the estimate,
+    the interval and the count; names in ``warning`` in red."""
+    names = list(shares)
     y = np.arange(len(names))[::-1]
-    estimates = np.array([outcomes[n]["estimate"] for n in names])
-    lows = np.array([outcomes[n]["ci_low"] for n in names])
-    highs = np.array([outcomes[n]["ci_high"] for n in names])
-    colours = [WARNING if n in WARNING_OUTCOMES else NEUTRAL for n in names]
+    estimates = np.array([shares[n]["estimate"] for n in names])
+    lows = np.array([shares[n]["ci_low"] for n in names])
+    highs = np.array([shares[n]["ci_high"] for n in names])
+    colours = [WARNING if n in warning else NEUTRAL for n in names]
     ax.barh(y, estimates, color=colours, height=0.6)
     errors = np.vstack([np.clip(estimates - lows, 0, None), np.clip(highs - estimates, 0, None)])
     ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", elinewidth=1.2, capsize=4)
     for yi, name, est, high in zip(y, names, estimates, highs, strict=True):
-        text = _percent_with_interval(est, outcomes[name]["ci_low"], high)
-        text += f"  ({int(outcomes[name].get('count', 0)):,} runs)"
+        text = _percent_with_interval(est, shares[name]["ci_low"], high)
+        text += f"  ({int(shares[name].get('count', 0)):,} runs)"
         if est > 0.55:
             ax.text(est - 0.015, yi, text, va="center", ha="right", color="white", fontsize=9,
                     fontweight="bold")
@@ -167,6 +163,46 @@ def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
+
+
+@plain_text
+def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None = None) -> Figure:
+    """Share of runs ending in each outcome, with 95% Wilson intervals (escalations in red)."""
+    figure = _new_figure(summary, "outcomes")
+    ax = figure.add_subplot()
+    _subtitle(ax, "Whiskers: 95% Wilson interval. Red: escalation beyond the parties at war on day 0.")
+    _share_bars(ax, summary["outcomes"], WARNING_OUTCOMES)
+    return figure
+
+
+@plain_text
+def ending_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
+    """How the war ended (share of runs by ending, 95% Wilson intervals), next to the distribution of the
+    war's length with the runs still fought at the horizon marked."""
+    figure = _new_figure(summary, "how the war ended")
+    figure.set_size_inches(FIGSIZE[0] * 1.35, FIGSIZE[1])
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+    endings = summary.get("ended_by") or {}
+    shown = {name: share for name, share in endings.items() if share["count"]} or endings
+    _share_bars(left, shown, ("ongoing",))
+    left.set_title("how the war ended", fontsize=10)
+    counts = np.asarray(distributions.get("war_days", []), dtype=float)
+    runs = max(float(counts.sum()), 1.0)
+    horizon = len(counts) - 1
+    days = np.arange(len(counts))
+    colours = [WARNING if day >= horizon else NEUTRAL for day in days]
+    right.bar(days, counts / runs, width=1.0, color=colours)
+    right.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    right.set_xlabel("days to the last day of fighting")
+    right.set_ylabel("share of runs")
+    right.set_title("war length", fontsize=10)
+    war = summary["war_days"]
+    right.axvline(war["median"], color="black", linestyle="--", linewidth=1)
+    right.text(war["median"], right.get_ylim()[1] * 0.95, f" median {war['median']:.0f} days", fontsize=8.5,
+               va="top")
+    at_horizon = war.get("at_horizon", {}).get("estimate", 0.0)
+    _subtitle(left, f"Whiskers: 95% Wilson interval. Red (right): still fought at the horizon, "
+                    f"{100 * at_horizon:.1f}% of runs.")
     return figure
 
 
@@ -411,12 +447,13 @@ FIGURES: dict[str, Callable[[dict[str, Any], dict[str, Any]], Figure]] = {
     "casualties.png": casualty_figure,
     "highest_rungs.png": rung_figure,
     "war_widening.png": widening_figure,
+    "war_endings.png": ending_figure,
 }
 
 
 @plain_text
 def draw_figures(summary: dict[str, Any], distributions: dict[str, Any], folder: Path) -> list[Path]:
-    """Write the five PNG figures into ``folder`` (created if missing) and return their paths."""
+    """Write the PNG figures into ``folder`` (created if missing) and return their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -433,6 +470,7 @@ __all__ = [
     "FIGURES",
     "casualty_figure",
     "draw_figures",
+    "ending_figure",
     "escalation_figure",
     "outcome_figure",
     "rung_figure",

@@ -25,6 +25,15 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
     ]
     for name, estimate in summary["outcomes"].items():
         lines.append(f"    {name.replace('_', ' '):<22} {percent(estimate)}")
+    if summary.get("ended_by"):
+        lines += ["", "  How the war ended        share    [95% interval]"]
+        for name, estimate in summary["ended_by"].items():
+            if estimate["count"]:
+                lines.append(f"    {name.replace('_', ' '):<22} {percent(estimate)}")
+        brokers = [f"{broker} {100 * e['estimate']:.1f}%" for broker, e in summary.get("halted_by", {}).items()
+                   if e["count"]]
+        if brokers:
+            lines.append(f"    halts standing at the end, by who brought them about: {', '.join(brokers)}")
     if summary.get("in_combat"):
         lines += ["", "  Outside power in combat  share    [95% interval]   (deniable or more)"]
         for actor, estimate in summary["in_combat"].items():
@@ -33,7 +42,9 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
     war = summary["war_days"]
     truces = summary["truces"]
     lines += ["", f"  Median war length        {war['median']:.0f} days "
-                  f"(90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"]
+                  f"(90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"
+              + (f"; still fought at the horizon in {100 * war['at_horizon']['estimate']:.1f}% of runs"
+                 if "at_horizon" in war else "")]
     size = summary.get("war_size")
     if size:
         lines.append(f"  War size                 {size['mean']:.2f} actors at war on average "
@@ -42,6 +53,7 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
         lines.append(
             f"  Truces                   {truces['brokered_per_run']:.2f} brokered, {truces['broken_per_run']:.2f} "
             f"broken per run; {100 * truces['broken_within_3_days']['estimate']:.1f}% of truces broke within 3 days"
+            + (f"; median life {truces['median_days']:.0f} days" if truces.get("median_days") is not None else "")
         )
     else:
         lines.append("  Truces                   none in force in any run")
@@ -127,6 +139,10 @@ def backtest_report(result: Any, runs: int, folder: str) -> str:
         rank = overview.get("war_days_rank_correlation")
         lines.append(f"  War length: mean CRPS {overview['mean_crps_war_days']:.1f} days; rank correlation of median "
                      f"war length with history {'n/a' if rank is None else f'{rank:.2f}'}")
+    if overview.get("endings_recorded"):
+        lines.append(f"  How wars ended: the model's most likely ending is the recorded one in "
+                     f"{overview['modal_ending_matches']} of {overview['endings_recorded']} cases; mean log "
+                     f"probability of the recorded ending {overview['mean_log_p_ending']:.2f}")
     if len(result.facts):
         lines += ["", f"  Stylised facts: {int(result.facts['holds'].sum())} of {len(result.facts)} hold"]
         for row in result.facts.itertuples():

@@ -105,6 +105,16 @@ class PartyProfile(Strict):
     front_shares: dict[Identifier, Probability] | None = Field(
         None, description="per front id: share of its strength committed there (sum 1); default: equal"
     )
+    operation_days: Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)] | None = Field(
+        None, description="a punitive or coercive operation: after this many days of fighting its aim is done and "
+        "it offers a halt (omit: it fights for ground only)"
+    )
+    reserves: bounded(0.0, 5.0) = Field(  # type: ignore[valid-type]
+        0.0, description="combat power its reserves add once mobilised, as a share of its strength"
+    )
+    mobilisation_days: bounded(0.0, 365.0) = Field(  # type: ignore[valid-type]
+        0.0, description="days of war until its reserves are all in line (linear build-up; 0: at once)"
+    )
 
 
 class OutsideProfile(Strict):
@@ -136,6 +146,14 @@ class OutsideProfile(Strict):
     incident_absorption: Probability = Field(
         1.0, description="probability that an incident hitting its forces or assets is absorbed"
     )
+    restraint: Probability = Field(
+        0.0, description="pressure on the parties it is committed to: probability that it makes a client at war "
+        "accept a brokered halt, and the share by which it cuts that client's truce violations"
+    )
+    step_down_rate: Probability = Field(
+        0.0, description="daily probability, while a truce holds and it is not at war, of stepping down one form "
+        "of involvement"
+    )
 
 
 class MediatorProfile(Strict):
@@ -152,6 +170,13 @@ class MediatorProfile(Strict):
         0.0, description="extra violation hazard, as a share, of the parties it leans against"
     )
     fields: Fielding = Field("none", description="what it can put on the ground with a truce")
+    coercion: Probability = Field(
+        0.0, description="how far it overrides a winning side's refusal (1: momentum no longer makes a party refuse "
+        "it); a halt it brings about on a side still pressing is an imposed halt"
+    )
+    term_days: Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)] | None = Field(
+        None, description="the truces it brokers are pauses of this many days (omit: open-ended)"
+    )
 
 
 class Actor(Strict):
@@ -179,6 +204,10 @@ class Front(Strict):
     intensity: bounded(0.0, 100.0, above=True) = Field(  # type: ignore[valid-type]
         1.0, description="scale of this front's daily casualties, relative to dynamics.daily_casualties"
     )
+    mobility: bounded(0.01, 100.0) = Field(  # type: ignore[valid-type]
+        1.0, description="how fast this front moves, relative to dynamics.front_speed (open desert above 1, "
+        "mountains or fortified lines below)"
+    )
 
 
 class Commitment(Strict):
@@ -193,6 +222,10 @@ class Commitment(Strict):
     strength: Probability = Field(description="how much it binds the committed actor")
     reliability: Probability | None = Field(
         None, description="probability it is honoured in this crisis at all (default by kind)"
+    )
+    deliveries: bounded(0.0, 1.0) = Field(  # type: ignore[valid-type]
+        0.0, description="combat power the protected actor gains per 30 days of its war while the commitment is "
+        "honoured (arms deliveries, resupply), as a share of its strength"
     )
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
@@ -226,6 +259,9 @@ class ScheduledTruce(Strict):
     day: Annotated[int, Field(ge=0, le=MAX_HORIZON_DAYS)] | None = Field(None, description="or: day index from start")
     broker: Identifier
     design: TruceDesign = "bare"
+    term_days: Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)] | None = Field(
+        None, description="a fixed-term pause of this many days (omit: open-ended)"
+    )
 
 
 class Truces(Strict):
@@ -278,6 +314,14 @@ class Dynamics(Strict):
     limited_visibility: Probability = 0.7
     entrant_weariness: Probability = 0.004
     entrant_casualty_sensitivity: Share = 0.2
+    bare_tolerance: Probability = 0.97
+    monitored_tolerance: Probability = 0.98
+    peacekept_tolerance: Probability = 0.99
+    grievance_limit: bounded(1.0, 1000.0) = 100.0  # type: ignore[valid-type]
+    consolidation_half_life: bounded(0.1, 10_000.0) = 3.0  # type: ignore[valid-type]
+    halt_acceptance: Probability = 0.5
+    settlement_rate: Probability = 0.1
+    stalemate_momentum: Probability = 0.2
 
 
 STATISTICS = (
@@ -290,6 +334,16 @@ STATISTICS = (
     "truces_broken_per_run",
     "median_war_days",
     "median_war_size",
+    "median_truce_days",
+    "p_war_at_horizon",
+    "p_ended_capitulation",
+    "p_ended_withdrawal",
+    "p_ended_negotiated_halt",
+    "p_ended_imposed_halt",
+    "p_ended_unilateral_halt",
+    "p_ended_frozen",
+    "p_ended_ongoing",
+    "p_withdrawal",
 )
 
 Count = Annotated[int, Field(ge=0, le=100_000)]

@@ -1,0 +1,107 @@
+"""How wars end: halts once an aim is held, settlements in a hurting stalemate, and the coding of how
+each run's war ended. docs/MODEL.md section 7.8.
+
+A camp whose parties all hold their war aims (ground, or the days of a punitive operation) stops
+and offers a halt; the other camps follow it if they hold their own aims or are losing. A war
+whose fronts no longer move while every camp is hurting is ripe (Zartman 1989): the parties may
+agree a halt by themselves. Capitulation and withdrawal to the start line are decided on the fronts
+(:func:`sim.model.fronts.leave_the_war`); brokered and imposed halts by mediators
+(:func:`sim.model.truces.mediate`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.fronts import aim_held
+from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL
+
+if TYPE_CHECKING:
+    from sim.model.model import EscalationModel
+
+Array = np.ndarray
+
+#: How a run's war ended, as the case library codes it (scenarios/cases/README.md).
+ENDINGS = ("ongoing", "capitulation", "withdrawal", "negotiated_halt", "imposed_halt", "unilateral_halt", "frozen")
+ONGOING, CAPITULATION, WITHDRAWAL, NEGOTIATED, IMPOSED_HALT, UNILATERAL_HALT, FROZEN = range(len(ENDINGS))
+#: The ending each kind of truce standing at the end stands for.
+TRUCE_ENDING = {BROKERED: NEGOTIATED, IMPOSED: IMPOSED_HALT, UNILATERAL: UNILATERAL_HALT, SETTLEMENT: NEGOTIATED}
+#: A truce standing at the end under which fire was exchanged on at least this share of its days: a frozen conflict.
+FROZEN_EXCHANGE_SHARE = 0.5
+
+
+def _open(model: EscalationModel, active: Array) -> Array:
+    """(lanes): where the war is being fought today and no truce or result has come yet."""
+    return active & model.fighting_today & ~model.truce_in_force & (model.winner < 0) & ~model.decided
+
+
+def _per_camp_all(model: EscalationModel, holds: Array, among: Array) -> Array:
+    """(camps, lanes): whether ``holds`` is true of every actor in ``among`` of each camp (and there is one)."""
+    return np.stack([
+        (among & (model.camp == c)).any(axis=0) & ~(among & (model.camp == c) & ~holds).any(axis=0)
+        for c in range(model.camp_count)
+    ])
+
+
+def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
+    """A camp whose parties all hold their aims stops and offers a halt, from tomorrow; the other camps
+    follow with ``halt_acceptance`` a day, each camp as one (its actors weighted by the power they
+    bring), an actor willing if it holds its own aim, or else as far as the war goes badly for it (its
+    distress): a side short of its aims and not hurting answers the halt. A halt not followed
+    leaves the war going on (a punitive raid that the other side answers)."""
+    open_lanes = _open(model, active)
+    if not open_lanes.any():
+        return
+    d = model.dynamics
+    parties = (model.camp >= 0) & model.day0_party
+    content = _per_camp_all(model, aim_held(model), parties)
+    offering = content.any(axis=0) & open_lanes
+    if not offering.any():
+        return
+    in_offering_camp = model.own_camp(content) & (model.camp >= 0)
+    # An actor follows a halt if it holds its own aim, or as far as the war is going badly for it.
+    willing = np.where(aim_held(model), 1.0, model.distress)
+    follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing))
+    success = offering & (draws["halt"] < d["halt_acceptance"] * follow)
+    if success.any():
+        model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), UNILATERAL, 0)
+
+
+def ripeness(model: EscalationModel) -> Array:
+    """(lanes): how ripe the war is for a settlement, 0 to 1: how still the fronts fought on are (the
+    fastest-moving one counts), times how badly the least hurting camp is hurting (its most
+    distressed party)."""
+    d = model.dynamics
+    moving = np.where(model.front_opened, np.abs(model.front_momentum), 0.0).max(axis=0)
+    still = np.clip(1.0 - moving / np.maximum(d["stalemate_momentum"], 1e-9), 0.0, 1.0)
+    at_war = model.camp >= 0
+    hurt = np.stack([np.where(at_war & (model.camp == c), model.distress, -1.0).max(axis=0)
+                     for c in range(model.camp_count)])
+    least = np.where(hurt >= 0, hurt, np.inf).min(axis=0)
+    return still * np.where(np.isfinite(least), least, 0.0)
+
+
+def settle(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
+    """In a mutually hurting stalemate the parties agree a halt by themselves, from tomorrow, with
+    ``settlement_rate`` a day at full ripeness."""
+    open_lanes = _open(model, active)
+    if not open_lanes.any():
+        return
+    success = open_lanes & (draws["settle"] < model.dynamics["settlement_rate"] * ripeness(model))
+    if success.any():
+        model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), SETTLEMENT, 0)
+
+
+def ending(model: EscalationModel) -> Array:
+    """(lanes): how each lane's war ended, as of today (codes of :data:`ENDINGS`)."""
+    result = np.full(model.lane_shape, ONGOING, dtype=np.int8)
+    for kind, code in TRUCE_ENDING.items():
+        result = np.where(model.truce_in_force & (model.truce_kind == kind), code, result)
+    days = np.maximum(model.day + 1 - model.truce_start, 1)
+    frozen = model.truce_in_force & (model.truce_exchange_days > 0) \
+        & (model.truce_exchange_days >= FROZEN_EXCHANGE_SHARE * days)
+    result = np.where(frozen, FROZEN, result)
+    result = np.where(model.withdrew, WITHDRAWAL, result)
+    return np.where(model.winner >= 0, CAPITULATION, result).astype(np.int8)

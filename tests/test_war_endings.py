@@ -1,0 +1,173 @@
+"""Exact laws of how wars and truces end, in limit cases (issue "How wars and truces end"): punitive
+operations and halts, tolerant and consolidating truces, fixed-term pauses, withdrawal to the start
+line, coercive mediators, patrons' restraint, mobilisation, arms deliveries and stepping down."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model import endings, fronts
+from sim.model.model import WITHDRAWAL, EscalationModel
+from sim.model.params import INDIRECT, POSTURING
+from sim.model.truces import IMPOSED, UNILATERAL
+from tests.factory import make_scenario
+from tests.test_mechanisms import assert_share
+
+RUNS = 20_000
+
+
+def _model(replications: int = RUNS, seed: int = 5, **kwargs) -> EscalationModel:
+    return EscalationModel(make_scenario(**kwargs), replications=replications, rng=seed, record_series=False)
+
+
+def _run(**kwargs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    model = _model(**kwargs)
+    model.run()
+    return model.results(), model.truces()
+
+
+def test_a_punitive_operation_the_other_side_never_answers_ends_on_its_last_day() -> None:
+    """A strikes for k days; B wants nothing of A's (war aim 0: it holds its aim) and follows the halt at
+    once (acceptance 1): every war lasts exactly k days and ends in a unilateral halt that holds."""
+    k = 4
+    runs, truces = _run(horizon=30, a={"strength": 2.0, "operation_days": k}, b={"war_aim": 0.0},
+                        dynamics={"halt_acceptance": 1.0})
+    assert np.all(runs["war_days"] == k)
+    assert np.all(runs["ended_by"] == endings.UNILATERAL_HALT)
+    assert np.all(truces["kind"] == UNILATERAL) and not truces["broken"].any()
+
+
+def test_a_halt_followed_with_daily_probability_h_leaves_a_geometric_tail() -> None:
+    """After the operation's k days, B follows the halt with probability h a day: war length = k + J with
+    P(J = j) = h (1 - h)^j."""
+    k, h = 3, 0.3
+    runs, _ = _run(horizon=80, a={"strength": 2.0, "operation_days": k}, b={"war_aim": 0.0},
+                   dynamics={"halt_acceptance": h})
+    extra = runs["war_days"] - k
+    assert extra.min() == 0
+    assert_share(int((extra == 0).sum()), RUNS, h)
+    assert_share(int((extra <= 4).sum()), RUNS, 1 - (1 - h) ** 5)
+    standard_error = np.sqrt(1 - h) / h / np.sqrt(RUNS)
+    assert abs(extra.mean() - (1 - h) / h) < 4 * standard_error
+
+
+def test_a_side_short_of_its_aim_follows_a_halt_only_as_far_as_the_war_goes_badly_for_it() -> None:
+    """B, short of its aim (all the ground), follows A's halt with probability its distress; without noise
+    every lane has the same distress on day 1, read from a one-lane model. B winning ground answers the
+    raid (distress 0): the war goes on."""
+    for b in ({"strength": 0.5, "war_weariness": 0.05}, {"strength": 3.0}):
+        kwargs = {"horizon": 20, "a": {"operation_days": 2}, "b": b, "dynamics": {"halt_acceptance": 1.0}}
+        probe = _model(replications=1, **kwargs)
+        probe.step()
+        probe.step()
+        distress = float(probe.distress[1].ravel()[0])
+        runs, _ = _run(**kwargs)
+        if b["strength"] > 1:
+            assert distress == 0.0 and np.all(runs["war_days"] > 2)
+        else:
+            assert 0.05 < distress < 0.95
+            assert_share(int((runs["war_days"] == 2).sum()), RUNS, distress)
+
+
+def test_a_tolerant_truce_collapses_at_the_rate_of_unabsorbed_exchanges() -> None:
+    """A violates with probability v a day, B always answers, the truce absorbs a share t of exchanges:
+    P(the first truce is broken within d days) = 1 - (1 - v (1 - t))^d."""
+    v, t = 0.5, 0.8
+    q = v * (1 - t)
+    _, truces = _run(horizon=30, initial_state="truce", a={"truce_compliance": 1 - v},
+                     dynamics={"bare_tolerance": t, "grievance_limit": 1000.0})
+    first = truces["start_day"] == 0
+    assert first.sum() == RUNS
+    broken_early = truces["broken"][first] & (truces["days"][first] < 10)
+    assert_share(int(broken_early.sum()), RUNS, 1 - (1 - q) ** 10)
+
+
+def test_a_truce_breaks_when_grievance_reaches_its_limit() -> None:
+    """Every violation absorbed (tolerance 1), one perceived a day: the truce breaks on the day the count
+    reaches the limit (a violation is missed only with the tiny chance left by the longest half-life)."""
+    _, truces = _run(horizon=30, replications=500, initial_state="truce", a={"truce_compliance": 0.0},
+                     dynamics={"bare_tolerance": 1.0, "grievance_limit": 6.0})
+    first = truces["start_day"] == 0
+    assert np.all(truces["broken"][first]) and np.all(truces["days"][first] >= 5)
+    assert np.mean(truces["days"][first] == 5) > 0.98
+
+
+def test_violations_halve_every_consolidation_half_life() -> None:
+    """With half-life L, a violator's hazard on day d of the truce is v 2^(-d/L): the truce (tolerance 0,
+    sure answers) survives d days with probability prod_{i<d} (1 - v 2^(-i/L))."""
+    v, half_life, d = 0.4, 2.0, 6
+    _, truces = _run(horizon=30, initial_state="truce", a={"truce_compliance": 1 - v},
+                     dynamics={"consolidation_half_life": half_life})
+    first = truces["start_day"] == 0
+    survives = np.prod([1 - v * 2 ** (-i / half_life) for i in range(d)])
+    held = ~truces["broken"][first] | (truces["days"][first] >= d)
+    assert_share(int(held.sum()), RUNS, survives)
+
+
+def test_a_fixed_term_pause_ends_unbroken_and_the_war_resumes() -> None:
+    runs, truces = _run(horizon=20, replications=200, scheduled=[{"day": 5, "broker": "un", "term_days": 3}],
+                        mediators={"un": {"attempt_rate": 0.0, "leverage": {"a": 1.0, "b": 1.0}}})
+    assert np.all(truces["days"] == 3) and not truces["broken"].any()
+    assert np.all(truces["start_day"] == 5)
+    assert np.all(runs["fighting_days"] == 17) and np.all(runs["war_days"] == 20)
+
+
+def test_an_exhausted_attacker_still_holding_its_start_line_withdraws_to_it() -> None:
+    """A gains ground but tires by 1/8 a day: on the 7th day its resolve falls below the threshold 0.2 and it withdraws;
+    no one is defeated and the ground it took is given back."""
+    runs, _ = _run(horizon=30, replications=500, a={"strength": 2.0, "war_weariness": 0.125},
+                   dynamics={"casualty_noise": 0.0})
+    assert np.all(runs["outcome"] == WITHDRAWAL)
+    assert np.all(runs["ended_by"] == endings.WITHDRAWAL) and np.all(runs["winner"] == -1)
+    assert np.allclose(runs["control_front"], 0.5)
+    assert np.all(runs["war_days"] == 7)
+
+
+def test_a_coercive_mediator_brokers_at_its_attempt_rate_whatever_the_momentum() -> None:
+    """Coercion 1 and full leverage: a truce starts with probability a a day although A presses for ground;
+    the halt on a side still pressing is coded imposed."""
+    a_rate = 0.2
+    _, truces = _run(horizon=40, a={"strength": 3.0}, brokered=True,
+                     dynamics={"momentum_mediation_refusal": 1.0},
+                     mediators={"power": {"attempt_rate": a_rate, "coercion": 1.0,
+                                          "leverage": {"a": 1.0, "b": 1.0}}})
+    first_start = np.full(RUNS, 10_000)
+    np.minimum.at(first_start, truces["lane"], truces["start_day"])
+    assert_share(int((first_start == 1).sum()), RUNS, a_rate)
+    assert_share(int((first_start <= 3).sum()), RUNS, 1 - (1 - a_rate) ** 3)
+    assert np.any(truces["kind"] == IMPOSED)
+
+
+def test_a_patron_with_full_restraint_stops_its_client_violating() -> None:
+    """A would violate every day; its patron's restraint 1 cuts that to nothing: no truce ever breaks."""
+    _, truces = _run(horizon=20, replications=500, initial_state="truce", a={"truce_compliance": 0.0},
+                     backers={"patron": {"restraint": 1.0}},
+                     ties=[{"backer": "patron", "client": "a", "kind": "patronage", "strength": 0.5,
+                            "reliability": 1.0}])
+    assert not truces["broken"].any()
+
+
+def test_reserves_mobilise_linearly_and_deliveries_add_per_month() -> None:
+    model = _model(replications=10, a={"reserves": 0.5, "mobilisation_days": 10.0},
+                   ties=[{"backer": "patron", "client": "b", "kind": "arms_supply", "strength": 0.5,
+                          "reliability": 1.0, "deliveries": 0.3}],
+                   backers={"patron": {}})
+    for _ in range(4):
+        model.step()
+    power = fronts.base_power(model)
+    assert np.allclose(power[0], 1.0 + 0.5 * 4 / 10)
+    assert np.allclose(power[1], 1.0 + 0.3 * 4 / 30)
+
+
+def test_an_outside_power_steps_down_while_a_truce_holds() -> None:
+    """Indirect on day 0, under a truce that holds, it steps down one form a day with probability s."""
+    s = 0.25
+    model = _model(initial_state="truce", backers={"patron": {"initial_form": "indirect", "step_down_rate": s}},
+                   ties=[{"backer": "patron", "client": "a", "kind": "patronage", "strength": 0.5,
+                          "reliability": 1.0}])
+    patron = model.params.actor_ids.index("patron")
+    for _ in range(3):
+        model.step()
+    form = model.form[patron].ravel()
+    assert_share(int((form == INDIRECT).sum()), RUNS, (1 - s) ** 3)
+    assert_share(int((form == POSTURING).sum()), RUNS, 3 * s**2 * (1 - s))
