@@ -30,8 +30,9 @@ from pathlib import Path
 # The phases EscalationModel.step calls, in order: functions of the mechanism modules (step calls them
 # through the module, so wrapping the module's attribute times them) and methods of the model. Any that
 # the code lacks are skipped. fronts.survey also runs inside fronts.fight: it is timed on its own too.
-PHASES = (("truces", "start_scheduled"), ("truces", "conduct"), ("fronts", "fight"), ("fronts", "survey"),
-          ("truces", "mediate"), ("commitments", "mobilise"), ("commitments", "incidents"),
+PHASES = (("truces", "expire"), ("truces", "start_scheduled"), ("truces", "conduct"), ("fronts", "fight"),
+          ("fronts", "survey"), ("truces", "mediate"), ("endings", "offer_halts"), ("endings", "settle"),
+          ("commitments", "step_down"), ("commitments", "mobilise"), ("commitments", "incidents"),
           ("commitments", "decide"), ("commitments", "clashes"), ("model", "_bookkeeping"), ("model", "_compact"))
 NESTED = {"survey"}     # phases that also run inside another phase (left out of the "rest of step" sum)
 
@@ -60,7 +61,10 @@ def phase_breakdown(params, chunk) -> dict:
         return wrapper
 
     for module_name, name in PHASES:
-        owner = model if module_name == "model" else importlib.import_module(f"sim.model.{module_name}")
+        try:
+            owner = model if module_name == "model" else importlib.import_module(f"sim.model.{module_name}")
+        except ModuleNotFoundError:
+            continue
         if not hasattr(owner, name):
             continue
         totals[name] = 0.0
