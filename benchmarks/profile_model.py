@@ -27,13 +27,20 @@ import sys
 import time
 from pathlib import Path
 
-# The phases EscalationModel.step calls, in order; any that a model lacks are skipped.
-PHASES = ("_start_scheduled_truces", "_truce_conduct", "_fight", "_mediate", "_backers_decide",
-          "_backer_clashes", "_bookkeeping")
+# The phases EscalationModel.step calls, in order: functions of the mechanism modules (step calls them
+# through the module, so wrapping the module's attribute times them) and methods of the model. Any that
+# the code lacks are skipped. fronts.survey also runs inside fronts.fight: it is timed on its own too.
+PHASES = (("truces", "expire"), ("truces", "start_scheduled"), ("truces", "conduct"), ("fronts", "fight"),
+          ("fronts", "survey"), ("truces", "mediate"), ("endings", "offer_halts"), ("endings", "settle"),
+          ("commitments", "step_down"), ("commitments", "mobilise"), ("commitments", "incidents"),
+          ("commitments", "decide"), ("commitments", "clashes"), ("model", "_bookkeeping"), ("model", "_compact"))
+NESTED = {"survey"}     # phases that also run inside another phase (left out of the "rest of step" sum)
 
 
 def phase_breakdown(params, chunk) -> dict:
     """Wall time per phase of one unprofiled chunk, the cost of its random draws, and lanes active per day."""
+    import importlib
+
     import numpy as np
 
     from sim.ensemble.chunks import chunk_rng
@@ -41,34 +48,52 @@ def phase_breakdown(params, chunk) -> dict:
 
     model = EscalationModel(params, replications=chunk.replications, rng=chunk_rng(chunk.seed, chunk.seed_key),
                             record_series=False)
-    totals = {name: 0.0 for name in PHASES if hasattr(model, name)}
+    totals: dict[str, float] = {}
+    restore = []
 
-    def timed(name, method):
+    def timed(name, function):
         def wrapper(*args, **kwargs):
             started = time.perf_counter()
             try:
-                return method(*args, **kwargs)
+                return function(*args, **kwargs)
             finally:
                 totals[name] += time.perf_counter() - started
         return wrapper
 
-    for name in totals:
-        setattr(model, name, timed(name, getattr(model, name)))
+    for module_name, name in PHASES:
+        try:
+            owner = model if module_name == "model" else importlib.import_module(f"sim.model.{module_name}")
+        except ModuleNotFoundError:
+            continue
+        if not hasattr(owner, name):
+            continue
+        totals[name] = 0.0
+        restore.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, timed(name, getattr(owner, name)))
     active, stepping = [], 0.0
-    while model.running and model.day < params.horizon:
-        active.append(float(np.mean(~model.finished)))
-        started = time.perf_counter()
-        model.step()
-        stepping += time.perf_counter() - started
+    try:
+        while model.running and model.day < params.horizon:
+            active.append(float(np.mean(~model.finished)))
+            started = time.perf_counter()
+            model.step()
+            stepping += time.perf_counter() - started
+    finally:
+        for owner, name, function in restore:
+            if owner is model:
+                delattr(model, name)
+            else:
+                setattr(owner, name, function)
     days = len(active)
     draws = None
     rows = getattr(model, "uniform_rows", None)
     if rows is not None:  # the same shapes as step() draws, on a fresh generator
         rng = np.random.default_rng(0)
+        fronts = getattr(model, "fronts", 1)
         started = time.perf_counter()
         for _ in range(days):
-            rng.random((rows, chunk.replications))
-            rng.standard_normal((3, chunk.replications))
+            rng.random((rows, chunk.replications), dtype=np.float32)
+            for _ in range(fronts):
+                rng.standard_normal((3, chunk.replications), dtype=np.float32)
         draws = time.perf_counter() - started
     return {"phases": totals, "step": stepping, "draws": draws, "days": days, "active": active}
 
@@ -77,7 +102,7 @@ def print_breakdown(breakdown: dict, lanes: int) -> None:
     step, days, active = breakdown["step"], breakdown["days"], breakdown["active"]
     print(f"\n== time per phase of the day (one unprofiled run: {days} days, {step * 1000:.1f} ms in step) ==")
     rows = [(name, t) for name, t in breakdown["phases"].items()]
-    rest = step - sum(t for _, t in rows)
+    rest = step - sum(t for name, t in rows if name not in NESTED)
     if breakdown["draws"] is not None:
         rows.append(("random draws (timed apart, same shapes)", breakdown["draws"]))
         rest -= breakdown["draws"]

@@ -153,7 +153,8 @@ def test_magnitudes_that_overflowed_are_refused_before_the_run(tmp_path: Path, c
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize(("group", "name", "value", "parameter"), [
     ("dynamics", "daily_casualties", 1e305, "dynamics.daily_casualties = 1e+305"),
-    ("party", "strength", 1e308, "party[azerbaijan].strength = 1e+308"),
+    # 1e308 overflowed only in a term thrown away (a side the actor is not on), which is no longer computed.
+    ("party", "strength", 1.7e308, "party[azerbaijan].strength = 1.7e+308"),
     ("dynamics", "front_speed", 5e-324, "dynamics.front_speed = 4.94066e-324"),
 ])
 def test_the_chunk_check_stops_what_the_schema_would_refuse(group: str, name: str, value: float,

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model import fronts
+from sim.model.lanes import Lanes, at, mask, per_lane, rows_at, select
 from sim.model.params import DENIABLE, INDIRECT, LIMITED, OPEN, POSTURING
 
 if TYPE_CHECKING:
@@ -56,27 +58,39 @@ def step_down(model: EscalationModel, draws: dict[str, Array], active: Array) ->
         model.client[a] = np.where(down & (model.form[a] < DENIABLE), -1, model.client[a]).astype(np.int16)
 
 
-def triggers(model: EscalationModel) -> Array:
-    """(climbable commitments, lanes): how strongly each commitment's trigger is met today, 0 to 1."""
+def triggers(model: EscalationModel, lanes: Lanes | None = None, rows: Array | None = None) -> Array:
+    """(climbable commitments, lanes): how strongly each commitment's trigger is met today, 0 to 1
+    (``lanes``: at those lanes only, as ``np.nonzero`` gives them; ``rows``: for those climbable
+    commitments only, by position in ``model.climbable``)."""
     s = model.params.structure
     d = model.dynamics
-    climbable = model.climbable
+    positions = np.arange(len(model.climbable)) if rows is None else np.asarray(rows)
+    climbable = model.climbable[positions]
     protected = s.protected[climbable]
     committed = s.committed[climbable]
-    struck = model.struck[protected]
-    hit = model.hit[protected]
-    distress = model.distress[protected]
-    at_war = model.camp[protected] >= 0
-    forces = np.maximum(np.maximum(struck, hit), np.where(model.fought_today[protected], distress, 0.0))
-    defeat = at_war & (distress >= d["defeat_likely_distress"])
-    trigger = model.params.commitment["trigger"][climbable]
+
+    def of(stack: Array, rows: Array) -> Array:
+        """``stack[rows]`` (a stack over actors or commitments, then lanes, or per point) at the lanes."""
+        return stack[rows] if lanes is None else rows_at(stack, rows, lanes)
+
+    def lane(value: Array) -> Array:
+        return value if lanes is None else per_lane(model, value, lanes)
+
+    struck = of(model.struck, protected)
+    hit = of(model.hit, protected)
+    distress = of(model.distress, protected)
+    at_war = of(model.camp, protected) >= 0
+    forces = np.maximum(np.maximum(struck, hit), np.where(of(model.fought_today, protected), distress, 0.0))
+    defeat = at_war & (distress >= lane(d["defeat_likely_distress"]))
+    everywhere = model.params.commitment["trigger"][climbable]
+    trigger = of(model.params.commitment["trigger"], climbable)
     weight = np.where(trigger == TERRITORY, struck, 0.0)
-    if np.any(trigger == FORCES):
+    if np.any(everywhere == FORCES):
         weight = np.where(trigger == FORCES, forces, weight)
-    if np.any(trigger == DEFEAT):
+    if np.any(everywhere == DEFEAT):
         weight = np.where(trigger == DEFEAT, defeat, weight)
-    if np.any((trigger == RIVAL) | (trigger == ANY)):
-        against = _entrant_against(model, protected)
+    if np.any((everywhere == RIVAL) | (everywhere == ANY)):
+        against = _entrant_against(model, protected, lanes)
         weight = np.where(trigger == RIVAL, against, weight)
         weight = np.where(trigger == ANY, np.maximum(np.maximum(forces, defeat), against), weight)
     # A declared rival in combat against the protected actor's camp pulls, whatever the trigger.
@@ -86,28 +100,54 @@ def triggers(model: EscalationModel) -> Array:
             mine = committed == me
             if not mine.any():
                 continue
-            camp_to = model.camp[protected[mine]]
-            engaged = (model.form[rival] >= LIMITED) & (model.camp[rival] >= 0)
-            pull = np.where(engaged & (camp_to >= 0) & (camp_to != model.camp[rival]), intensity[r], 0.0)
+            camp_to = of(model.camp, protected[mine])
+            rival_camp = lane(model.camp[rival])
+            engaged = (lane(model.form[rival]) >= LIMITED) & (rival_camp >= 0)
+            pull = np.where(engaged & (camp_to >= 0) & (camp_to != rival_camp), lane(intensity[r]), 0.0)
             weight[mine] = np.maximum(weight[mine], pull)
     # Cross-pressure: commitments to actors in opposed camps restrain each other.
-    for c, other in model.cross_pairs:
-        camps = model.camp[protected[c]], model.camp[s.protected[other]]
+    row_of = {int(position): row for row, position in enumerate(positions)}
+    for position, other in model.cross_pairs:
+        if position not in row_of:
+            continue
+        c = row_of[position]
+        camps = lane(model.camp[protected[c]]), lane(model.camp[s.protected[other]])
         opposed = (camps[0] >= 0) & (camps[1] >= 0) & (camps[0] != camps[1])
-        weight[c] = weight[c] * np.where(opposed, 1.0 - model.params.commitment["strength"][other], 1.0)
+        weight[c] = weight[c] * np.where(opposed, 1.0 - lane(model.params.commitment["strength"][other]), 1.0)
     return weight
 
 
-def _entrant_against(model: EscalationModel, protected: Array) -> Array:
+def highest_trigger(model: EscalationModel) -> float:
+    """An upper bound of every value :func:`triggers` can take today: the events are 0 or 1, distress and
+    rivalry pulls at most their highest value, and cross-pressure only lowers (strengths are 0 to 1)."""
+    intensity = model.params.rivalry_intensity
+    pulls = float(np.max(intensity)) if np.size(intensity) else 0.0
+    return max(1.0, float(model.distress.max()), pulls)
+
+
+def _entrant_against(model: EscalationModel, protected: Array, lanes: Lanes | None = None) -> Array:
     """(len(protected), lanes): an outside power that was not at war on day 0 is in combat in a camp
-    other than the protected actor's own."""
-    result = np.zeros((len(protected), *model.lane_shape), dtype=bool)
-    entrants = [k for k in model.outside_index if not model.day0_at_war[k, 0, 0]]
+    other than the protected actor's own (``lanes``: at those lanes only)."""
+    def lane(value: Array) -> Array:
+        return value if lanes is None else value[lanes]
+
+    shape = model.lane_shape if lanes is None else (lanes[0].size,)
+    result = np.zeros((len(protected), *shape), dtype=bool)
+    # Entrants in combat in no lane today are left out (their terms are all false).
+    in_combat = {k: combat for k in model.outside_index if not model.day0_at_war[k, 0, 0]
+                 if (combat := (lane(model.form[k]) >= LIMITED) & (lane(model.camp[k]) >= 0)).any()}
+    if not in_combat:
+        return result
+    done: dict[int, int] = {}
     for i, j in enumerate(protected):
-        camp = model.camp[j]
-        for k in entrants:
+        if j in done:        # the same protected actor for several commitments
+            result[i] = result[done[j]]
+            continue
+        done[j] = i
+        camp = lane(model.camp[j])
+        for k, combat in in_combat.items():
             if k != j:
-                result[i] |= (model.form[k] >= LIMITED) & (model.camp[k] >= 0) & (model.camp[k] != camp)
+                result[i] |= combat & (lane(model.camp[k]) != camp)
         result[i] &= camp >= 0
     return result
 
@@ -119,53 +159,82 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
         return
     s = model.params.structure
     outside = model.params.outside
-    ceiling = model.params.commitment["ceiling"][climbable].astype(np.int8)
-    committed = s.committed[climbable]
-    weight = triggers(model)
-    eligible = model.willing[climbable] & (model.form[committed] < ceiling) & ~model.left[committed]
-    candidate = np.where(eligible, weight * model.params.commitment["strength"][climbable], 0.0)
+    strength = model.params.commitment["strength"]
+    # An actor climbs where its draw is below its rate times its strongest trigger x strength, which is at
+    # most its rate x the highest trigger x its strongest commitment: work out the lanes below that only.
+    # Every actor's options are weighed before any climbs (a climb today must not change another's triggers).
+    highest = highest_trigger(model)
+    weighed = []
     for a, own in model.commitments_of.items():
-        options = candidate[own]
+        bound = outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
+        lanes = np.nonzero(active & (draws["climb"][a] < bound))
+        if not lanes[0].size:
+            continue
+        ceiling = rows_at(model.params.commitment["ceiling"], climbable[own], lanes).astype(np.int8)
+        eligible = (rows_at(model.willing, climbable[own], lanes) & (model.form[a][lanes] < ceiling)
+                    & ~model.left[a][lanes])
+        options = np.where(eligible, triggers(model, lanes, own) * rows_at(strength, climbable[own], lanes), 0.0)
+        weighed.append((a, own, lanes, ceiling, options))
+    for a, own, lanes, ceiling, options in weighed:
+        columns = np.arange(lanes[0].size)
         if len(own) == 1:
-            best = np.zeros(model.lane_shape, dtype=np.intp)
+            best = np.zeros(columns.size, dtype=np.intp)
             strongest = options[0]
         else:
             best = np.argmax(options, axis=0)
-            strongest = model.gather(options, best)
-        climbs = active & (strongest > 0) & (draws["climb"][a] < outside["escalation_rate"][a] * strongest)
+            strongest = options[best, columns]
+        rate = per_lane(model, outside["escalation_rate"][a], lanes) * strongest
+        climbs = (strongest > 0) & (per_lane(model, draws["climb"][a], lanes) < rate)
         if not climbs.any():
             continue
+        best, where = best[climbs], select(lanes, climbs)
         chosen = climbable[own[best]]
-        top = model.gather(ceiling[own], best)
-        jump = draws["ready"][a] < outside["readiness"][a]
-        new_form = np.where(jump, top, np.minimum(model.form[a] + 1, top)).astype(np.int8)
-        climb_to(model, a, climbs, new_form, s.protected[chosen], s.entry_front[chosen])
+        top = ceiling[best, columns[climbs]]
+        jump = per_lane(model, draws["ready"][a], where) < per_lane(model, outside["readiness"][a], where)
+        new_form = np.where(jump, top, np.minimum(model.form[a][where] + 1, top)).astype(np.int8)
+        climb_to(model, a, where, new_form, s.protected[chosen], s.entry_front[chosen])
 
 
-def climb_to(model: EscalationModel, a: int, where: Array, new_form: Array, protected: Array,
+def climb_to(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,
              front: Array) -> None:
-    """Actor ``a`` takes ``new_form`` where ``where`` holds, for ``protected``; a combat form makes it
-    a party of the protected actor's camp (or, for an actor at war on no front, of the camp opposing
-    whoever attacked it), fighting from tomorrow."""
-    helping = where & (new_form >= DENIABLE) & (new_form < LIMITED)
-    model.client[a] = np.where(helping, protected, model.client[a])
-    entering = where & (new_form >= LIMITED) & (model.camp[a] < 0)
+    """Actor ``a`` takes ``new_form`` in ``lanes`` (as ``np.nonzero`` gives them; the other arguments are
+    per lane of ``lanes``), for ``protected``; a combat form makes it a party of the protected actor's
+    camp (or, for an actor at war on no front, of the camp opposing whoever attacked it), fighting from
+    tomorrow."""
+    helping = (new_form >= DENIABLE) & (new_form < LIMITED)
+    model.client[a][select(lanes, helping)] = protected[helping]
+    entering = (new_form >= LIMITED) & (model.camp[a][lanes] < 0)
     if entering.any():
-        camp = model.gather(model.camp, protected)
-        attacker = model.gather(model.attacker, protected)
-        camp = np.where(camp >= 0, camp, opposing_camp(model, attacker))
-        protected_front = model.gather(model.main_front, protected)
-        front = np.where(front >= 0, front, protected_front)
-        cannot = entering & (camp < 0)
-        new_form = np.where(cannot, INDIRECT, new_form).astype(np.int8)
-        entering &= ~cannot
-        model.enter(a, entering, camp, front)
-    model.form[a] = np.where(where, np.maximum(model.form[a], new_form), model.form[a])
+        into = select(lanes, entering)
+        protected, front = protected[entering], front[entering]
+        camp = model.camp[protected, *into]
+        attacker = model.attacker[protected, *into]
+        camp = np.where(camp >= 0, camp, opposing_camp(model, attacker, into))
+        front = np.where(front >= 0, front, model.main_front[protected, *into])
+        cannot = camp < 0
+        new_form = new_form.copy()
+        new_form[entering] = np.where(cannot, INDIRECT, new_form[entering])
+        _enter(model, a, select(into, ~cannot), camp[~cannot], front[~cannot])
+    model.form[a][lanes] = np.maximum(model.form[a][lanes], new_form)
 
 
-def opposing_camp(model: EscalationModel, attacker: Array) -> Array:
-    """(lanes): the camp the attacker fights on its main front (-1 where there is no attacker)."""
-    return np.where(attacker >= 0, model.gather(model.foe_camp, attacker), -1).astype(np.int8)
+def opposing_camp(model: EscalationModel, attacker: Array, lanes: Lanes | None = None) -> Array:
+    """(lanes): the camp the attacker fights on its main front (-1 where there is no attacker); ``lanes``:
+    ``attacker`` is given for those lanes only (as ``np.nonzero`` gives them)."""
+    foe = model.gather(model.foe_camp, attacker) if lanes is None else at(model.foe_camp, attacker, lanes)
+    return np.where(attacker >= 0, foe, -1).astype(np.int8)
+
+
+def _enter(model: EscalationModel, a: int, lanes: Lanes, camp: Array, front: Array) -> None:
+    """``model.enter`` for ``lanes`` only (``camp`` and ``front`` per lane of ``lanes``)."""
+    if not lanes[0].size:
+        return
+    where = mask(model, lanes)
+    camp_by_lane = np.full(model.lane_shape, -1, dtype=camp.dtype)
+    camp_by_lane[lanes] = camp
+    front_by_lane = np.full(model.lane_shape, -1, dtype=front.dtype)
+    front_by_lane[lanes] = front
+    model.enter(a, where, camp_by_lane, front_by_lane)
 
 
 def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
@@ -183,30 +252,34 @@ def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) ->
     for a in model.exposed_index:
         answers = (model.hit[a] & (draws["absorb"][a] >= outside["incident_absorption"][a])
                    & (model.form[a] < OPEN) & ~model.left[a])
-        if not answers.any():
+        lanes = np.nonzero(answers)     # the rest is worked out for the lanes that answer only
+        if not lanes[0].size:
             continue
-        new_form = np.where(model.form[a] < POSTURING, model.form[a] + 1,
-                            np.maximum(model.form[a] + 1, DENIABLE)).astype(np.int8)
-        lean = np.broadcast_to(model.lean[a], model.form[a].shape)
-        lean_camp = model.gather(model.camp, lean)
-        against = opposing_camp(model, model.attacker[a])
+        form = model.form[a][lanes]
+        new_form = np.where(form < POSTURING, form + 1, np.maximum(form + 1, DENIABLE)).astype(np.int8)
+        lean = per_lane(model, model.lean[a], lanes)
+        lean_camp = at(model.camp, lean, lanes)
+        attacker = model.attacker[a][lanes]
+        against = opposing_camp(model, attacker, lanes)
         # Help the protected actor it leans to if that actor fights the attacker; else enter against it.
         protected = np.where((lean >= 0) & (lean_camp >= 0) & (lean_camp == against), lean, a)
-        front = model.gather(model.main_front, model.attacker[a])
+        front = at(model.main_front, attacker, lanes)
         if model.declared_front[a] >= 0:
             front = np.full_like(front, model.declared_front[a])
-        _enter_against(model, a, answers, new_form, protected, against, front)
+        _enter_against(model, a, lanes, new_form, protected, against, front)
 
 
-def _enter_against(model: EscalationModel, a: int, where: Array, new_form: Array, protected: Array,
+def _enter_against(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,
                    camp: Array, front: Array) -> None:
-    helping = where & (new_form >= DENIABLE) & (new_form < LIMITED) & (protected != a)
-    model.client[a] = np.where(helping, protected, model.client[a])
-    entering = where & (new_form >= LIMITED) & (model.camp[a] < 0) & (camp >= 0)
-    if entering.any():
-        model.enter(a, entering, camp, front)
-    blocked = where & (new_form >= LIMITED) & (model.camp[a] < 0) & (camp < 0)
-    model.form[a] = np.where(where & ~blocked, np.maximum(model.form[a], new_form), model.form[a])
+    """Actor ``a`` answers in ``lanes``: it helps ``protected`` or enters in ``camp`` (arguments per lane)."""
+    helping = (new_form >= DENIABLE) & (new_form < LIMITED) & (protected != a)
+    model.client[a][select(lanes, helping)] = protected[helping]
+    outside_the_war = model.camp[a][lanes] < 0
+    entering = (new_form >= LIMITED) & outside_the_war & (camp >= 0)
+    blocked = (new_form >= LIMITED) & outside_the_war & (camp < 0)
+    _enter(model, a, select(lanes, entering), camp[entering], front[entering])
+    moves = select(lanes, ~blocked)
+    model.form[a][moves] = np.maximum(model.form[a][moves], new_form[~blocked])
 
 
 def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
@@ -216,28 +289,48 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     d = model.dynamics
     visibility = np.stack(np.broadcast_arrays(
         0.0, 0.0, 0.0, d["deniable_visibility"], d["indirect_visibility"], d["limited_visibility"], 1.0))
-    def side(a: int) -> Array:
-        """The camp an outside power fights or helps (-1 if none)."""
-        helped = np.where(model.client[a] >= 0, model.gather(model.camp, model.client[a]), -1)
-        return np.where(model.camp[a] >= 0, model.camp[a], helped)
+    most_visible = visibility.max(axis=0)
+
+    def side(a: int, lanes: Lanes) -> Array:
+        """The camp an outside power fights or helps (-1 if none), at ``lanes``."""
+        client = model.client[a][lanes]
+        helped = np.where(client >= 0, at(model.camp, client, lanes), -1)
+        camp = model.camp[a][lanes]
+        return np.where(camp >= 0, camp, helped)
 
     for r, (x, y) in enumerate(model.params.structure.rivalry_pairs):
-        side_x, side_y = side(x), side(y)
-        engaged = (active & (side_x >= 0) & (side_y >= 0) & (side_x != side_y)
-                   & (model.form[x] >= DENIABLE) & (model.form[y] >= DENIABLE))
-        if not engaged.any():
+        scale = d["clash_rate"] * model.params.rivalry_intensity[r]
+        # The rate is at most the scale times the highest visibility twice: only lanes whose draw is below
+        # that can clash.
+        lanes = np.nonzero(active & (draws["clash"][r] < scale * most_visible * most_visible))
+        if not lanes[0].size:
             continue
-        vis_x = model.gather(visibility, model.form[x])
-        vis_y = model.gather(visibility, model.form[y])
-        rate = d["clash_rate"] * model.params.rivalry_intensity[r] * vis_x * vis_y
-        clash = engaged & (draws["clash"][r] < rate)
-        model.outside_war |= clash
+        form_x, form_y = model.form[x][lanes], model.form[y][lanes]
+        side_x, side_y = side(x, lanes), side(y, lanes)
+        engaged = (side_x >= 0) & (side_y >= 0) & (side_x != side_y) & (form_x >= DENIABLE) & (form_y >= DENIABLE)
+        rate = per_lane(model, scale, lanes) * at(visibility, form_x, lanes) * at(visibility, form_y, lanes)
+        clash = select(lanes, engaged & (per_lane(model, draws["clash"][r], lanes) < rate))
+        if not clash[0].size:
+            continue
+        model.outside_war[clash] = True
+        clash = mask(model, clash)
         model.reach_one(x, 11, clash)
         model.reach_one(y, 11, clash)
+    if not model.outside_pairs:
+        return
+    # Only powers that fought today in some lane, on a front both have forces on in some lane, can meet.
+    fought = model.fought_today.reshape(model.actor_count, -1).any(axis=1)
+    fronts_of = fronts.front_rows(model)
     for x, y in model.outside_pairs:
-        facing = ((model.share[x] > 0) & (model.share[y] > 0)).any(axis=0)
+        common = sorted(set(fronts_of[x]) & set(fronts_of[y]))
+        if not (fought[x] and fought[y] and common):
+            continue
+        facing = np.zeros(model.lane_shape, dtype=bool)
+        for f in common:
+            facing |= (model.share[x, f] > 0) & (model.share[y, f] > 0)
         fighting = (active & model.fought_today[x] & model.fought_today[y] & (model.camp[x] != model.camp[y])
                     & facing)
-        model.outside_war |= fighting
-        model.reach_one(x, 11, fighting)
-        model.reach_one(y, 11, fighting)
+        if fighting.any():
+            model.outside_war |= fighting
+            model.reach_one(x, 11, fighting)
+            model.reach_one(y, 11, fighting)

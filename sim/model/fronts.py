@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.lanes import Lanes, mask, per_lane, select
 from sim.model.params import DENIABLE, LIMITED
 
 if TYPE_CHECKING:
@@ -28,8 +29,11 @@ def support(model: EscalationModel) -> Array:
         helping = (model.form[k] >= DENIABLE) & (model.form[k] < LIMITED) & (model.client[k] >= 0)
         if not helping.any():
             continue
-        for a in model.fighter_index:
-            result[a] += np.where(helping & (model.client[k] == a), indirect[k], 0.0)
+        # Only the actors it helps in some lane get a (nonzero) term.
+        clients = np.flatnonzero(np.bincount(model.client[k][helping], minlength=model.actor_count))
+        for a in clients:
+            if a in model.fighter_index:
+                result[a] += np.where(helping & (model.client[k] == a), indirect[k], 0.0)
     return result
 
 
@@ -59,47 +63,82 @@ def supplied(model: EscalationModel) -> Array:
     return result
 
 
-def held(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
+def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> list[list[int]]:
+    """For each actor of ``rows``, the fronts where it has forces in some lane (``share > 0``). Every
+    per-front sum over actors skips the others, whose terms are exactly zero."""
+    share = model.share[rows]
+    reach = share.reshape(*share.shape[:2], -1).max(axis=-1) > 0     # shares are never negative
+    return [[f for f, present in enumerate(fronts) if present] for fronts in reach.tolist()]
+
+
+def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes | None = None) -> Array:
     """(A, F, lanes): the share of each front's contested ground held by each actor's camp (``rows``: those
-    actors only)."""
-    side0 = model.camp[rows, None] == model.front_camps[None, :, 0, None, None]
-    return np.where(side0, model.control[None], 1.0 - model.control[None])
+    actors only; ``lanes``: those lanes only, as ``np.nonzero`` gives them)."""
+    camp, control = model.camp[rows], model.control
+    if lanes is not None:
+        camp, control = camp[:, *lanes], control[:, *lanes]
+    side0 = camp[:, None] == model.front_camps[None, :, 0].reshape(1, -1, *[1] * (camp.ndim - 1))
+    return np.where(side0, control[None], 1.0 - control[None])
 
 
-def side_momentum(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
-    """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front."""
-    side0 = model.camp[rows, None] == model.front_camps[None, :, 0, None, None]
-    per_front = np.where(side0, model.front_momentum[None], -model.front_momentum[None])
-    return (model.share[rows] * per_front).sum(axis=1)
+def _signed(model: EscalationModel, actor: int, front: int, per_front: Array) -> Array:
+    """(lanes): ``per_front`` (a front's value for its first camp) as ``actor``'s camp sees it: negated
+    unless the actor is in the front's first camp."""
+    return np.where(model.camp[actor] == model.front_camps[front, 0], per_front, -per_front)
 
 
-def aim_held(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
+def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
+                  fronts_of: list[list[int]] | None = None) -> Array:
+    """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front.
+    ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
+    actors = np.arange(model.actor_count)[rows]
+    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
+    result = np.zeros((len(actors), *model.lane_shape))
+    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
+        for f in fronts:
+            result[i] += model.share[a, f] * _signed(model, a, f, model.front_momentum[f])
+    return result
+
+
+def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
+             fronts_of: list[list[int]] | None = None) -> Array:
     """(A, lanes): whether each actor holds its war aim: the ground it fights for (all of it, for an aim
-    of 1), or the days of a punitive or coercive operation fought."""
+    of 1), or the days of a punitive or coercive operation fought. ``fronts_of``: :func:`front_rows` of
+    ``rows``, if known."""
+    actors = np.arange(model.actor_count)[rows]
+    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
     party = model.params.party
-    aim = party["war_aim"][rows]
-    holding = (model.share[rows] * model.held_now[rows]).sum(axis=1)
-    operation = party["operation_days"][rows]
-    return (holding >= aim) | ((operation > 0) & (model.days_fought[rows] >= operation))
+    aim = party["war_aim"][actors]
+    holding = np.zeros((len(actors), *model.lane_shape))
+    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
+        for f in fronts:
+            holding[i] += model.share[a, f] * model.held_now[a, f]
+    operation = party["operation_days"][actors]
+    return (holding >= aim) | ((operation > 0) & (model.days_fought[actors] >= operation))
 
 
-def pressing(model: EscalationModel, rows: Array | slice = slice(None)) -> Array:
-    """(A, lanes): the momentum each actor still acts on: none once it holds its war aim."""
-    done = aim_held(model, rows)
-    return np.where(done | (model.camp[rows] < 0), 0.0, np.maximum(model.momentum_now[rows], 0.0))
+def pressing(model: EscalationModel, rows: Array | slice = slice(None),
+             fronts_of: list[list[int]] | None = None) -> Array:
+    """(A, lanes): the momentum each actor still acts on: none once it holds its war aim.
+    ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
+    actors = np.arange(model.actor_count)[rows]
+    done = aim_held(model, actors, fronts_of)
+    return np.where(done | (model.camp[actors] < 0), 0.0, np.maximum(model.momentum_now[actors], 0.0))
 
 
-def survey(model: EscalationModel, actors: Array | None = None) -> None:
+def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[list[int]] | None = None) -> None:
     """What every actor sees of the fronts now: the ground its camp holds on each front, its
     momentum and the momentum it still presses (read by truce conduct, mediation and distress).
-    ``actors``: recompute only these rows (after an entry or a withdrawal)."""
+    ``actors``: recompute only these rows (after an entry or a withdrawal); ``fronts_of``:
+    :func:`front_rows` of every actor, if known."""
     if actors is None:
         # Rows of actors at war in no lane are read nowhere (every reader masks them by camp).
         actors = np.flatnonzero((model.camp >= 0).any(axis=tuple(range(1, model.camp.ndim))))
     rows = slice(None) if actors.size == model.actor_count else actors
+    fronts_of = front_rows(model, actors) if fronts_of is None else [fronts_of[a] for a in actors]
     model.held_now[rows] = held(model, rows)
-    model.momentum_now[rows] = side_momentum(model, rows)
-    model.pressing_now[rows] = pressing(model, rows)
+    model.momentum_now[rows] = side_momentum(model, rows, fronts_of)
+    model.pressing_now[rows] = pressing(model, rows, fronts_of)
 
 
 def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active: Array) -> None:
@@ -114,12 +153,27 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     deaths = np.zeros(model.camp.shape)
     fought = np.zeros(model.camp.shape, dtype=bool)
     sigma = d["casualty_noise"]
+    # Sums over the actors on a front run over those with forces there in some lane, in actor order.
+    fronts_of = front_rows(model)
     for f in range(model.fronts):
-        share = model.share[:, f]
-        on = [(model.camp == model.front_camps[f, k]) & (share > 0) for k in (0, 1)]
-        power = effective * share
-        sides = [np.where(on[k], power, 0.0).sum(axis=0) for k in (0, 1)]
-        engaged = np.where(on[0] | on[1], base * share * helped, 0.0).sum(axis=0)
+        rows = [a for a in range(model.actor_count) if f in fronts_of[a]]
+        on = {}
+        power = {}
+        sides = [np.zeros(model.lane_shape), np.zeros(model.lane_shape)]
+        for a in rows:
+            share = model.share[a, f]
+            present = share > 0
+            # The sides the actor is on in some lane (a term for a side it is on in no lane is exactly 0).
+            on[a] = {}
+            for k in (0, 1):
+                side = (model.camp[a] == model.front_camps[f, k]) & present
+                if side.any():
+                    on[a][k] = side
+            if not on[a]:
+                continue
+            power[a] = effective[a] * share
+            for k, side in on[a].items():
+                sides[k] += np.where(side, power[a], 0.0)
         contested = fighting & (sides[0] > 0) & (sides[1] > 0)
         # A side with no forces left on a front that was fought on loses its ground to the other.
         abandoned = fighting & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
@@ -129,17 +183,24 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
             model.front_memory[f] *= 1.0 - 1.0 / d["momentum_memory_days"]
             continue
         total = np.maximum(sides[0] + sides[1], 1e-12)
+        engaged = np.zeros(model.lane_shape)
+        for a in rows:
+            if on[a]:
+                either = on[a][0] | on[a][1] if len(on[a]) == 2 else next(iter(on[a].values()))
+                engaged += np.where(either, base[a] * model.share[a, f] * helped[a], 0.0)
         # Casualties scale with the power engaged, against the front's day-0 power (or, for a front that
         # opened later, against itself: its declared intensity).
         reference = np.where(model.engaged_at_start[f] > 0, model.engaged_at_start[f], engaged)
         intensity = p.front["intensity"][f] * engaged / np.maximum(reference, 1e-12)
         weight = [sides[0] ** d["loss_exchange"], sides[1] ** d["loss_exchange"]]
         weight_total = np.maximum(weight[0] + weight[1], 1e-12)
-        for k in (0, 1):
-            side_deaths = np.where(contested, d["daily_casualties"] * intensity * weight[1 - k] / weight_total
-                                   * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0)
-            deaths += np.where(on[k], side_deaths * power / np.maximum(sides[k], 1e-12), 0.0)
-            fought |= on[k] & contested
+        side_deaths = [np.where(contested, d["daily_casualties"] * intensity * weight[1 - k] / weight_total
+                                * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0) for k in (0, 1)]
+        floor = [np.maximum(sides[k], 1e-12) for k in (0, 1)]
+        for a in rows:
+            for k, side in on[a].items():
+                deaths[a] += np.where(side, side_deaths[k] * power[a] / floor[k], 0.0)
+                fought[a] |= side & contested
         advance = p.front["mobility"][f] * (d["front_speed"] * (sides[0] - sides[1]) / total
                                             + d["front_noise"] * normal[3 * f + 2])
         control = np.where(contested, np.clip(model.control[f] + advance, 0.0, 1.0), model.control[f])
@@ -151,24 +212,32 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     model.front_momentum = np.tanh(3.0 * model.front_memory / (d["front_speed"] * p.front["mobility"]))
     model.fought_today = fought
     model.days_fought += fought
-    survey(model)
-    absorb_losses(model, deaths, fought)
+    survey(model, fronts_of=fronts_of)
+    absorb_losses(model, deaths, fought, fronts_of)
     model.distress = distress(model)
-    _deep_strikes(model, draws, fought)
+    _deep_strikes(model, draws, fought, fronts_of)
     model.reach(5, fought)
     _leave_the_war(model, active)
 
 
-def absorb_losses(model: EscalationModel, deaths: Array, fought: Array) -> None:
+def absorb_losses(model: EscalationModel, deaths: Array, fought: Array,
+                  fronts_of: list[list[int]] | None = None) -> None:
     """War weariness: days of fighting and deaths wear resolve down; ground lost since the actor
-    joined the war (net, weighted by its forces per front) weighs on it too."""
+    joined the war (net, weighted by its forces per front) weighs on it too. ``fronts_of``: the fronts
+    where each actor has forces in some lane (:func:`front_rows`), if known."""
     party = model.params.party
     model.casualties += deaths
     model.weariness += np.where(fought, party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0, 0.0)
     model.resolve = model.initial_resolve - model.weariness
-    live = np.flatnonzero((model.share > 0).any(axis=(1, 2, 3)))   # actors with forces on a front in some lane
-    ground_lost = (model.share[live] * np.maximum(model.held_at_entry[live] - model.held_now[live], 0.0)).sum(axis=1)
-    model.resolve[live] -= party["territory_sensitivity"][live] * ground_lost
+    fronts_of = front_rows(model) if fronts_of is None else fronts_of
+    sensitivity = party["territory_sensitivity"]
+    for a, fronts in enumerate(fronts_of):
+        if not fronts or not np.any(sensitivity[a]):   # subtracting 0 x ground lost changes nothing
+            continue
+        ground_lost = np.zeros(model.lane_shape)
+        for f in fronts:
+            ground_lost += model.share[a, f] * np.maximum(model.held_at_entry[a, f] - model.held_now[a, f], 0.0)
+        model.resolve[a] -= sensitivity[a] * ground_lost
 
 
 def distress(model: EscalationModel) -> Array:
@@ -181,28 +250,41 @@ def distress(model: EscalationModel) -> Array:
     return np.where(model.camp >= 0, value, 0.0)
 
 
-def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array) -> None:
+def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array, fronts_of: list[list[int]]) -> None:
     """Parties strike an opponent's recognised territory; desperation adds. The target is drawn
     uniformly among the opponents it faces on a front that have territory of their own."""
     propensity = model.params.party["deep_strike_propensity"]
-    facing = model.share > 0
     for a in model.striker_index:
-        chance = np.minimum(propensity[a] * (1.0 + model.distress[a]), 1.0)
-        strikes = fought[a] & (draws["deep_strike"][a] < chance)
-        if not strikes.any():
+        # A strike needs a draw below the chance, which is at most the chance at today's worst distress:
+        # the lanes below that are the only ones worth working out.
+        highest = np.minimum(propensity[a] * (1.0 + model.distress[a].max()), 1.0)
+        lanes = np.nonzero(fought[a] & (draws["deep_strike"][a] < highest))
+        if not lanes[0].size:
             continue
-        targets = [j for j in model.target_index if j != a]
-        eligible = [(model.camp[j] >= 0) & (model.camp[j] != model.camp[a]) & (facing[a] & facing[j]).any(axis=0)
-                    for j in targets]
-        count = np.sum(eligible, axis=0)
-        pick = np.floor(draws["strike_target"][a] * count)
+        chance = np.minimum(per_lane(model, propensity[a], lanes) * (1.0 + model.distress[a][lanes]), 1.0)
+        lanes = select(lanes, per_lane(model, draws["deep_strike"][a], lanes) < chance)
+        if not lanes[0].size:
+            continue
+        # Opponents it never shares a front with are never eligible: leave them out.
+        targets = [j for j in model.target_index if j != a and set(fronts_of[a]) & set(fronts_of[j])]
+        eligible = []
+        for j in targets:
+            facing = np.zeros(lanes[0].size, dtype=bool)
+            for f in sorted(set(fronts_of[a]) & set(fronts_of[j])):
+                facing |= (model.share[a, f][lanes] > 0) & (model.share[j, f][lanes] > 0)
+            camp = model.camp[j][lanes]
+            eligible.append((camp >= 0) & (camp != model.camp[a][lanes]) & facing)
+        count = np.zeros(lanes[0].size, dtype=np.int64)
+        for possible in eligible:
+            count += possible
+        pick = np.floor(per_lane(model, draws["strike_target"][a], lanes) * count)
         running = np.zeros_like(count)
         for j, possible in zip(targets, eligible, strict=True):
-            hit = strikes & possible & (running == pick)
+            hit = select(lanes, possible & (running == pick))
             running = running + possible
-            model.struck[j] |= hit
-            model.attacker[j] = np.where(hit, a, model.attacker[j])
-        model.reach_one(a, 6, strikes & (count > 0))
+            model.struck[j][hit] = True
+            model.attacker[j][hit] = a
+        model.reach_one(a, 6, mask(model, select(lanes, count > 0)))
 
 
 def _leave_the_war(model: EscalationModel, active: Array) -> None:

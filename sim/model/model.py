@@ -357,29 +357,34 @@ class EscalationModel(mesa.Model):
 
     def enter(self, actor: int, where: Array, camp: Array, front: Array) -> None:
         """An outside power joins ``camp`` and fights on ``front`` (per lane) from tomorrow."""
+        lanes = np.nonzero(where)      # only the lanes it enters in change: work on those alone
+        camp = np.broadcast_to(camp, where.shape)[lanes]
+        front = np.broadcast_to(front, where.shape)[lanes]
         sides = self.front_camps[np.maximum(front, 0)]
         valid = (front >= 0) & ((sides[..., 0] == camp) | (sides[..., 1] == camp))
         front = np.where(valid, front, self.camp_first_front[np.maximum(camp, 0)])
-        self.camp[actor] = np.where(where, camp, self.camp[actor])
-        self.main_front[actor] = np.where(where, front, self.main_front[actor])
+        self.camp[actor][lanes] = camp
+        self.main_front[actor][lanes] = front
         sides = self.front_camps[front]
-        self.foe_camp[actor] = np.where(where, np.where(sides[..., 0] == camp, sides[..., 1], sides[..., 0]),
-                                        self.foe_camp[actor])
+        self.foe_camp[actor][lanes] = np.where(sides[..., 0] == camp, sides[..., 1], sides[..., 0])
         for f in range(self.fronts):
-            self.share[actor, f] = np.where(where, (front == f).astype(float), self.share[actor, f])
-        self.held_at_entry[actor] = np.where(where, fronts.held(self, np.array([actor]))[0], self.held_at_entry[actor])
+            self.share[actor, f][lanes] = (front == f).astype(float)
+        self.held_at_entry[actor][:, *lanes] = fronts.held(self, np.array([actor]), lanes)[0]
         self.camps_changed.add(actor)
-        self.ever_at_war[actor] |= where
-        self.combat_day[actor] = np.where(where & (self.combat_day[actor] < 0), self.day, self.combat_day[actor])
+        self.ever_at_war[actor][lanes] = True
+        first = self.combat_day[actor][lanes] < 0
+        self.combat_day[actor][lanes[0][first], lanes[1][first]] = self.day
 
     def leave(self, where: Array) -> None:
         """Actors leave the war where ``where`` (actors x lanes) holds: a party capitulates, an outside
         power withdraws to posturing and does not come back."""
         self.camp = np.where(where, -1, self.camp).astype(np.int8)
         self.foe_camp = np.where(where, -1, self.foe_camp).astype(np.int8)
-        self.share = np.where(where[:, None], 0.0, self.share)
+        leaving = np.flatnonzero(where.any(axis=(1, 2)))
+        for a in leaving:   # only the rows of the actors that leave change (in place)
+            self.share[a][:, where[a]] = 0.0
         self.left |= where
-        self.camps_changed.update(int(a) for a in np.flatnonzero(where.any(axis=(1, 2))))
+        self.camps_changed.update(int(a) for a in leaving)
         withdrawing = where & self.is_outside_row
         self.form = np.where(withdrawing, np.minimum(self.form, POSTURING), self.form).astype(np.int8)
 

@@ -1,0 +1,49 @@
+"""Working on a few lanes: most events of a day (a climb, an entry, a strike, a clash) happen in few
+lanes, so the mechanisms find those lanes first (``np.nonzero`` of a mask over ``(points,
+replications)``) and work out the rest for them only. Values are the same as over all lanes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model.model import EscalationModel
+
+Array = np.ndarray
+Lanes = tuple[Array, Array]
+
+
+def per_lane(model: EscalationModel, value: Array, lanes: Lanes) -> Array:
+    """``value`` (over lanes, or per point, or one number) at ``lanes``."""
+    return np.broadcast_to(value, model.lane_shape)[lanes]
+
+
+def at(stack: Array, index: Array, lanes: Lanes) -> Array:
+    """``stack[index, lane]`` for each lane of ``lanes`` (``stack`` over rows then lanes, or per point);
+    negative indices read row 0: mask them yourself."""
+    points, replications = lanes
+    if stack.shape[-1] == 1:
+        replications = np.zeros_like(replications)
+    return stack[np.maximum(index, 0), points, replications]
+
+
+def rows_at(stack: Array, rows: Array, lanes: Lanes) -> Array:
+    """(len(rows), len(lanes)): ``stack[rows]`` at ``lanes`` (``stack`` over rows then lanes, or per point)."""
+    points, replications = lanes
+    if stack.shape[-1] == 1:
+        replications = np.zeros_like(replications)
+    return stack[np.asarray(rows)[:, None], points, replications]
+
+
+def select(lanes: Lanes, keep: Array) -> Lanes:
+    """The lanes of ``lanes`` where ``keep`` (one value per lane of ``lanes``) holds."""
+    return lanes[0][keep], lanes[1][keep]
+
+
+def mask(model: EscalationModel, lanes: Lanes) -> Array:
+    """(lanes): true at ``lanes``."""
+    result = np.zeros(model.lane_shape, dtype=bool)
+    result[lanes] = True
+    return result
