@@ -68,6 +68,10 @@ DEFAULT_DYNAMICS: dict[str, tuple[float, float]] = {
     "withdrawal_resolve": (0.2, 0.8),
     # reference 0.6: the distress at which an ally's defeat becomes "likely" (a commitment's trigger)
     "defeat_likely_distress": (0.3, 0.9),
+    # reference 0.5, a convention (docs/MODEL.md 7.8.1): halts followed within weeks to within a day or two
+    "halt_acceptance": (0.04, 0.9),
+    # reference 0.1, a convention (no published elasticity of settlements to ripeness, 7.8.7)
+    "settlement_rate": (0.01, 0.3),
 }
 
 DEFAULT_CANDIDATES = 64

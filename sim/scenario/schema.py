@@ -297,18 +297,18 @@ class Dynamics(Strict):
     momentum_memory_days: bounded(1.0, 365.0) = 5.0  # type: ignore[valid-type]
     momentum_truce_breaking: bounded(0.0, 100.0) = 1.0  # type: ignore[valid-type]
     momentum_mediation_refusal: Probability = 0.8
-    attribution_noise: Probability = 0.1
-    spiral_gain: bounded(0.0, 10.0) = 0.5  # type: ignore[valid-type]
+    attribution_noise: Probability = 0.1202
+    spiral_gain: bounded(0.0, 10.0) = 1.003  # type: ignore[valid-type]
     emboldening: bounded(0.0, 10.0) = 0.5  # type: ignore[valid-type]
-    capitulation_resolve: Probability = 0.2
-    withdrawal_resolve: Probability = 0.5
-    defeat_likely_distress: Probability = 0.6
-    fatality_penalty: Probability = 0.39
+    capitulation_resolve: Probability = 0.128
+    withdrawal_resolve: Probability = 0.3374
+    defeat_likely_distress: Probability = 0.398
+    fatality_penalty: Probability = 0.6748
     monitored_violation_factor: bounded(0.0, 10.0) = 0.6  # type: ignore[valid-type]
     monitored_noise_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_violation_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_noise_factor: bounded(0.0, 10.0) = 0.2  # type: ignore[valid-type]
-    clash_rate: Probability = 0.05
+    clash_rate: Probability = 0.01842
     deniable_visibility: Probability = 0.1
     indirect_visibility: Probability = 0.3
     limited_visibility: Probability = 0.7
@@ -319,8 +319,8 @@ class Dynamics(Strict):
     peacekept_tolerance: Probability = 0.99
     grievance_limit: bounded(1.0, 1000.0) = 100.0  # type: ignore[valid-type]
     consolidation_half_life: bounded(0.1, 10_000.0) = 3.0  # type: ignore[valid-type]
-    halt_acceptance: Probability = 0.5
-    settlement_rate: Probability = 0.1
+    halt_acceptance: Probability = 0.05183
+    settlement_rate: Probability = 0.183
     stalemate_momentum: Probability = 0.2
 
 
