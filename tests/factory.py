@@ -46,6 +46,12 @@ QUIET_DYNAMICS = {
     "peacekept_tolerance": 0.0,
     "consolidation_half_life": 10_000.0,
     "settlement_rate": 0.0,
+    # The reference values the exact laws were written with (the defaults are now fitted, MODEL.md 11.1).
+    "capitulation_resolve": 0.2,
+    "withdrawal_resolve": 0.5,
+    "defeat_likely_distress": 0.6,
+    "clash_rate": 0.05,
+    "halt_acceptance": 0.5,
 }
 
 

@@ -43,6 +43,7 @@ def _write_case(folder: Path, name: str, rate: float, entered: bool, war_days: i
     data = scenario_data(horizon=20, b={"deep_strike_propensity": 1.0, "war_weariness": weariness},
                          backers={"patron": {"escalation_rate": rate}}, ties=[proxy_tie(), entry_tie()], seed=seed)
     data["name"] = name
+    data["dynamics"].pop("capitulation_resolve")   # the fitted field: left to the schema's reference value
     data["observed"] = {"open_entry": entered, "war_days": war_days, "truces_broken": 0, "truces_held": 0,
                         "ended_by": ended_by, "sources": ["synthetic test case"]}
     path = folder / f"{name}.yaml"

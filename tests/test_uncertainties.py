@@ -192,7 +192,9 @@ def test_params_lists_every_overridable_path_with_value_bounds_and_meaning() -> 
     assert infos["actors.neutral.mediator.leverage.red"].allowed == "a number from 0 to 1"
     assert infos["commitments.big_blue.trigger"].allowed == "'recognised_territory', 'forces_anywhere', 'defeat_likely', 'rival_entry' or 'fighting_anywhere'"
     assert infos["horizon_days"].allowed == "a whole number from 1 to 3,650"
-    assert infos["dynamics.spiral_gain"].value == 0.5  # a default the file leaves out
+    from sim.scenario.schema import Dynamics
+
+    assert infos["dynamics.spiral_gain"].value == Dynamics.model_fields["spiral_gain"].default == 1.003  # a default
     assert "actors.big.mediator.attempt_rate" not in infos  # no such section
     assert not any(path.startswith("uncertainties") or path.endswith(".id") for path in infos)
     # every listed path is one that --set accepts

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.fronts import aim_held
+from sim.model.lanes import Lanes, mask, per_lane, rows_at, select
 from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL
 
 if TYPE_CHECKING:
@@ -56,29 +57,43 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
         return
     d = model.dynamics
     parties = (model.camp >= 0) & model.day0_party
-    content = _per_camp_all(model, aim_held(model), parties)
+    held = aim_held(model)
+    content = _per_camp_all(model, held, parties)
     offering = content.any(axis=0) & open_lanes
     if not offering.any():
         return
-    in_offering_camp = model.own_camp(content) & (model.camp >= 0)
+    # Only the lanes whose draw falls below the acceptance rate can follow (consent is at most 1).
+    candidates = offering & (draws["halt"] < d["halt_acceptance"] * (1.0 + 1e-9))
+    if not candidates.any():
+        return
+    lanes = np.nonzero(candidates)
+    every_actor = np.arange(model.actor_count)
+    in_offering_camp = rows_at(model.own_camp(content), every_actor, lanes) & rows_at(model.camp >= 0, every_actor,
+                                                                                       lanes)
     # An actor follows a halt if it holds its own aim, or as far as the war is going badly for it.
-    willing = np.where(aim_held(model), 1.0, model.distress)
-    follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing))
-    success = offering & (draws["halt"] < d["halt_acceptance"] * follow)
-    if success.any():
+    willing = np.where(rows_at(held, every_actor, lanes), 1.0, rows_at(model.distress, every_actor, lanes))
+    follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing), lanes)
+    succeeded = per_lane(model, draws["halt"], lanes) < per_lane(model, d["halt_acceptance"], lanes) * follow
+    if succeeded.any():
+        success = mask(model, select(lanes, succeeded))
         model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), UNILATERAL, 0)
 
 
-def ripeness(model: EscalationModel) -> Array:
+def ripeness(model: EscalationModel, lanes: Lanes | None = None) -> Array:
     """(lanes): how ripe the war is for a settlement, 0 to 1: how still the fronts fought on are (the
     fastest-moving one counts), times how badly the least hurting camp is hurting (its most
-    distressed party)."""
+    distressed party). With ``lanes`` (as ``np.nonzero`` gives them): at those lanes only."""
     d = model.dynamics
-    moving = np.where(model.front_opened, np.abs(model.front_momentum), 0.0).max(axis=0)
-    still = np.clip(1.0 - moving / np.maximum(d["stalemate_momentum"], 1e-9), 0.0, 1.0)
-    at_war = model.camp >= 0
-    hurt = np.stack([np.where(at_war & (model.camp == c), model.distress, -1.0).max(axis=0)
-                     for c in range(model.camp_count)])
+    opened, momentum, camp, distress = model.front_opened, model.front_momentum, model.camp, model.distress
+    stalemate = np.broadcast_to(d["stalemate_momentum"], model.lane_shape)
+    if lanes is not None:
+        opened, momentum, camp, distress = (value[:, lanes[0], lanes[1]]
+                                            for value in (opened, momentum, camp, distress))
+        stalemate = stalemate[lanes]
+    moving = np.where(opened, np.abs(momentum), 0.0).max(axis=0)
+    still = np.clip(1.0 - moving / np.maximum(stalemate, 1e-9), 0.0, 1.0)
+    at_war = camp >= 0
+    hurt = np.stack([np.where(at_war & (camp == c), distress, -1.0).max(axis=0) for c in range(model.camp_count)])
     least = np.where(hurt >= 0, hurt, np.inf).min(axis=0)
     return still * np.where(np.isfinite(least), least, 0.0)
 
@@ -87,10 +102,15 @@ def settle(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
     """In a mutually hurting stalemate the parties agree a halt by themselves, from tomorrow, with
     ``settlement_rate`` a day at full ripeness."""
     open_lanes = _open(model, active)
-    if not open_lanes.any():
+    rate = model.dynamics["settlement_rate"]
+    # Ripeness is at most 1: only the lanes whose draw falls below the rate can settle.
+    candidates = open_lanes & (draws["settle"] < rate * (1.0 + 1e-9))
+    if not candidates.any():
         return
-    success = open_lanes & (draws["settle"] < model.dynamics["settlement_rate"] * ripeness(model))
-    if success.any():
+    lanes = np.nonzero(candidates)
+    succeeded = per_lane(model, draws["settle"], lanes) < per_lane(model, rate, lanes) * ripeness(model, lanes)
+    if succeeded.any():
+        success = mask(model, select(lanes, succeeded))
         model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), SETTLEMENT, 0)
 
 

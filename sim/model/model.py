@@ -325,15 +325,19 @@ class EscalationModel(mesa.Model):
             result = np.where(self.camp == c, per_camp[c], result)
         return result
 
-    def camp_consent(self, willing: Array) -> Array:
+    def camp_consent(self, willing: Array, lanes: tuple[Array, Array] | None = None) -> Array:
         """(lanes): the probability that every camp at war agrees, when each actor at war agrees with
         ``willing`` (A, lanes): a camp agrees as one, with its actors' willingness weighted by the power
-        they bring (a camp whose actors bring none: their plain mean); the camps agree independently."""
-        at_war = self.camp >= 0
-        consent = np.ones(self.lane_shape)
+        they bring (a camp whose actors bring none: their plain mean); the camps agree independently.
+        With ``lanes`` (as ``np.nonzero`` gives them), ``willing`` is (A, len) and so is the result."""
+        camp, power = self.camp, self.power_now
+        if lanes is not None:
+            camp, power = camp[:, lanes[0], lanes[1]], power[:, lanes[0], lanes[1]]
+        at_war = camp >= 0
+        consent = np.ones(camp.shape[1:])
         for c in range(self.camp_count):
-            members = at_war & (self.camp == c)
-            weight = np.where(members, np.maximum(self.power_now, 1e-9), 0.0)
+            members = at_war & (camp == c)
+            weight = np.where(members, np.maximum(power, 1e-9), 0.0)
             total = weight.sum(axis=0)
             mean = np.where(total > 0, (weight * willing).sum(axis=0) / np.maximum(total, 1e-300), 1.0)
             consent = consent * mean

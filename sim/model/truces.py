@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.lanes import mask, per_lane, rows_at, select
+
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
 
@@ -116,17 +118,29 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     d = model.dynamics
     dead = model.casualties.sum(axis=0)
     fatality_factor = 1.0 - d["fatality_penalty"] * np.minimum(dead / 10_000.0, 1.0)
-    at_war = model.camp >= 0
-    pressing = at_war & (model.pressing_now > 0)
+    every_actor = np.arange(model.actor_count)
     for m in range(len(model.params.structure.mediator_ids)):
-        leverage = np.nan_to_num(mediators["leverage"][m], nan=1.0)
+        # Acceptance is at most 1: only the lanes whose draw falls below the attempt rate can succeed.
+        attempt = mediators["attempt_rate"][m]
+        candidates = open_lanes & (draws["mediate"][m] < attempt * fatality_factor * (1.0 + 1e-9))
+        if not candidates.any():
+            continue
+        lanes = np.nonzero(candidates)
+        leverage = np.nan_to_num(rows_at(mediators["leverage"][m], every_actor, lanes), nan=1.0)
         coercion = mediators["coercion"][m]
-        refusal = 1.0 - d["momentum_mediation_refusal"] * model.pressing_now * (1.0 - coercion)
-        willing = 1.0 - (1.0 - leverage * refusal) * (1.0 - model.pressure)
-        accept = model.camp_consent(willing)
-        success = open_lanes & (draws["mediate"][m] < mediators["attempt_rate"][m] * accept * fatality_factor)
-        if success.any():
-            imposed = (pressing & ((coercion > 0) | (model.pressure > 0))).any(axis=0)
-            model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8),
-                              np.where(imposed, IMPOSED, BROKERED), mediators["term_days"][m])
-            open_lanes &= ~success
+        pressing = rows_at(model.pressing_now, every_actor, lanes)
+        pressure = rows_at(model.pressure, every_actor, lanes)
+        refusal = 1.0 - per_lane(model, d["momentum_mediation_refusal"], lanes) * pressing \
+            * (1.0 - per_lane(model, coercion, lanes))
+        willing = 1.0 - (1.0 - leverage * refusal) * (1.0 - pressure)
+        accept = model.camp_consent(willing, lanes)
+        succeeded = per_lane(model, draws["mediate"][m], lanes) \
+            < per_lane(model, attempt, lanes) * accept * per_lane(model, fatality_factor, lanes)
+        if not succeeded.any():
+            continue
+        success = mask(model, select(lanes, succeeded))
+        pressing_somewhere = (model.camp >= 0) & (model.pressing_now > 0)
+        imposed = (pressing_somewhere & ((coercion > 0) | (model.pressure > 0))).any(axis=0)
+        model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8),
+                          np.where(imposed, IMPOSED, BROKERED), mediators["term_days"][m])
+        open_lanes &= ~success
