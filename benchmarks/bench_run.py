@@ -331,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-ms", type=float, default=20.0, help="/proc sampling interval (default 20 ms)")
     parser.add_argument("--_probe", nargs=3, metavar=("MODE", "RUNS", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.batch_run_sample < 1:
+        parser.error("--batch-run-sample must be at least 1 (the one-at-a-time timing divides by it)")
 
     if args._probe:
         mode, runs, workers = args._probe
