@@ -202,3 +202,8 @@ def test_a_camp_consents_as_one_with_its_parties_weighted_by_their_power() -> No
     model.run()
     truces = model.truces()
     assert_share(int((truces["start_day"] == 1).sum()), RUNS, attempt * (3 * 0.2 + 1 * 1.0) / 4)
+
+
+def test_reserves_with_no_mobilisation_time_are_in_line_from_day_0() -> None:
+    model = _model(replications=10, a={"reserves": 0.5, "mobilisation_days": 0.0})
+    assert np.allclose(fronts.base_power(model)[0], 1.5)

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.model.fronts import aim_held
 from sim.model.lanes import Lanes, mask, per_lane, rows_at, select
-from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL
+from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, war_open
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -31,11 +31,6 @@ ONGOING, CAPITULATION, WITHDRAWAL, NEGOTIATED, IMPOSED_HALT, UNILATERAL_HALT, FR
 TRUCE_ENDING = {BROKERED: NEGOTIATED, IMPOSED: IMPOSED_HALT, UNILATERAL: UNILATERAL_HALT, SETTLEMENT: NEGOTIATED}
 #: A truce standing at the end under which fire was exchanged on at least this share of its days: a frozen conflict.
 FROZEN_EXCHANGE_SHARE = 0.5
-
-
-def _open(model: EscalationModel, active: Array) -> Array:
-    """(lanes): where the war is being fought today and no truce or result has come yet."""
-    return active & model.fighting_today & ~model.truce_in_force & (model.winner < 0) & ~model.decided
 
 
 def _per_camp_all(model: EscalationModel, holds: Array, among: Array) -> Array:
@@ -52,7 +47,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     bring), an actor willing if it holds its own aim, or else as far as the war goes badly for it (its
     distress): a side short of its aims and not hurting answers the halt. A halt not followed
     leaves the war going on (a punitive raid that the other side answers)."""
-    open_lanes = _open(model, active)
+    open_lanes = war_open(model, active)
     if not open_lanes.any():
         return
     d = model.dynamics
@@ -74,9 +69,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     willing = np.where(rows_at(held, every_actor, lanes), 1.0, rows_at(model.distress, every_actor, lanes))
     follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing), lanes)
     succeeded = per_lane(model, draws["halt"], lanes) < per_lane(model, d["halt_acceptance"], lanes) * follow
-    if succeeded.any():
-        success = mask(model, select(lanes, succeeded))
-        model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), UNILATERAL, 0)
+    _halt_by_the_parties(model, lanes, succeeded, UNILATERAL)
 
 
 def ripeness(model: EscalationModel, lanes: Lanes | None = None) -> Array:
@@ -101,7 +94,7 @@ def ripeness(model: EscalationModel, lanes: Lanes | None = None) -> Array:
 def settle(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """In a mutually hurting stalemate the parties agree a halt by themselves, from tomorrow, with
     ``settlement_rate`` a day at full ripeness."""
-    open_lanes = _open(model, active)
+    open_lanes = war_open(model, active)
     rate = model.dynamics["settlement_rate"]
     # Ripeness is at most 1: only the lanes whose draw falls below the rate can settle.
     candidates = open_lanes & (draws["settle"] < rate * (1.0 + 1e-9))
@@ -109,9 +102,15 @@ def settle(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
         return
     lanes = np.nonzero(candidates)
     succeeded = per_lane(model, draws["settle"], lanes) < per_lane(model, rate, lanes) * ripeness(model, lanes)
+    _halt_by_the_parties(model, lanes, succeeded, SETTLEMENT)
+
+
+def _halt_by_the_parties(model: EscalationModel, lanes: Lanes, succeeded: Array, kind: int) -> None:
+    """A bare, open-ended truce of ``kind`` that the parties made themselves (no broker) starts tomorrow in
+    the ``lanes`` where ``succeeded``."""
     if succeeded.any():
         success = mask(model, select(lanes, succeeded))
-        model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), SETTLEMENT, 0)
+        model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), kind, 0)
 
 
 def ending(model: EscalationModel) -> Array:

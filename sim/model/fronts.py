@@ -44,7 +44,8 @@ def base_power(model: EscalationModel) -> Array:
     outside = model.params.outside
     party = model.params.party
     entrant = outside["intervention_power"] * np.where(model.form == LIMITED, outside["limited_share"], 1.0)
-    mobilised = np.clip(model.day / np.maximum(party["mobilisation_days"], 1e-9), 0.0, 1.0)
+    days = party["mobilisation_days"]
+    mobilised = np.where(days > 0, np.clip(model.day / np.maximum(days, 1e-9), 0.0, 1.0), 1.0)   # 0: at once
     power = np.where(model.day0_party, party["strength"] * (1.0 + party["reserves"] * mobilised), entrant)
     if model.suppliers.size:
         power = power * (1.0 + supplied(model))

@@ -37,6 +37,12 @@ def expire(model: EscalationModel, active: Array) -> None:
         model.end_truce(over, broken=False, end_day=model.day)
 
 
+def war_open(model: EscalationModel, active: Array) -> Array:
+    """(lanes): where the war is being fought today and no truce or result has come yet: the lanes a
+    brokered truce, a halt or a settlement can still end."""
+    return active & model.fighting_today & ~model.truce_in_force & (model.winner < 0) & ~model.decided
+
+
 def start_scheduled(model: EscalationModel, active: Array) -> None:
     """A truce agreed for today takes effect wherever the war is still being fought."""
     params = model.params
@@ -71,17 +77,16 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     ones = np.ones_like(d["monitored_violation_factor"])
     design_factor = model.gather(np.stack([ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]]),
                                  design)
+    # A truce that lasts consolidates: deliberate violations and false alarms halve every half-life.
+    consolidation = np.exp2(-np.maximum(model.day - model.truce_start, 0) / d["consolidation_half_life"])
     noise_factor = model.gather(np.stack([ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]]), design)
-    noise_factor = noise_factor * np.exp2(-np.maximum(model.day - model.truce_start, 0) / d["consolidation_half_life"])
+    noise_factor = noise_factor * consolidation
     tolerance = model.gather(np.stack([d["bare_tolerance"], d["monitored_tolerance"], d["peacekept_tolerance"]]),
                              design)
     bias = np.zeros(model.camp.shape)
     for m in range(len(model.params.structure.mediator_ids)):
         bias = np.where(model.truce_broker == m, model.params.mediator["bias_against"][m], bias)
     at_war = (model.camp >= 0) & in_truce
-    # A truce that lasts consolidates: deliberate violations halve every consolidation half-life.
-    age = np.maximum(model.day - model.truce_start, 0)
-    consolidation = np.exp2(-age / d["consolidation_half_life"])
     hazard = (1.0 - party["truce_compliance"]) * design_factor * (1.0 - model.pressure) * consolidation
     hazard = hazard * (1.0 + d["momentum_truce_breaking"] * model.pressing_now)
     hazard = np.minimum(hazard * (1.0 + d["emboldening"] * model.backing) * (1.0 + bias), 1.0)
@@ -110,8 +115,7 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     as the dead mount (Bercovitch 1996). A halt brought about on a side still pressing, by coercion
     or a patron's pressure, is an imposed one.
     """
-    open_lanes = active & model.fighting_today & ~model.truce_in_force & (model.winner < 0) & ~model.decided
-    open_lanes &= model.params.brokered_truces
+    open_lanes = war_open(model, active) & model.params.brokered_truces
     mediators = model.params.mediator
     if not open_lanes.any() or not len(model.params.structure.mediator_ids):
         return
