@@ -170,3 +170,42 @@ def test_a_chunk_that_kills_its_worker_twice_stops_the_run(karabakh, monkeypatch
     params = compile_scenarios([karabakh])
     with pytest.raises(executors.WorkerDiedError, match="died twice"):
         list(ProcessExecutor(2).map(params, plan_chunks(200, seed=2, chunk_size=100)))
+
+
+def test_a_pool_that_breaks_while_chunks_are_submitted_loses_none(karabakh, monkeypatch) -> None:
+    """A worker can die between two submissions: submit() then raises, and that chunk must be retried too."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import sim.ensemble.executors as executors
+
+    class BreaksOnThirdSubmit(executors.ProcessPoolExecutor):
+        broken = False
+
+        def submit(self, *args, **kwargs):
+            if not BreaksOnThirdSubmit.broken and len(getattr(self, "_pending_work_items", {})) == 2:
+                BreaksOnThirdSubmit.broken = True
+                raise BrokenProcessPool("a worker died while chunks were being submitted")
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", BreaksOnThirdSubmit)
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(500, seed=2, chunk_size=100)
+    notes: list[str] = []
+    results = list(ProcessExecutor(2).map(params, chunks, notify=notes.append))
+    assert BreaksOnThirdSubmit.broken and any("died" in note for note in notes)
+    assert sorted(r.chunk.index for r in results) == [0, 1, 2, 3, 4]
+
+
+def test_an_executor_that_finishes_short_stops_the_run(karabakh) -> None:
+    """A summary of fewer runs than asked would look valid: stream_chunks refuses to end short."""
+    import sim.ensemble.executors as executors
+    from sim.ensemble.runner import stream_chunks
+
+    class DropsTheLastChunk:
+        def map(self, params, chunks, notify=None):
+            return (simulate_chunk(params, chunk) for chunk in list(chunks)[:-1])
+
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(300, seed=2, chunk_size=100)
+    with pytest.raises(executors.WorkerDiedError, match=r"without chunk\(s\) 2"):
+        list(stream_chunks(params, chunks, executor=DropsTheLastChunk(), progress=False))

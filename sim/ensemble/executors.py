@@ -123,8 +123,9 @@ class ProcessExecutor:
                 while pending or in_flight:
                     with _signals_held():  # submit() forks the workers
                         while pending and len(in_flight) < window:
-                            chunk = pending.pop(0)
-                            in_flight[pool.submit(simulate_chunk, params, chunk)] = chunk
+                            # a pool already broken raises here: the chunk stays pending, never lost
+                            in_flight[pool.submit(simulate_chunk, params, pending[0])] = pending[0]
+                            pending.pop(0)
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in sorted(done, key=lambda f: in_flight[f].index):
                         result = future.result()

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from sim.analysis.summary import Accumulator
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
-from sim.ensemble.executors import make_executor
+from sim.ensemble.executors import WorkerDiedError, make_executor
 from sim.ensemble.tables import concatenate, runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.loader import load_scenario
@@ -51,10 +51,15 @@ def stream_chunks(params: Parameters, chunks: Sequence[Chunk], *, workers: int |
     results: Iterable[ChunkResult] = executor.map(params, chunks, notify=notify)
     bar = tqdm(total=total, unit="runs", unit_scale=True, disable=not progress, delay=1.0,
                file=sys.stderr, desc=params.name, dynamic_ncols=True)
+    expected = {c.index for c in chunks}
     try:
         for result in results:
             bar.update(result.chunk.replications * result.chunk.points)
+            expected.discard(result.chunk.index)
             yield result
+        if expected:  # an executor must never finish short: a summary of fewer runs would look valid
+            raise WorkerDiedError(f"the executor finished without chunk(s) {', '.join(map(str, sorted(expected)))}; "
+                                  "the chunks finished so far are kept")
     finally:
         bar.close()
         close = getattr(results, "close", None)
