@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.analysis.stats import cumulative_proportion, histogram_quantile, proportion, wilson_interval
 from sim.ensemble.chunks import ChunkResult
-from sim.model.endings import ENDINGS, NEGOTIATED
+from sim.model.endings import ENDINGS, HALTS
 from sim.model.model import OUTCOMES, REGIONAL
 from sim.model.params import LIMITED, Parameters
 from sim.scenario.schema import DEFAULT_LADDER, FORMS
@@ -74,7 +74,7 @@ class Accumulator:
         self.runs += np.bincount(point, minlength=points)
         np.add.at(self.outcomes, (point, runs["outcome"]), 1)
         np.add.at(self.endings, (point, runs["ended_by"]), 1)
-        halted = runs["ended_by"] >= NEGOTIATED
+        halted = np.isin(runs["ended_by"], HALTS)
         np.add.at(self.halt_brokers, (point[halted], runs["halt_broker"][halted]), 1)   # -1: the parties (last)
         escalated = runs["escalation_day"] >= 0
         np.add.at(self.escalation_days, (point[escalated], runs["escalation_day"][escalated]), 1)

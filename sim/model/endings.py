@@ -29,6 +29,8 @@ ENDINGS = ("ongoing", "capitulation", "withdrawal", "negotiated_halt", "imposed_
 ONGOING, CAPITULATION, WITHDRAWAL, NEGOTIATED, IMPOSED_HALT, UNILATERAL_HALT, FROZEN = range(len(ENDINGS))
 #: The ending each kind of truce standing at the end stands for.
 TRUCE_ENDING = {BROKERED: NEGOTIATED, IMPOSED: IMPOSED_HALT, UNILATERAL: UNILATERAL_HALT, SETTLEMENT: NEGOTIATED}
+#: Endings under a truce standing at the end: each has a broker (or the parties themselves).
+HALTS = (NEGOTIATED, IMPOSED_HALT, UNILATERAL_HALT, FROZEN)
 #: A truce standing at the end under which fire was exchanged on at least this share of its days: a frozen conflict.
 FROZEN_EXCHANGE_SHARE = 0.5
 
