@@ -25,7 +25,7 @@ def party(**overrides: Any) -> dict[str, Any]:
 
 
 def outside(**overrides: Any) -> dict[str, Any]:
-    profile = {"escalation_rate": 0.0, "indirect_support": 0.0, "intervention_power": 0.0,
+    profile = {"escalation_rate": 0.0, "readiness": 0.0, "indirect_support": 0.0, "intervention_power": 0.0,
                "exposure": 0.0, "incident_absorption": 1.0}
     profile.update(overrides)
     return profile

@@ -188,7 +188,7 @@ def test_identical_variants_differ_by_exactly_nothing() -> None:
 
 def test_a_riskier_variant_shows_a_positive_paired_difference() -> None:
     result = compare(KARABAKH, runs=4_000, seed=1, workers=1, progress=False,
-                     first_overrides=["actors.turkey.outside.escalation_rate=0.2"])
+                     first_overrides=["actors.turkey.outside.escalation_rate=0.8"])
     assert result.difference["ci_low"] > 0
     assert result.difference["discordant_second"] == 0  # common random numbers: never less escalation
 

@@ -78,6 +78,22 @@ def test_karabakh_scenario_loads() -> None:
     assert validate_file(KARABAKH) == []
 
 
+def test_unset_escalation_rate_and_readiness_run_with_the_shared_dynamics_values() -> None:
+    from sim.model.params import compile_scenarios
+
+    unset = load_scenario(MINIMAL, overrides=["dynamics.readiness=0.6", "dynamics.escalation_rate=0.07"])
+    params = compile_scenarios([unset])
+    a = params.structure.actor_ids.index("big")
+    assert unset.actor("big").outside.readiness is None
+    assert params.outside["readiness"][a].item() == 0.6                 # the shared value
+    assert params.outside["escalation_rate"][a].item() == 0.05          # its own value, set in the file
+    own = compile_scenarios([load_scenario(MINIMAL, overrides=["actors.big.outside.readiness=0.2",
+                                                               "dynamics.readiness=0.6"])])
+    assert own.outside["readiness"][a].item() == 0.2                    # its own value wins
+    default = compile_scenarios([load_scenario(MINIMAL)])
+    assert default.outside["readiness"][a].item() == Dynamics().readiness
+
+
 def test_minimal_scenario_loads_with_defaults() -> None:
     scenario = load_scenario(MINIMAL)
     red = scenario.actor("red").party
@@ -87,7 +103,7 @@ def test_minimal_scenario_loads_with_defaults() -> None:
     assert (big.camp, big.party, big.mediator) == (None, None, None)
     outside = big.outside
     assert (outside.indirect_support, outside.exposure, outside.incident_absorption) == (0.0, {}, 1.0)
-    assert (outside.initial_form, outside.front, outside.readiness, outside.limited_share) == ("none", None, 0.0, 0.4)
+    assert (outside.initial_form, outside.front, outside.readiness, outside.limited_share) == ("none", None, None, 0.4)
     mediator = scenario.actor("neutral").mediator
     assert (mediator.bias_toward, mediator.bias, mediator.fields) == (None, 0.0, "none")
     assert scenario.initial_state == "war"

@@ -187,7 +187,7 @@ def test_params_lists_every_overridable_path_with_value_bounds_and_meaning() -> 
     infos = {info.path: info for info in overridable_parameters(scenario)}
     rate = infos["actors.big.outside.escalation_rate"]
     assert rate.value == 0.05 and rate.allowed == "a number from 0 to 1"
-    assert rate.description.startswith("daily probability of climbing one form")
+    assert rate.description.startswith("daily probability of climbing when a commitment")
     assert rate.declared is not None and rate.declared.range == [0.01, 0.2]
     assert infos["actors.neutral.mediator.leverage.red"].allowed == "a number from 0 to 1"
     assert infos["commitments.big_blue.trigger"].allowed == "'recognised_territory', 'forces_anywhere', 'defeat_likely', 'rival_entry' or 'fighting_anywhere'"

@@ -72,6 +72,12 @@ DEFAULT_DYNAMICS: dict[str, tuple[float, float]] = {
     "halt_acceptance": (0.04, 0.9),
     # reference 0.1, a convention (no published elasticity of settlements to ripeness, 7.8.7)
     "settlement_rate": (0.01, 0.3),
+    # reference 0.03-0.05 a day (the Karabakh backers, a judgement): an honoured commitment acted on within
+    # a month or two, to within days
+    "escalation_rate": (0.01, 0.4),
+    # reference 0 (one form at a time): from climbing form by form to a decision that goes straight to the
+    # commitment's ceiling
+    "readiness": (0.0, 1.0),
 }
 
 DEFAULT_CANDIDATES = 64

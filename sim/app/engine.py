@@ -28,7 +28,7 @@ from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.loader import LoadedScenario, load_variants
 from sim.scenario.overrides import allowed_fields, entry_label, format_value, model_of, resolve_path
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import SHARED_OUTSIDE_FIELDS, Scenario
 
 FIRST_RUNS = 2_000          # the first estimate: one chunk, a fraction of a second
 REFINED_RUNS = 64_000       # where background refinement stops
@@ -82,7 +82,13 @@ class Control:
 
 
 def _data(scenario: Scenario) -> dict[str, Any]:
-    return scenario.model_dump(mode="json", by_alias=True)
+    """The scenario as plain data, an outside power's unset shared fields showing the value it runs with."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    for actor in data.get("actors") or []:
+        for name in SHARED_OUTSIDE_FIELDS if actor.get("outside") else ():
+            if actor["outside"].get(name) is None:
+                actor["outside"][name] = data["dynamics"][name]
+    return data
 
 
 def read_value(scenario: Scenario, path: str) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.scenario.checks import KIND_DEFAULTS
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.schema import FORMS, Dynamics, OutsideProfile, PartyProfile, Scenario
+from sim.scenario.schema import FORMS, SHARED_OUTSIDE_FIELDS, Dynamics, OutsideProfile, PartyProfile, Scenario
 
 DESIGNS = ("bare", "monitored", "peacekept")
 FIELDING_DESIGN = {"none": 0, "monitors": 1, "peacekeepers": 2}
@@ -255,8 +255,11 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
 
     def outside_value(s: Scenario, actor_id: str, name: str) -> float:
         profile = s.actor(actor_id).outside
-        if profile is not None:
-            return float(getattr(profile, name))
+        value = None if profile is None else getattr(profile, name)
+        if value is not None:
+            return float(value)
+        if name in SHARED_OUTSIDE_FIELDS:   # the shared value, fitted across the case library (section 9)
+            return float(getattr(s.dynamics, name))
         default = OutsideProfile.model_fields[name].default
         return float(default) if isinstance(default, (int, float)) else 0.0
 

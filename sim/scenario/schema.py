@@ -117,14 +117,20 @@ class PartyProfile(Strict):
     )
 
 
+#: Outside-power fields that, left unset, take the ``dynamics`` value of the same name (fitted across the library).
+SHARED_OUTSIDE_FIELDS = ("escalation_rate", "readiness")
+
+
 class OutsideProfile(Strict):
     """How an outside power climbs its own involvement, and what its involvement is worth."""
 
-    escalation_rate: Probability = Field(
-        description="daily probability of climbing one form when a commitment's trigger is fully met"
+    escalation_rate: Probability | None = Field(
+        None, description="daily probability of climbing when a commitment's trigger is fully met "
+        "(omit: dynamics.escalation_rate, fitted across the case library)"
     )
-    readiness: Probability = Field(
-        0.0, description="probability that a climb goes straight to the commitment's ceiling (forces ready)"
+    readiness: Probability | None = Field(
+        None, description="probability that a climb goes straight to the commitment's ceiling "
+        "(omit: dynamics.readiness, fitted across the case library)"
     )
     indirect_support: bounded(0.0, 10.0) = Field(  # type: ignore[valid-type]
         0.0, description="combat power added to the protected party, as a share, at the deniable and indirect forms"
@@ -322,6 +328,8 @@ class Dynamics(Strict):
     halt_acceptance: Probability = 0.05183
     settlement_rate: Probability = 0.183
     stalemate_momentum: Probability = 0.2
+    escalation_rate: Probability = 0.2334
+    readiness: Probability = 0.1427
 
 
 STATISTICS = (
