@@ -182,6 +182,15 @@ def test_the_sweep_command_uses_the_declared_uncertainties(tmp_path: Path, capsy
 
 # ---- escalation params -------------------------------------------------------------------------------
 
+def test_params_shows_an_unset_shared_field_at_the_value_it_runs_with() -> None:
+    from sim.scenario.uncertainties import parameter_rows
+
+    scenario = load_text(minimal_text(), overrides=["dynamics.readiness=0.375"]).scenario
+    rows = {row["path"]: row for row in parameter_rows(scenario)}
+    assert rows["actors.big.outside.readiness"]["value"] == "0.375 (dynamics)"
+    assert rows["actors.big.outside.escalation_rate"]["value"] == "0.05"      # set in the file
+
+
 def test_params_lists_every_overridable_path_with_value_bounds_and_meaning() -> None:
     scenario = load_text(minimal_text()).scenario
     infos = {info.path: info for info in overridable_parameters(scenario)}

@@ -391,13 +391,19 @@ def _is_section(spec: FieldSpec) -> bool:
 
 def parameter_rows(scenario: Any) -> list[dict[str, str]]:
     """:func:`overridable_parameters` as text rows (path, value, allowed, declared range, description)."""
+    from sim.scenario.schema import SHARED_OUTSIDE_FIELDS
+
     rows = []
     for info in overridable_parameters(scenario):
         declared = ""
         if info.declared is not None:
             declared = (f"[{info.declared.range[0]:g}, {info.declared.range[1]:g}]" if info.declared.range
                         else "{" + ", ".join(_plain_text(c) for c in info.declared.choices or ()) + "}")
-        rows.append({"path": info.path, "value": _show(info.value), "allowed": info.allowed,
+        value = _show(info.value)
+        name = info.path.rsplit(".", 1)[-1]
+        if info.value is None and name in SHARED_OUTSIDE_FIELDS and info.path.startswith("actors."):
+            value = f"{getattr(scenario.dynamics, name):g} (dynamics)"   # an unset field runs with the shared value
+        rows.append({"path": info.path, "value": value, "allowed": info.allowed,
                      "uncertainty": declared, "description": info.description})
     return rows
 
