@@ -274,3 +274,15 @@ def test_the_reference_candidate_forecasts_exactly_what_a_plain_run_does(cases: 
     for i, name in enumerate(result.cases):
         plain = run_ensemble(cases / f"{name}.yaml", runs=200, workers=1, progress=False)
         assert result.loo["p_reference"][i] == plain.summary["p_regional_escalation"]["estimate"], name
+
+
+def test_fitting_the_shared_pace_names_the_powers_that_keep_their_own(cases: Path) -> None:
+    """dynamics.escalation_rate is the value of the outside powers that leave theirs unset; a case's own value
+    is a fact of the case, kept, and the calibration says so."""
+    from sim.analysis.calibrate import calibrate
+
+    notes: list[str] = []
+    calibrate(cases, {"escalation_rate": (0.01, 0.4)}, candidates=2, runs=20, workers=1, progress=False,
+              notify=notes.append)
+    assert sum("patron set their own escalation_rate, which the fit of dynamics.escalation_rate does not change"
+               in note for note in notes) == 3

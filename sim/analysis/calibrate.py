@@ -45,7 +45,7 @@ from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE
 from sim.model.endings import ENDINGS
 from sim.scenario.errors import Problem, UserError, did_you_mean
 from sim.scenario.loader import LoadedScenario, load_with_provenance
-from sim.scenario.schema import Dynamics, Observed
+from sim.scenario.schema import SHARED_OUTSIDE_FIELDS, Dynamics, Observed
 from sim.scenario.uncertainties import describe_bounds, field_bounds
 from sim.scenario.yamlsource import Document, read_document
 
@@ -487,6 +487,11 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
         own = sorted(set(ranges) & set(scenario.dynamics.model_fields_set))
         if own:
             notes.append(f"{path.name}: its own value of {', '.join(own)} is replaced by each candidate's")
+        for name in sorted(set(ranges) & set(SHARED_OUTSIDE_FIELDS)):
+            setting = [a.id for a in scenario.actors if a.outside is not None and getattr(a.outside, name) is not None]
+            if setting:
+                notes.append(f"{path.name}: {', '.join(setting)} set their own {name}, which the fit of "
+                             f"dynamics.{name} does not change")
         forecast = simulate_case(loaded, with_reference, runs, seed, workers=workers, executor=executor,
                                  chunk_size=chunk_size, progress=False)
         observed = observed_outcomes(scenario.observed, scenario.horizon_days)
