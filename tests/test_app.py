@@ -41,6 +41,7 @@ def test_controls_cover_numbers_choices_and_switches_with_the_schema_bounds(load
     # Turkey's rate is left to the shared value: the control starts from the value it runs with
     assert (rate.baseline, rate.low, rate.numeric) == (scenario.dynamics.escalation_rate, 0.0, True)
     assert rate.low <= rate.baseline <= rate.high <= 1.0
+    assert rate.snap(rate.high) == rate.high        # a derived top end is on the slider's grid
     scope = control_for(scenario, "commitments.russia_armenia_pact.trigger")
     assert (scope.baseline, scope.choices) == ("recognised_territory", ("recognised_territory", "forces_anywhere",
                                                                      "defeat_likely", "rival_entry", "fighting_anywhere"))

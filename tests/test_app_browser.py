@@ -43,7 +43,7 @@ from sim.scenario.loader import load_with_provenance  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 KARABAKH = ROOT / "scenarios" / "nagorno_karabakh_2020.yaml"
 # The control the test adds and moves: Turkey's escalation rate drives most of the risk.
-PATH = "commitments.turkey_azerbaijan_pact.reliability"
+PATH = "actors.turkey.outside.escalation_rate"   # unset in the scenario: added on the page, from the shared value
 RUNS = 8_000
 SCREENSHOT = os.environ.get("ESCALATION_APP_SCREENSHOT")  # set to write the README's picture
 NOT_CLICKABLE = (ElementClickInterceptedException, ElementNotInteractableException, StaleElementReferenceException)

@@ -169,6 +169,10 @@ def control_for(scenario: Scenario, path: str, *, low: float | None = None, high
     if high is None:
         wide = max(2.0 * abs(value), value + (10.0 if integer else 0.1))
         high = wide if ceiling is None else min(ceiling, wide)
+        # a derived top end falls on the slider's grid (0.465, not 0.4668), inside the field's bounds
+        grid = Control(path, value, low=low, high=high, integer=integer)
+        on_grid = grid.snap(high)
+        high = on_grid if on_grid >= value and (ceiling is None or on_grid <= ceiling) else high
     return Control(path, value, low=low, high=high, source=source, integer=integer)
 
 
