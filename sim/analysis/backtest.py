@@ -28,7 +28,7 @@ import pandas as pd
 from sim.ensemble.runner import run_ensemble
 from sim.scenario.checks import KIND_DEFAULTS
 from sim.scenario.errors import Problem, ScenarioError, UserError
-from sim.scenario.loader import load_scenario
+from sim.scenario.loader import LoadedScenario, load_with_provenance
 from sim.scenario.schema import FORMS, Scenario
 
 PUBLISHED_JOINER_RATE = 0.102  # a third state joins after onset in 10.2% of disputes (GML MID 2.2.1)
@@ -150,6 +150,11 @@ def has_committing_tie(scenario: Scenario) -> bool:
 
 def load_cases(folder: str | Path) -> list[tuple[Path, Scenario]]:
     """Every case file in a folder (sorted); each must load and record its observed outcome."""
+    return [(path, loaded.scenario) for path, loaded in load_case_files(folder)]
+
+
+def load_case_files(folder: str | Path) -> list[tuple[Path, LoadedScenario]]:
+    """:func:`load_cases` with each case's source document (for overrides and line numbers)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(Problem("not a folder of case files", source=str(folder)))
@@ -159,14 +164,14 @@ def load_cases(folder: str | Path) -> list[tuple[Path, Scenario]]:
     cases, problems = [], []
     for path in files:
         try:
-            scenario = load_scenario(path)
+            loaded = load_with_provenance(path)
         except ScenarioError as error:
             problems.extend(error.problems)
             continue
-        if scenario.observed is None:
+        if loaded.scenario.observed is None:
             problems.append(Problem("a case needs an 'observed:' block recording what happened", source=str(path)))
             continue
-        cases.append((path, scenario))
+        cases.append((path, loaded))
     if problems:
         raise ScenarioError(problems)
     return cases

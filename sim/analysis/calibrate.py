@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.backtest import calibrated_scores, has_committing_tie, load_cases
+from sim.analysis.backtest import calibrated_scores, has_committing_tie, load_case_files
 from sim.analysis.sweep import stream_design
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE
 from sim.model.endings import ENDINGS
 from sim.scenario.errors import Problem, UserError, did_you_mean
-from sim.scenario.loader import LoadedScenario, load_with_provenance
+from sim.scenario.loader import LoadedScenario
 from sim.scenario.schema import SHARED_OUTSIDE_FIELDS, Dynamics, Observed
 from sim.scenario.uncertainties import describe_bounds, field_bounds
 from sim.scenario.yamlsource import Document, read_document
@@ -475,15 +475,15 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
         design_seed = DESIGN_SEED if seed is None else seed
     design = sobol_design(ranges, candidates, design_seed)
     with_reference = pd.concat([design, pd.DataFrame([reference_values(list(ranges))])], ignore_index=True)
-    found = load_cases(folder)
+    found = load_case_files(folder)
     names, notes = [], []
     per_outcome: dict[str, list[np.ndarray]] = {name: [] for name in OUTCOMES}
     recorded: dict[str, list[bool]] = {name: [] for name in OUTCOMES}
     escalation, committing = [], []
     observed_escalation, observed_war = [], []
     bar = tqdm(found, desc="calibrate", unit="case", disable=not progress, dynamic_ncols=True)
-    for path, scenario in bar:
-        loaded = load_with_provenance(path)
+    for path, loaded in bar:
+        scenario = loaded.scenario
         own = sorted(set(ranges) & set(scenario.dynamics.model_fields_set))
         if own:
             notes.append(f"{path.name}: its own value of {', '.join(own)} is replaced by each candidate's")

@@ -82,9 +82,10 @@ def ripeness(model: EscalationModel, lanes: Lanes | None = None) -> Array:
     opened, momentum, camp, distress = model.front_opened, model.front_momentum, model.camp, model.distress
     stalemate = np.broadcast_to(d["stalemate_momentum"], model.lane_shape)
     if lanes is not None:
-        opened, momentum, camp, distress = (value[:, lanes[0], lanes[1]]
-                                            for value in (opened, momentum, camp, distress))
-        stalemate = stalemate[lanes]
+        fronts, actors = np.arange(model.fronts), np.arange(model.actor_count)
+        opened, momentum = rows_at(opened, fronts, lanes), rows_at(momentum, fronts, lanes)
+        camp, distress = rows_at(camp, actors, lanes), rows_at(distress, actors, lanes)
+        stalemate = per_lane(model, d["stalemate_momentum"], lanes)
     moving = np.where(opened, np.abs(momentum), 0.0).max(axis=0)
     still = np.clip(1.0 - moving / np.maximum(stalemate, 1e-9), 0.0, 1.0)
     at_war = camp >= 0

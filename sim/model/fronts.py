@@ -101,19 +101,29 @@ def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
     return result
 
 
+def holdings(model: EscalationModel, ground: Array, rows: Array | slice = slice(None),
+             fronts_of: list[list[int]] | None = None) -> Array:
+    """(A, lanes): ``ground`` (A, F, lanes: the share of each front its camp holds, now or at entry) weighted by
+    each actor's forces per front (``rows``: those actors only). ``fronts_of``: :func:`front_rows` of ``rows``,
+    if known."""
+    actors = np.arange(model.actor_count)[rows]
+    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
+    result = np.zeros((len(actors), *model.lane_shape))
+    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
+        for f in fronts:
+            result[i] += model.share[a, f] * ground[a, f]
+    return result
+
+
 def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
              fronts_of: list[list[int]] | None = None) -> Array:
     """(A, lanes): whether each actor holds its war aim: the ground it fights for (all of it, for an aim
     of 1), or the days of a punitive or coercive operation fought. ``fronts_of``: :func:`front_rows` of
     ``rows``, if known."""
     actors = np.arange(model.actor_count)[rows]
-    fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
     party = model.params.party
     aim = party["war_aim"][actors]
-    holding = np.zeros((len(actors), *model.lane_shape))
-    for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
-        for f in fronts:
-            holding[i] += model.share[a, f] * model.held_now[a, f]
+    holding = holdings(model, model.held_now, actors, fronts_of)
     operation = party["operation_days"][actors]
     return (holding >= aim) | ((operation > 0) & (model.days_fought[actors] >= operation))
 
@@ -308,8 +318,9 @@ def _leave_the_war(model: EscalationModel, active: Array) -> None:
                          for c in range(camps)])
         survivor = np.argmax(best, axis=0)
         broken &= ~(everyone_breaks & (model.camp == survivor))
-    holding = (model.share * model.held_now).sum(axis=1)
-    at_start = (model.share * model.held_at_entry).sum(axis=1)
+    fronts_of = front_rows(model)
+    holding = holdings(model, model.held_now, fronts_of=fronts_of)
+    at_start = holdings(model, model.held_at_entry, fronts_of=fronts_of)
     withdrawing = broken & model.day0_party & (holding >= at_start - 1e-9)
     capitulating = broken & model.day0_party & ~withdrawing
     fronts_left = (withdrawing[:, None] & (model.share > 0)).any(axis=0)       # (F, lanes)

@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.model import commitments, endings, fronts, truces
 from sim.model.agents import Actor
+from sim.model.lanes import rows_at
 from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
@@ -332,7 +333,8 @@ class EscalationModel(mesa.Model):
         With ``lanes`` (as ``np.nonzero`` gives them), ``willing`` is (A, len) and so is the result."""
         camp, power = self.camp, self.power_now
         if lanes is not None:
-            camp, power = camp[:, lanes[0], lanes[1]], power[:, lanes[0], lanes[1]]
+            actors = np.arange(self.actor_count)
+            camp, power = rows_at(camp, actors, lanes), rows_at(power, actors, lanes)
         at_war = camp >= 0
         consent = np.ones(camp.shape[1:])
         for c in range(self.camp_count):
