@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.fronts import aim_held
-from sim.model.lanes import Lanes, mask, per_lane, rows_at, select
+from sim.model.lanes import Lanes, per_lane, rows_at, select
 from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, war_open
 
 if TYPE_CHECKING:
@@ -111,9 +111,7 @@ def settle(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
 def _halt_by_the_parties(model: EscalationModel, lanes: Lanes, succeeded: Array, kind: int) -> None:
     """A bare, open-ended truce of ``kind`` that the parties made themselves (no broker) starts tomorrow in
     the ``lanes`` where ``succeeded``."""
-    if succeeded.any():
-        success = mask(model, select(lanes, succeeded))
-        model.start_truce(success, model.day + 1, -1, np.zeros(model.lane_shape, dtype=np.int8), kind, 0)
+    model.start_truce(select(lanes, succeeded), model.day + 1, -1, 0, kind, 0)
 
 
 def ending(model: EscalationModel) -> Array:

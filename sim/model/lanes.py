@@ -47,3 +47,18 @@ def mask(model: EscalationModel, lanes: Lanes) -> Array:
     result = np.zeros(model.lane_shape, dtype=bool)
     result[lanes] = True
     return result
+
+
+def drawn(draw: Array, lanes: Lanes) -> Array:
+    """A day's draw (``(rows, 1, replications)`` or ``(1, replications)``: one per replication, the same at
+    every point) at ``lanes``: ``(rows, len(lanes))`` or ``(len(lanes),)``."""
+    return draw[..., 0, lanes[1]]
+
+
+def own_camp(camp: Array, per_camp: Array) -> Array:
+    """``per_camp[camp of each actor]`` (0 where the actor has no camp): ``camp`` (A, lanes), ``per_camp``
+    (camps, lanes)."""
+    result = np.zeros(camp.shape, dtype=per_camp.dtype)
+    for c in range(per_camp.shape[0]):
+        result = np.where(camp == c, per_camp[c], result)
+    return result

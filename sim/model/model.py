@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.model import commitments, endings, fronts, truces
 from sim.model.agents import Actor
-from sim.model.lanes import rows_at
+from sim.model.lanes import Lanes, own_camp, rows_at
 from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
@@ -321,10 +321,7 @@ class EscalationModel(mesa.Model):
 
     def own_camp(self, per_camp: Array) -> Array:
         """(A, lanes): ``per_camp[camp of each actor]`` (0 where the actor has no camp)."""
-        result = np.zeros(self.camp.shape, dtype=per_camp.dtype)
-        for c in range(self.camp_count):
-            result = np.where(self.camp == c, per_camp[c], result)
-        return result
+        return own_camp(self.camp, per_camp)
 
     def camp_consent(self, willing: Array, lanes: tuple[Array, Array] | None = None) -> Array:
         """(lanes): the probability that every camp at war agrees, when each actor at war agrees with
@@ -356,6 +353,10 @@ class EscalationModel(mesa.Model):
     def reach(self, rung: int, where: Array) -> None:
         """Every actor stands on ``rung`` today where ``where`` (actors x lanes) holds, if higher."""
         np.maximum(self.rung, np.where(where, np.int8(rung), np.int8(0)), out=self.rung)
+
+    def reach_at(self, rung: int, where: Array, lanes: Lanes) -> None:
+        """Every actor stands on ``rung`` today at ``lanes`` where ``where`` (actors x len(lanes)) holds, if higher."""
+        self.rung[:, *lanes] = np.maximum(self.rung[:, *lanes], np.where(where, np.int8(rung), np.int8(0)))
 
     def reach_one(self, actor: int, rung: int, where: Array) -> None:
         """Actor ``actor`` stands on ``rung`` today where ``where`` holds, if higher."""
@@ -394,38 +395,42 @@ class EscalationModel(mesa.Model):
         withdrawing = where & self.is_outside_row
         self.form = np.where(withdrawing, np.minimum(self.form, POSTURING), self.form).astype(np.int8)
 
-    def start_truce(self, where: Array, start_day: int, broker: int, design: Array, kind: Array | int,
+    def start_truce(self, lanes: Lanes, start_day: int, broker: int, design: Array | int, kind: Array | int,
                     term: Array | int) -> None:
-        """A truce starts on ``start_day`` where ``where`` holds: brokered by mediator ``broker`` (-1: by the
-        parties), of a design (bare, monitored, peacekept), a kind (``truces.TRUCE_KINDS``), and a fixed
-        term in days (0: open-ended)."""
-        self.truce_in_force |= where
-        self.truce_start = np.where(where, start_day, self.truce_start)
-        self.truce_broker = np.where(where, broker, self.truce_broker)
-        self.truce_design = np.where(where, design, self.truce_design).astype(np.int8)
-        self.truce_kind = np.where(where, kind, self.truce_kind).astype(np.int8)
-        self.truce_term = np.where(where, term, self.truce_term).astype(np.int32)
-        self.truce_exchange_days = np.where(where, 0, self.truce_exchange_days).astype(np.int32)
-        self.truces_brokered += where
-        self.grievance = np.where(where, 0.0, self.grievance)
+        """A truce starts on ``start_day`` at ``lanes`` (as ``np.nonzero`` gives them): brokered by mediator
+        ``broker`` (-1: by the parties), of a design (bare, monitored, peacekept), a kind (``truces.TRUCE_KINDS``),
+        and a fixed term in days (0: open-ended); each value one number or one per lane of ``lanes``."""
+        if not lanes[0].size:
+            return
+        self.truce_in_force[lanes] = True
+        self.truce_start[lanes] = start_day
+        self.truce_broker[lanes] = broker
+        self.truce_design[lanes] = design
+        self.truce_kind[lanes] = kind
+        self.truce_term[lanes] = term
+        self.truce_exchange_days[lanes] = 0
+        self.truces_brokered[lanes] += 1
+        self.grievance[:, *lanes] = 0.0
 
-    def end_truce(self, where: Array, broken: bool, end_day: int) -> None:
-        lanes = np.flatnonzero(where)
-        if lanes.size:
-            width = self.lane_shape[1]
-            original = lanes // width * self.replications + self.columns[lanes % width]
-            self.truce_log.append((
-                original,
-                self.truce_start.ravel()[lanes],
-                end_day - self.truce_start.ravel()[lanes],
-                np.full(lanes.size, broken),
-                self.truce_broker.ravel()[lanes],
-                self.truce_design.ravel()[lanes],
-                self.truce_kind.ravel()[lanes],
-            ))
-        self.truce_in_force &= ~where
+    def end_truce(self, lanes: Lanes, broken: bool, end_day: int) -> None:
+        """The truces in force at ``lanes`` (as ``np.nonzero`` gives them) end on ``end_day`` (``broken``: by a
+        collapse)."""
+        if not lanes[0].size:
+            return
+        original = lanes[0] * self.replications + self.columns[lanes[1]]
+        start = self.truce_start[lanes]
+        self.truce_log.append((
+            original,
+            start,
+            end_day - start,
+            np.full(lanes[0].size, broken),
+            self.truce_broker[lanes],
+            self.truce_design[lanes],
+            self.truce_kind[lanes],
+        ))
+        self.truce_in_force[lanes] = False
         if broken:
-            self.truces_broken += where
+            self.truces_broken[lanes] += 1
 
     def escalated(self) -> Array:
         """(lanes): whether the scenario's definition of regional escalation is met today."""
@@ -462,7 +467,7 @@ class EscalationModel(mesa.Model):
             self.ended_by = np.where(ending, endings.ending(self), self.ended_by).astype(np.int8)
             self.halt_broker = np.where(ending & self.truce_in_force, self.truce_broker,
                                         self.halt_broker).astype(np.int16)
-        self.end_truce(ending & self.truce_in_force, broken=False, end_day=self.day + 1)
+        self.end_truce(np.nonzero(ending & self.truce_in_force), broken=False, end_day=self.day + 1)
         self.finished |= ending
 
     def _compact(self) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.lanes import mask, per_lane, rows_at, select
+from sim.model.lanes import at, drawn, own_camp, per_lane, rows_at, select
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -33,8 +33,7 @@ BROKERED, IMPOSED, UNILATERAL, SETTLEMENT = range(len(TRUCE_KINDS))
 def expire(model: EscalationModel, active: Array) -> None:
     """A fixed-term pause ends, unbroken, when its term is over: fighting resumes today."""
     over = active & model.truce_in_force & (model.truce_term > 0) & (model.day >= model.truce_start + model.truce_term)
-    if over.any():
-        model.end_truce(over, broken=False, end_day=model.day)
+    model.end_truce(np.nonzero(over), broken=False, end_day=model.day)
 
 
 def war_open(model: EscalationModel, active: Array) -> Array:
@@ -47,62 +46,75 @@ def start_scheduled(model: EscalationModel, active: Array) -> None:
     """A truce agreed for today takes effect wherever the war is still being fought."""
     params = model.params
     for index, broker in enumerate(params.truce_brokers):
-        due = active & ~model.truce_in_force & (params.truce_days[index] == model.day)
-        if due.any():
-            model.start_truce(due, model.day, broker, params.truce_designs[index].astype(np.int8), BROKERED,
-                              params.truce_terms[index])
+        due = np.nonzero(active & ~model.truce_in_force & (params.truce_days[index] == model.day))
+        if due[0].size:
+            model.start_truce(due, model.day, broker, per_lane(model, params.truce_designs[index], due), BROKERED,
+                              per_lane(model, params.truce_terms[index], due))
 
 
-def _per_camp_any(model: EscalationModel, mask: Array) -> Array:
-    """(camps, lanes): whether ``mask`` holds for any actor of each camp."""
-    return np.stack([(mask & (model.camp == c)).any(axis=0) for c in range(model.camp_count)])
+def _per_camp_any(camp: Array, mask: Array, camps: int) -> Array:
+    """(camps, lanes): whether ``mask`` holds for any actor of each camp (``camp``: each actor's camp)."""
+    return np.stack([(mask & (camp == c)).any(axis=0) for c in range(camps)])
 
 
-def _by_other_camps(model: EscalationModel, mask: Array) -> Array:
+def _by_other_camps(camp: Array, mask: Array, camps: int) -> Array:
     """(A, lanes): whether ``mask`` holds for an actor in a camp other than each actor's own."""
-    per_camp = _per_camp_any(model, mask)
+    per_camp = _per_camp_any(camp, mask, camps)
     total = per_camp.sum(axis=0)
-    own = model.own_camp(per_camp)
-    return (total - np.where(model.camp >= 0, own, 0)) > 0
+    own = own_camp(camp, per_camp)
+    return (total - np.where(camp >= 0, own, 0)) > 0
 
 
 def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
-    """Violations, noisy attribution, spiral retaliation and the truce's tolerance, under a truce in force."""
-    in_truce = active & model.truce_in_force
-    if not in_truce.any():
+    """Violations, noisy attribution, spiral retaliation and the truce's tolerance, under a truce in force.
+    Worked out in the lanes under a truce only."""
+    lanes = np.nonzero(active & model.truce_in_force)
+    if not lanes[0].size:
         return
     d = model.dynamics
     party = model.params.party
-    design = model.truce_design
+    every_actor = np.arange(model.actor_count)
+
+    def rows(stack: Array) -> Array:
+        return rows_at(stack, every_actor, lanes)
+
+    def lane(value: Array) -> Array:
+        return per_lane(model, value, lanes)
+
+    design = model.truce_design[lanes]
     ones = np.ones_like(d["monitored_violation_factor"])
-    design_factor = model.gather(np.stack([ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]]),
-                                 design)
+    design_factor = at(np.stack([ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]]), design,
+                       lanes)
     # A truce that lasts consolidates: deliberate violations and false alarms halve every half-life.
-    consolidation = np.exp2(-np.maximum(model.day - model.truce_start, 0) / d["consolidation_half_life"])
-    noise_factor = model.gather(np.stack([ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]]), design)
+    consolidation = np.exp2(-np.maximum(model.day - model.truce_start[lanes], 0) / lane(d["consolidation_half_life"]))
+    noise_factor = at(np.stack([ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]]), design, lanes)
     noise_factor = noise_factor * consolidation
-    tolerance = model.gather(np.stack([d["bare_tolerance"], d["monitored_tolerance"], d["peacekept_tolerance"]]),
-                             design)
-    bias = np.zeros(model.camp.shape)
+    tolerance = at(np.stack([d["bare_tolerance"], d["monitored_tolerance"], d["peacekept_tolerance"]]), design, lanes)
+    broker = model.truce_broker[lanes]
+    bias = np.zeros((model.actor_count, lanes[0].size))
     for m in range(len(model.params.structure.mediator_ids)):
-        bias = np.where(model.truce_broker == m, model.params.mediator["bias_against"][m], bias)
-    at_war = (model.camp >= 0) & in_truce
-    hazard = (1.0 - party["truce_compliance"]) * design_factor * (1.0 - model.pressure) * consolidation
-    hazard = hazard * (1.0 + d["momentum_truce_breaking"] * model.pressing_now)
-    hazard = np.minimum(hazard * (1.0 + d["emboldening"] * model.backing) * (1.0 + bias), 1.0)
-    violated = at_war & (draws["violate"] < hazard)
-    offensive = (violated & (model.pressing_now > 0)).any(axis=0)
-    false_alarm = draws["false_alarm"] < d["attribution_noise"] * noise_factor
-    perceived = at_war & (_by_other_camps(model, violated) | false_alarm)
-    propensity = np.minimum(party["retaliation_propensity"] * (1.0 + d["spiral_gain"] * model.grievance), 1.0)
-    answers = perceived & (draws["retaliate"] < propensity)
-    model.grievance += perceived
-    model.reach(3, violated | answers)
+        bias = np.where(broker == m, rows(model.params.mediator["bias_against"][m]), bias)
+    camp = rows(model.camp)
+    at_war = camp >= 0
+    pressing = rows(model.pressing_now)
+    hazard = (1.0 - rows(party["truce_compliance"])) * design_factor * (1.0 - rows(model.pressure)) * consolidation
+    hazard = hazard * (1.0 + lane(d["momentum_truce_breaking"]) * pressing)
+    hazard = np.minimum(hazard * (1.0 + lane(d["emboldening"]) * rows(model.backing)) * (1.0 + bias), 1.0)
+    violated = at_war & (drawn(draws["violate"], lanes) < hazard)
+    offensive = (violated & (pressing > 0)).any(axis=0)
+    false_alarm = drawn(draws["false_alarm"], lanes) < lane(d["attribution_noise"]) * noise_factor
+    perceived = at_war & (_by_other_camps(camp, violated, model.camp_count) | false_alarm)
+    grievance = rows(model.grievance)
+    propensity = np.minimum(rows(party["retaliation_propensity"]) * (1.0 + lane(d["spiral_gain"]) * grievance), 1.0)
+    answers = perceived & (drawn(draws["retaliate"], lanes) < propensity)
+    grievance = grievance + perceived
+    model.grievance[:, *lanes] = grievance
+    model.reach_at(3, violated | answers, lanes)
     exchange = answers.any(axis=0)
-    collapse = exchange & (offensive | (draws["tolerate"] >= tolerance))
-    collapse |= (at_war & (model.grievance >= d["grievance_limit"])).any(axis=0)
-    model.truce_exchange_days += exchange & ~collapse
-    model.end_truce(collapse, broken=True, end_day=model.day)
+    collapse = exchange & (offensive | (drawn(draws["tolerate"], lanes) >= tolerance))
+    collapse |= (at_war & (grievance >= lane(d["grievance_limit"]))).any(axis=0)
+    model.truce_exchange_days[lanes] += exchange & ~collapse
+    model.end_truce(select(lanes, collapse), broken=True, end_day=model.day)
 
 
 def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
@@ -130,7 +142,7 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         if not candidates.any():
             continue
         lanes = np.nonzero(candidates)
-        leverage = np.nan_to_num(rows_at(mediators["leverage"][m], every_actor, lanes), nan=1.0)
+        leverage = rows_at(np.nan_to_num(mediators["leverage"][m], nan=1.0), every_actor, lanes)
         coercion = mediators["coercion"][m]
         pressing = rows_at(model.pressing_now, every_actor, lanes)
         pressure = rows_at(model.pressure, every_actor, lanes)
@@ -142,9 +154,11 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
             < per_lane(model, attempt, lanes) * accept * per_lane(model, fatality_factor, lanes)
         if not succeeded.any():
             continue
-        success = mask(model, select(lanes, succeeded))
-        pressing_somewhere = (model.camp >= 0) & (model.pressing_now > 0)
-        imposed = (pressing_somewhere & ((coercion > 0) | (model.pressure > 0))).any(axis=0)
-        model.start_truce(success, model.day + 1, m, mediators["design"][m].astype(np.int8),
-                          np.where(imposed, IMPOSED, BROKERED), mediators["term_days"][m])
-        open_lanes &= ~success
+        success = select(lanes, succeeded)
+        # Imposed: some party at war still presses, and the mediator coerces or a patron presses.
+        pressing_somewhere = (rows_at(model.camp, every_actor, success) >= 0) & (pressing[:, succeeded] > 0)
+        imposed = (pressing_somewhere & ((per_lane(model, coercion, success) > 0) | (pressure[:, succeeded] > 0))
+                   ).any(axis=0)
+        model.start_truce(success, model.day + 1, m, per_lane(model, mediators["design"][m], success),
+                          np.where(imposed, IMPOSED, BROKERED), per_lane(model, mediators["term_days"][m], success))
+        open_lanes[success] = False
