@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.lanes import Lanes, mask, per_lane, select
+from sim.model.lanes import Lanes, mask, per_lane, rows_at, select
 from sim.model.params import DENIABLE, LIMITED
 
 if TYPE_CHECKING:
@@ -102,16 +102,19 @@ def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
 
 
 def holdings(model: EscalationModel, ground: Array, rows: Array | slice = slice(None),
-             fronts_of: list[list[int]] | None = None) -> Array:
+             fronts_of: list[list[int]] | None = None, lanes: Lanes | None = None) -> Array:
     """(A, lanes): ``ground`` (A, F, lanes: the share of each front its camp holds, now or at entry) weighted by
     each actor's forces per front (``rows``: those actors only). ``fronts_of``: :func:`front_rows` of ``rows``,
-    if known."""
+    if known; ``lanes``: at those lanes only (as ``np.nonzero`` gives them)."""
     actors = np.arange(model.actor_count)[rows]
     fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
-    result = np.zeros((len(actors), *model.lane_shape))
+    result = np.zeros((len(actors), *(model.lane_shape if lanes is None else (lanes[0].size,))))
     for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
         for f in fronts:
-            result[i] += model.share[a, f] * ground[a, f]
+            if lanes is None:
+                result[i] += model.share[a, f] * ground[a, f]
+            else:
+                result[i] += model.share[a, f][lanes] * ground[a, f][lanes]
     return result
 
 
@@ -301,37 +304,47 @@ def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array
 def _leave_the_war(model: EscalationModel, active: Array) -> None:
     """An actor whose resolve falls to its threshold leaves: a party capitulates, or, if it still holds
     the ground it started from, withdraws to the start line; an outside power withdraws. When every
-    camp but one is gone, that camp has won, unless the last to go withdrew (no one was defeated)."""
+    camp but one is gone, that camp has won, unless the last to go withdrew (no one was defeated).
+    Worked out in the lanes where some actor breaks today only."""
     d = model.dynamics
-    at_war = model.camp >= 0
     threshold = np.where(model.withdraws, d["withdrawal_resolve"], d["capitulation_resolve"])
-    broken = active & at_war & (model.resolve <= threshold)
-    if not broken.any():
+    breaking = active & (model.camp >= 0) & (model.resolve <= threshold)
+    lanes = np.nonzero(breaking.any(axis=0))
+    if not lanes[0].size:
         return
+    every_actor = np.arange(model.actor_count)
+    broken = breaking[:, *lanes]
+    camp = rows_at(model.camp, every_actor, lanes)
+    at_war = camp >= 0
     staying = at_war & ~broken
     camps = model.camp_count
-    alive_after = np.stack([(staying & (model.camp == c)).any(axis=0) for c in range(camps)])
-    everyone_breaks = active & ~alive_after.any(axis=0) & at_war.any(axis=0)
+    alive_after = np.stack([(staying & (camp == c)).any(axis=0) for c in range(camps)])
+    everyone_breaks = ~alive_after.any(axis=0) & at_war.any(axis=0)
     if everyone_breaks.any():
         # Every camp breaks the same day: the one with the highest resolve among its parties holds on.
-        best = np.stack([np.where(at_war & (model.camp == c), model.resolve, -np.inf).max(axis=0)
-                         for c in range(camps)])
+        resolve = rows_at(model.resolve, every_actor, lanes)
+        best = np.stack([np.where(at_war & (camp == c), resolve, -np.inf).max(axis=0) for c in range(camps)])
         survivor = np.argmax(best, axis=0)
-        broken &= ~(everyone_breaks & (model.camp == survivor))
+        broken &= ~(everyone_breaks & (camp == survivor))
     fronts_of = front_rows(model)
-    holding = holdings(model, model.held_now, fronts_of=fronts_of)
-    at_start = holdings(model, model.held_at_entry, fronts_of=fronts_of)
-    withdrawing = broken & model.day0_party & (holding >= at_start - 1e-9)
-    capitulating = broken & model.day0_party & ~withdrawing
-    fronts_left = (withdrawing[:, None] & (model.share > 0)).any(axis=0)       # (F, lanes)
-    model.leave(broken)
-    remaining = np.stack([((model.camp >= 0) & (model.camp == c)).any(axis=0) for c in range(camps)])
-    decided = active & (remaining.sum(axis=0) <= 1) & (model.winner < 0)
+    holding = holdings(model, model.held_now, fronts_of=fronts_of, lanes=lanes)
+    at_start = holdings(model, model.held_at_entry, fronts_of=fronts_of, lanes=lanes)
+    day0_party = model.day0_party[:, :, 0]
+    withdrawing = broken & day0_party & (holding >= at_start - 1e-9)
+    capitulating = broken & day0_party & ~withdrawing
+    fronts_left = (withdrawing[:, None] & (model.share[:, :, *lanes] > 0)).any(axis=0)       # (F, lanes)
+    model.leave(broken, lanes)
+    camp = rows_at(model.camp, every_actor, lanes)
+    remaining = np.stack([((camp >= 0) & (camp == c)).any(axis=0) for c in range(camps)])
+    winner_now = model.winner[lanes]
+    decided = (remaining.sum(axis=0) <= 1) & (winner_now < 0)
     by_withdrawal = decided & withdrawing.any(axis=0) & ~capitulating.any(axis=0)
     winner = np.where(remaining.any(axis=0) & ~by_withdrawal, np.argmax(remaining, axis=0), -1)
-    model.winner = np.where(decided, winner, model.winner).astype(np.int8)
-    model.withdrew |= by_withdrawal
+    model.winner[lanes] = np.where(decided, winner, winner_now)
+    model.withdrew[lanes] |= by_withdrawal
     # A withdrawal to the start line gives back the ground taken on the fronts it left.
     reset = by_withdrawal & fronts_left
-    model.control = np.where(reset, model.params.front["control"], model.control)
-    model.decided |= decided
+    control = model.control[:, *lanes]
+    model.control[:, *lanes] = np.where(reset, rows_at(model.params.front["control"], np.arange(model.fronts), lanes),
+                                        control)
+    model.decided[lanes] |= decided

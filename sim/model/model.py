@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.model import commitments, endings, fronts, truces
 from sim.model.agents import Actor
-from sim.model.lanes import Lanes, own_camp, rows_at
+from sim.model.lanes import Lanes, own_camp, rows_at, select
 from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
@@ -382,18 +382,18 @@ class EscalationModel(mesa.Model):
         first = self.combat_day[actor][lanes] < 0
         self.combat_day[actor][lanes[0][first], lanes[1][first]] = self.day
 
-    def leave(self, where: Array) -> None:
-        """Actors leave the war where ``where`` (actors x lanes) holds: a party capitulates, an outside
-        power withdraws to posturing and does not come back."""
-        self.camp = np.where(where, -1, self.camp).astype(np.int8)
-        self.foe_camp = np.where(where, -1, self.foe_camp).astype(np.int8)
-        leaving = np.flatnonzero(where.any(axis=(1, 2)))
-        for a in leaving:   # only the rows of the actors that leave change (in place)
-            self.share[a][:, where[a]] = 0.0
-        self.left |= where
+    def leave(self, where: Array, lanes: Lanes) -> None:
+        """Actors leave the war at ``lanes`` (as ``np.nonzero`` gives them) where ``where`` (actors x len(lanes))
+        holds: a party capitulates, an outside power withdraws to posturing and does not come back."""
+        self.camp[:, *lanes] = np.where(where, -1, self.camp[:, *lanes])
+        self.foe_camp[:, *lanes] = np.where(where, -1, self.foe_camp[:, *lanes])
+        leaving = np.flatnonzero(where.any(axis=1))
+        for a in leaving:   # only the rows of the actors that leave change
+            self.share[a][:, *select(lanes, where[a])] = 0.0
+        self.left[:, *lanes] |= where
         self.camps_changed.update(int(a) for a in leaving)
-        withdrawing = where & self.is_outside_row
-        self.form = np.where(withdrawing, np.minimum(self.form, POSTURING), self.form).astype(np.int8)
+        form = self.form[:, *lanes]
+        self.form[:, *lanes] = np.where(where & self.is_outside_row[:, :, 0], np.minimum(form, POSTURING), form)
 
     def start_truce(self, lanes: Lanes, start_day: int, broker: int, design: Array | int, kind: Array | int,
                     term: Array | int) -> None:
