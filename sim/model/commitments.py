@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import fronts
-from sim.model.lanes import Lanes, at, mask, per_lane, rows_at, select
+from sim.model.lanes import Lanes, at, find, mask, per_lane, rows_at, select
 from sim.model.params import DENIABLE, INDIRECT, LIMITED, OPEN, POSTURING
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
     weighed = []
     for a, own in model.commitments_of.items():
         bound = outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
-        lanes = np.nonzero(active & (draws["climb"][a] < bound))
+        lanes = find(active & (draws["climb"][a] < bound))
         if not lanes[0].size:
             continue
         ceiling = rows_at(model.params.commitment["ceiling"], climbable[own], lanes).astype(np.int8)
@@ -252,7 +252,7 @@ def incidents(model: EscalationModel, draws: dict[str, Array], active: Array) ->
     for a in model.exposed_index:
         answers = (model.hit[a] & (draws["absorb"][a] >= outside["incident_absorption"][a])
                    & (model.form[a] < OPEN) & ~model.left[a])
-        lanes = np.nonzero(answers)     # the rest is worked out for the lanes that answer only
+        lanes = find(answers)     # the rest is worked out for the lanes that answer only
         if not lanes[0].size:
             continue
         form = model.form[a][lanes]
@@ -302,7 +302,7 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         scale = d["clash_rate"] * model.params.rivalry_intensity[r]
         # The rate is at most the scale times the highest visibility twice: only lanes whose draw is below
         # that can clash.
-        lanes = np.nonzero(active & (draws["clash"][r] < scale * most_visible * most_visible))
+        lanes = find(active & (draws["clash"][r] < scale * most_visible * most_visible))
         if not lanes[0].size:
             continue
         form_x, form_y = model.form[x][lanes], model.form[y][lanes]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.fronts import aim_held
-from sim.model.lanes import Lanes, per_lane, rows_at, select
+from sim.model.lanes import Lanes, find, per_lane, rows_at, select
 from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, war_open
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     candidates = offering & (draws["halt"] < d["halt_acceptance"] * (1.0 + 1e-9))
     if not candidates.any():
         return
-    lanes = np.nonzero(candidates)
+    lanes = find(candidates)
     every_actor = np.arange(model.actor_count)
     in_offering_camp = rows_at(model.own_camp(content), every_actor, lanes) & rows_at(model.camp >= 0, every_actor,
                                                                                        lanes)
@@ -103,7 +103,7 @@ def settle(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
     candidates = open_lanes & (draws["settle"] < rate * (1.0 + 1e-9))
     if not candidates.any():
         return
-    lanes = np.nonzero(candidates)
+    lanes = find(candidates)
     succeeded = per_lane(model, draws["settle"], lanes) < per_lane(model, rate, lanes) * ripeness(model, lanes)
     _halt_by_the_parties(model, lanes, succeeded, SETTLEMENT)
 

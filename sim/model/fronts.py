@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.lanes import Lanes, mask, per_lane, rows_at, select
+from sim.model.lanes import Lanes, find, mask, per_lane, rows_at, select
 from sim.model.params import DENIABLE, LIMITED
 
 if TYPE_CHECKING:
@@ -272,7 +272,7 @@ def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array
         # A strike needs a draw below the chance, which is at most the chance at today's worst distress:
         # the lanes below that are the only ones worth working out.
         highest = np.minimum(propensity[a] * (1.0 + model.distress[a].max()), 1.0)
-        lanes = np.nonzero(fought[a] & (draws["deep_strike"][a] < highest))
+        lanes = find(fought[a] & (draws["deep_strike"][a] < highest))
         if not lanes[0].size:
             continue
         chance = np.minimum(per_lane(model, propensity[a], lanes) * (1.0 + model.distress[a][lanes]), 1.0)
@@ -309,7 +309,7 @@ def _leave_the_war(model: EscalationModel, active: Array) -> None:
     d = model.dynamics
     threshold = np.where(model.withdraws, d["withdrawal_resolve"], d["capitulation_resolve"])
     breaking = active & (model.camp >= 0) & (model.resolve <= threshold)
-    lanes = np.nonzero(breaking.any(axis=0))
+    lanes = find(breaking.any(axis=0))
     if not lanes[0].size:
         return
     every_actor = np.arange(model.actor_count)

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.model import commitments, endings, fronts, truces
 from sim.model.agents import Actor
-from sim.model.lanes import Lanes, own_camp, rows_at, select
+from sim.model.lanes import Lanes, find, own_camp, rows_at, select
 from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
@@ -364,7 +364,7 @@ class EscalationModel(mesa.Model):
 
     def enter(self, actor: int, where: Array, camp: Array, front: Array) -> None:
         """An outside power joins ``camp`` and fights on ``front`` (per lane) from tomorrow."""
-        lanes = np.nonzero(where)      # only the lanes it enters in change: work on those alone
+        lanes = find(where)      # only the lanes it enters in change: work on those alone
         camp = np.broadcast_to(camp, where.shape)[lanes]
         front = np.broadcast_to(front, where.shape)[lanes]
         sides = self.front_camps[np.maximum(front, 0)]
@@ -467,7 +467,7 @@ class EscalationModel(mesa.Model):
             self.ended_by = np.where(ending, endings.ending(self), self.ended_by).astype(np.int8)
             self.halt_broker = np.where(ending & self.truce_in_force, self.truce_broker,
                                         self.halt_broker).astype(np.int16)
-        self.end_truce(np.nonzero(ending & self.truce_in_force), broken=False, end_day=self.day + 1)
+        self.end_truce(find(ending & self.truce_in_force), broken=False, end_day=self.day + 1)
         self.finished |= ending
 
     def _compact(self) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.lanes import at, drawn, own_camp, per_lane, rows_at, select
+from sim.model.lanes import at, drawn, find, own_camp, per_lane, rows_at, select
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -33,7 +33,7 @@ BROKERED, IMPOSED, UNILATERAL, SETTLEMENT = range(len(TRUCE_KINDS))
 def expire(model: EscalationModel, active: Array) -> None:
     """A fixed-term pause ends, unbroken, when its term is over: fighting resumes today."""
     over = active & model.truce_in_force & (model.truce_term > 0) & (model.day >= model.truce_start + model.truce_term)
-    model.end_truce(np.nonzero(over), broken=False, end_day=model.day)
+    model.end_truce(find(over), broken=False, end_day=model.day)
 
 
 def war_open(model: EscalationModel, active: Array) -> Array:
@@ -46,7 +46,9 @@ def start_scheduled(model: EscalationModel, active: Array) -> None:
     """A truce agreed for today takes effect wherever the war is still being fought."""
     params = model.params
     for index, broker in enumerate(params.truce_brokers):
-        due = np.nonzero(active & ~model.truce_in_force & (params.truce_days[index] == model.day))
+        if not np.any(params.truce_days[index] == model.day):
+            continue
+        due = find(active & ~model.truce_in_force & (params.truce_days[index] == model.day))
         if due[0].size:
             model.start_truce(due, model.day, broker, per_lane(model, params.truce_designs[index], due), BROKERED,
                               per_lane(model, params.truce_terms[index], due))
@@ -68,7 +70,7 @@ def _by_other_camps(camp: Array, mask: Array, camps: int) -> Array:
 def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """Violations, noisy attribution, spiral retaliation and the truce's tolerance, under a truce in force.
     Worked out in the lanes under a truce only."""
-    lanes = np.nonzero(active & model.truce_in_force)
+    lanes = find(active & model.truce_in_force)
     if not lanes[0].size:
         return
     d = model.dynamics
@@ -141,7 +143,7 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         candidates = open_lanes & (draws["mediate"][m] < attempt * fatality_factor * (1.0 + 1e-9))
         if not candidates.any():
             continue
-        lanes = np.nonzero(candidates)
+        lanes = find(candidates)
         leverage = rows_at(np.nan_to_num(mediators["leverage"][m], nan=1.0), every_actor, lanes)
         coercion = mediators["coercion"][m]
         pressing = rows_at(model.pressing_now, every_actor, lanes)
