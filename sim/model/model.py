@@ -482,12 +482,13 @@ class EscalationModel(mesa.Model):
             return
         keep = ~done
         self._archive(done)
+        kept = np.flatnonzero(keep)
         for name, value in list(vars(self).items()):
             if (isinstance(value, np.ndarray) and value.ndim >= 2 and value.shape[-1] == width
                     and value.shape[-2] == self.lane_shape[0] and name not in ("_lane_offset", "_point_offset")):
-                setattr(self, name, value[..., keep])
-        self.columns = self.columns[keep]
-        self.lane_shape = (self.lane_shape[0], int(keep.sum()))
+                setattr(self, name, np.take(value, kept, axis=-1))
+        self.columns = self.columns[kept]
+        self.lane_shape = (self.lane_shape[0], int(kept.size))
         self._index_lanes()
 
     def _archive(self, where: Array) -> None:
@@ -502,7 +503,7 @@ class EscalationModel(mesa.Model):
         """A per-lane record over all replications, compacted or not."""
         if not self.archive:
             return getattr(self, name)
-        self._archive(np.ones(self.columns.size, dtype=bool))
+        self.archive[name][..., self.columns] = getattr(self, name)     # the columns still played, as they are now
         return self.archive[name]
 
     # ---- results ------------------------------------------------------------------------
