@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.model import commitments, endings, fronts, truces
 from sim.model.agents import Actor
-from sim.model.lanes import Lanes, find, own_camp, rows_at, select
+from sim.model.lanes import Lanes, find, gather, own_camp, put, put_rows, rows_at, select
 from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
@@ -92,6 +92,7 @@ class EscalationModel(mesa.Model):
         self.camp_count = len(s.camp_ids)
         self.fronts = len(s.front_ids)
         self.front_camps = s.front_camps
+        self.every_actor = np.arange(n)
         self.outside_index = [a for a in range(n) if s.is_outside[a]]
         self.fighter_index = [a for a in range(n) if s.has_party[a] or s.is_outside[a]]
         propensity = self.params.party["deep_strike_propensity"]
@@ -127,6 +128,16 @@ class EscalationModel(mesa.Model):
         for c in range(len(s.committed)):
             free[s.protected[c]] *= 1.0 - self.params.outside["restraint"][s.committed[c]]
         self.pressure = 1.0 - free
+        # Regional escalation by an actor's form (escalated()): the lowest form at which each actor's
+        # involvement counts, per point: an outside power not at war on day 0 going beyond its day-0
+        # form to the definition's outside form, or any actor beyond its day-0 form to its own form.
+        definition, beyond = self.params.definition, self.params.initial_form.astype(np.int16) + 1
+        newcomer = self.is_outside_row & ~self.day0_at_war
+        self.escalating_form = np.minimum(
+            np.where(newcomer, np.maximum(beyond, definition["outside_form"]), 999),
+            np.maximum(beyond, definition["actor_forms"])).astype(np.int16)
+        self.new_parties_count = bool(np.any(definition["new_parties"] <= n))
+        self.outside_war_counts = bool(np.any(definition["outside_powers_fight"]))
 
     def _draw_layout(self) -> dict[str, slice]:
         """Rows of the day's uniform draws, by purpose; the shape depends on the structure only, never on
@@ -356,7 +367,8 @@ class EscalationModel(mesa.Model):
 
     def reach_at(self, rung: int, where: Array, lanes: Lanes) -> None:
         """Every actor stands on ``rung`` today at ``lanes`` where ``where`` (actors x len(lanes)) holds, if higher."""
-        self.rung[:, *lanes] = np.maximum(self.rung[:, *lanes], np.where(where, np.int8(rung), np.int8(0)))
+        put_rows(self.rung, lanes, np.maximum(rows_at(self.rung, self.every_actor, lanes),
+                                              np.where(where, np.int8(rung), np.int8(0))))
 
     def reach_one(self, actor: int, rung: int, where: Array) -> None:
         """Actor ``actor`` stands on ``rung`` today where ``where`` holds, if higher."""
@@ -402,15 +414,15 @@ class EscalationModel(mesa.Model):
         and a fixed term in days (0: open-ended); each value one number or one per lane of ``lanes``."""
         if not lanes[0].size:
             return
-        self.truce_in_force[lanes] = True
-        self.truce_start[lanes] = start_day
-        self.truce_broker[lanes] = broker
-        self.truce_design[lanes] = design
-        self.truce_kind[lanes] = kind
-        self.truce_term[lanes] = term
-        self.truce_exchange_days[lanes] = 0
-        self.truces_brokered[lanes] += 1
-        self.grievance[:, *lanes] = 0.0
+        put(self.truce_in_force, lanes, True)
+        put(self.truce_start, lanes, start_day)
+        put(self.truce_broker, lanes, broker)
+        put(self.truce_design, lanes, design)
+        put(self.truce_kind, lanes, kind)
+        put(self.truce_term, lanes, term)
+        put(self.truce_exchange_days, lanes, 0)
+        put(self.truces_brokered, lanes, gather(self.truces_brokered, lanes) + 1)
+        put_rows(self.grievance, lanes, 0.0)
 
     def end_truce(self, lanes: Lanes, broken: bool, end_day: int) -> None:
         """The truces in force at ``lanes`` (as ``np.nonzero`` gives them) end on ``end_day`` (``broken``: by a
@@ -418,29 +430,29 @@ class EscalationModel(mesa.Model):
         if not lanes[0].size:
             return
         original = lanes[0] * self.replications + self.columns[lanes[1]]
-        start = self.truce_start[lanes]
+        start = gather(self.truce_start, lanes)
         self.truce_log.append((
             original,
             start,
             end_day - start,
             np.full(lanes[0].size, broken),
-            self.truce_broker[lanes],
-            self.truce_design[lanes],
-            self.truce_kind[lanes],
+            gather(self.truce_broker, lanes),
+            gather(self.truce_design, lanes),
+            gather(self.truce_kind, lanes),
         ))
-        self.truce_in_force[lanes] = False
+        put(self.truce_in_force, lanes, False)
         if broken:
-            self.truces_broken[lanes] += 1
+            put(self.truces_broken, lanes, gather(self.truces_broken, lanes) + 1)
 
     def escalated(self) -> Array:
         """(lanes): whether the scenario's definition of regional escalation is met today."""
         definition = self.params.definition
         # An outside power escalates by going beyond its involvement on day 0, never by where it starts.
-        newcomer = self.is_outside_row & ~self.day0_at_war & (self.form > self.params.initial_form)
-        result = (newcomer & (self.form >= definition["outside_form"])).any(axis=0)
-        result |= self.outside_war & definition["outside_powers_fight"]
-        result |= (self.ever_at_war & ~self.day0_at_war).sum(axis=0) >= definition["new_parties"]
-        result |= ((self.form >= definition["actor_forms"]) & (self.form > self.params.initial_form)).any(axis=0)
+        result = (self.form >= self.escalating_form).any(axis=0)
+        if self.outside_war_counts:
+            result |= self.outside_war & definition["outside_powers_fight"]
+        if self.new_parties_count:
+            result |= (self.ever_at_war & ~self.day0_at_war).sum(axis=0) >= definition["new_parties"]
         return result
 
     def _bookkeeping(self, active: Array) -> None:
@@ -457,18 +469,20 @@ class EscalationModel(mesa.Model):
         decisive = self.winner >= 0
         at_horizon = self.day + 1 >= self.params.horizon_by_point
         ending = active & (self.decided | at_horizon)
-        outcome = np.where(self.truce_in_force, TRUCE_HOLDING, WAR_ONGOING)
-        outcome = np.where(decisive, DECISIVE, outcome)
-        outcome = np.where(self.withdrew, WITHDRAWAL, outcome)
-        outcome = np.where(self.escalation_day >= 0, REGIONAL, outcome)
-        outcome = np.where(self.outside_war, OUTSIDE_WAR, outcome)
-        self.outcome = np.where(ending, outcome, self.outcome).astype(np.int8)
-        if ending.any():
-            self.ended_by = np.where(ending, endings.ending(self), self.ended_by).astype(np.int8)
-            self.halt_broker = np.where(ending & self.truce_in_force, self.truce_broker,
-                                        self.halt_broker).astype(np.int16)
-        self.end_truce(find(ending & self.truce_in_force), broken=False, end_day=self.day + 1)
-        self.finished |= ending
+        lanes = find(ending)        # the outcome is written where the war ends today only
+        if not lanes[0].size:
+            return
+        truce = gather(self.truce_in_force, lanes)
+        outcome = np.where(truce, TRUCE_HOLDING, WAR_ONGOING)
+        outcome = np.where(gather(decisive, lanes), DECISIVE, outcome)
+        outcome = np.where(gather(self.withdrew, lanes), WITHDRAWAL, outcome)
+        outcome = np.where(gather(self.escalation_day, lanes) >= 0, REGIONAL, outcome)
+        outcome = np.where(gather(self.outside_war, lanes), OUTSIDE_WAR, outcome)
+        put(self.outcome, lanes, outcome)
+        put(self.ended_by, lanes, gather(endings.ending(self), lanes))
+        put(self.halt_broker, lanes, np.where(truce, gather(self.truce_broker, lanes), gather(self.halt_broker, lanes)))
+        self.end_truce(select(lanes, truce), broken=False, end_day=self.day + 1)
+        put(self.finished, lanes, True)
 
     def _compact(self) -> None:
         """Drop the replications finished at every point, once they are a quarter of those played.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.lanes import at, drawn, find, own_camp, per_lane, rows_at, select
+from sim.model.lanes import at, drawn, find, gather, own_camp, per_lane, put, put_rows, rows_at, select
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -83,16 +83,17 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     def lane(value: Array) -> Array:
         return per_lane(model, value, lanes)
 
-    design = model.truce_design[lanes]
+    design = gather(model.truce_design, lanes)
     ones = np.ones_like(d["monitored_violation_factor"])
     design_factor = at(np.stack([ones, d["monitored_violation_factor"], d["peacekept_violation_factor"]]), design,
                        lanes)
     # A truce that lasts consolidates: deliberate violations and false alarms halve every half-life.
-    consolidation = np.exp2(-np.maximum(model.day - model.truce_start[lanes], 0) / lane(d["consolidation_half_life"]))
+    lasted = np.maximum(model.day - gather(model.truce_start, lanes), 0)
+    consolidation = np.exp2(-lasted / lane(d["consolidation_half_life"]))
     noise_factor = at(np.stack([ones, d["monitored_noise_factor"], d["peacekept_noise_factor"]]), design, lanes)
     noise_factor = noise_factor * consolidation
     tolerance = at(np.stack([d["bare_tolerance"], d["monitored_tolerance"], d["peacekept_tolerance"]]), design, lanes)
-    broker = model.truce_broker[lanes]
+    broker = gather(model.truce_broker, lanes)
     bias = np.zeros((model.actor_count, lanes[0].size))
     for m in range(len(model.params.structure.mediator_ids)):
         bias = np.where(broker == m, rows(model.params.mediator["bias_against"][m]), bias)
@@ -110,12 +111,12 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     propensity = np.minimum(rows(party["retaliation_propensity"]) * (1.0 + lane(d["spiral_gain"]) * grievance), 1.0)
     answers = perceived & (drawn(draws["retaliate"], lanes) < propensity)
     grievance = grievance + perceived
-    model.grievance[:, *lanes] = grievance
+    put_rows(model.grievance, lanes, grievance)
     model.reach_at(3, violated | answers, lanes)
     exchange = answers.any(axis=0)
     collapse = exchange & (offensive | (drawn(draws["tolerate"], lanes) >= tolerance))
     collapse |= (at_war & (grievance >= lane(d["grievance_limit"]))).any(axis=0)
-    model.truce_exchange_days[lanes] += exchange & ~collapse
+    put(model.truce_exchange_days, lanes, gather(model.truce_exchange_days, lanes) + (exchange & ~collapse))
     model.end_truce(select(lanes, collapse), broken=True, end_day=model.day)
 
 
