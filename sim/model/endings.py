@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.fronts import aim_held
 from sim.model.lanes import Lanes, find, per_lane, rows_at, select
 from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, war_open
 
@@ -54,7 +53,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
         return
     d = model.dynamics
     parties = (model.camp >= 0) & model.day0_party
-    held = aim_held(model)
+    held = model.aim_held_now     # as the fronts' survey of today found it (no one has joined since)
     content = _per_camp_all(model, held, parties)
     offering = content.any(axis=0) & open_lanes
     if not offering.any():

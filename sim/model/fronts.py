@@ -132,17 +132,17 @@ def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
 
 
 def pressing(model: EscalationModel, rows: Array | slice = slice(None),
-             fronts_of: list[list[int]] | None = None) -> Array:
+             fronts_of: list[list[int]] | None = None, done: Array | None = None) -> Array:
     """(A, lanes): the momentum each actor still acts on: none once it holds its war aim.
-    ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
-    actors = np.arange(model.actor_count)[rows]
-    done = aim_held(model, actors, fronts_of)
-    return np.where(done | (model.camp[actors] < 0), 0.0, np.maximum(model.momentum_now[actors], 0.0))
+    ``fronts_of``: :func:`front_rows` of ``rows``, if known; ``done``: :func:`aim_held` of ``rows``, if known."""
+    done = aim_held(model, rows, fronts_of) if done is None else done
+    return np.where(done | (model.camp[rows] < 0), 0.0, np.maximum(model.momentum_now[rows], 0.0))
 
 
 def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[list[int]] | None = None) -> None:
     """What every actor sees of the fronts now: the ground its camp holds on each front, its
-    momentum and the momentum it still presses (read by truce conduct, mediation and distress).
+    momentum, whether it holds its war aim (read by halts) and the momentum it still presses (read by
+    truce conduct, mediation and distress).
     ``actors``: recompute only these rows (after an entry or a withdrawal); ``fronts_of``:
     :func:`front_rows` of every actor, if known."""
     if actors is None:
@@ -152,7 +152,8 @@ def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[
     fronts_of = front_rows(model, actors) if fronts_of is None else [fronts_of[a] for a in actors]
     model.held_now[rows] = held(model, rows)
     model.momentum_now[rows] = side_momentum(model, rows, fronts_of)
-    model.pressing_now[rows] = pressing(model, rows, fronts_of)
+    model.aim_held_now[rows] = done = aim_held(model, rows, fronts_of)
+    model.pressing_now[rows] = pressing(model, rows, done=done)
 
 
 def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active: Array) -> None:

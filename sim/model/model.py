@@ -203,6 +203,7 @@ class EscalationModel(mesa.Model):
         self.held_now = fronts.held(self)
         self.momentum_now = np.zeros(actors)
         self.pressing_now = np.zeros(actors)
+        self.aim_held_now = np.zeros(actors, dtype=bool)
         self.power_now = np.zeros(actors)
         fronts.survey(self)
         self.held_at_entry = self.held_now.copy()
