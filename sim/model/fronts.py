@@ -188,7 +188,7 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
                 continue
             power[a] = effective[a] * share
             for k, side in on[a].items():
-                sides[k] += np.where(side, power[a], 0.0)
+                sides[k] += power[a] * side      # power is never negative: the product is np.where(side, power, 0)
         contested = fighting & (sides[0] > 0) & (sides[1] > 0)
         # A side with no forces left on a front that was fought on loses its ground to the other.
         abandoned = fighting & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
@@ -202,19 +202,19 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
         for a in rows:
             if on[a]:
                 either = on[a][0] | on[a][1] if len(on[a]) == 2 else next(iter(on[a].values()))
-                engaged += np.where(either, base[a] * model.share[a, f] * helped[a], 0.0)
+                engaged += base[a] * model.share[a, f] * helped[a] * either
         # Casualties scale with the power engaged, against the front's day-0 power (or, for a front that
         # opened later, against itself: its declared intensity).
         reference = np.where(model.engaged_at_start[f] > 0, model.engaged_at_start[f], engaged)
         intensity = p.front["intensity"][f] * engaged / np.maximum(reference, 1e-12)
         weight = [sides[0] ** d["loss_exchange"], sides[1] ** d["loss_exchange"]]
         weight_total = np.maximum(weight[0] + weight[1], 1e-12)
-        side_deaths = [np.where(contested, d["daily_casualties"] * intensity * weight[1 - k] / weight_total
-                                * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2), 0.0) for k in (0, 1)]
+        side_deaths = [d["daily_casualties"] * intensity * weight[1 - k] / weight_total
+                       * np.exp(sigma * normal[3 * f + k] - 0.5 * sigma**2) * contested for k in (0, 1)]
         floor = [np.maximum(sides[k], 1e-12) for k in (0, 1)]
         for a in rows:
             for k, side in on[a].items():
-                deaths[a] += np.where(side, side_deaths[k] * power[a] / floor[k], 0.0)
+                deaths[a] += side_deaths[k] * power[a] / floor[k] * side
                 fought[a] |= side & contested
         advance = p.front["mobility"][f] * (d["front_speed"] * (sides[0] - sides[1]) / total
                                             + d["front_noise"] * normal[3 * f + 2])
@@ -242,7 +242,7 @@ def absorb_losses(model: EscalationModel, deaths: Array, fought: Array,
     where each actor has forces in some lane (:func:`front_rows`), if known."""
     party = model.params.party
     model.casualties += deaths
-    model.weariness += np.where(fought, party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0, 0.0)
+    model.weariness += (party["war_weariness"] + party["casualty_sensitivity"] * deaths / 1000.0) * fought   # >= 0
     model.resolve = model.initial_resolve - model.weariness
     fronts_of = front_rows(model) if fronts_of is None else fronts_of
     sensitivity = party["territory_sensitivity"]
