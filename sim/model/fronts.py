@@ -67,9 +67,13 @@ def supplied(model: EscalationModel) -> Array:
 def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> list[list[int]]:
     """For each actor of ``rows``, the fronts where it has forces in some lane (``share > 0``). Every
     per-front sum over actors skips the others, whose terms are exactly zero."""
-    share = model.share[rows]
-    reach = share.reshape(*share.shape[:2], -1).max(axis=-1) > 0     # shares are never negative
-    return [[f for f, present in enumerate(fronts) if present] for fronts in reach.tolist()]
+    if model.fronts_present is None:    # worked out again after the shares change (entries, withdrawals, compaction)
+        share = model.share
+        reach = share.reshape(*share.shape[:2], -1).max(axis=-1) > 0     # shares are never negative
+        model.fronts_present = [[f for f, present in enumerate(fronts) if present] for fronts in reach.tolist()]
+    if isinstance(rows, slice) and rows == slice(None):
+        return list(model.fronts_present)
+    return [model.fronts_present[a] for a in np.arange(model.actor_count)[rows]]
 
 
 def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes | None = None) -> Array:
@@ -150,7 +154,12 @@ def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[
         actors = np.flatnonzero((model.camp >= 0).any(axis=tuple(range(1, model.camp.ndim))))
     rows = slice(None) if actors.size == model.actor_count else actors
     fronts_of = front_rows(model, actors) if fronts_of is None else [fronts_of[a] for a in actors]
-    model.held_now[rows] = held(model, rows)
+    # The ground held is read only where the actor has forces (every reader weights it by the actor's share
+    # on that front): the other entries keep their last value.
+    lost = 1.0 - model.control
+    for a, fronts in zip(actors.tolist(), fronts_of, strict=True):
+        for f in fronts:
+            model.held_now[a, f] = np.where(model.camp[a] == model.front_camps[f, 0], model.control[f], lost[f])
     model.momentum_now[rows] = side_momentum(model, rows, fronts_of)
     model.aim_held_now[rows] = done = aim_held(model, rows, fronts_of)
     model.pressing_now[rows] = pressing(model, rows, done=done)

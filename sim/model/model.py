@@ -176,6 +176,7 @@ class EscalationModel(mesa.Model):
                if f >= 0 and s.initial_camp[a] >= 0 else -1 for a, f in enumerate(s.foe_front)]
         self.foe_camp = np.broadcast_to(np.array(foe, dtype=np.int8)[:, None, None], actors).copy()
         self.share = np.broadcast_to(p.front_shares, (self.actor_count, self.fronts, *shape)).copy()
+        self.fronts_present: list[list[int]] | None = None     # fronts.front_rows, kept until shares change
         self.initial_resolve = p.party["resolve"]
         self.resolve = np.broadcast_to(self.initial_resolve, actors).copy()
         self.weariness = np.zeros(actors)
@@ -389,6 +390,7 @@ class EscalationModel(mesa.Model):
         self.foe_camp[actor][lanes] = np.where(sides[..., 0] == camp, sides[..., 1], sides[..., 0])
         for f in range(self.fronts):
             self.share[actor, f][lanes] = (front == f).astype(float)
+        self.fronts_present = None
         self.held_at_entry[actor][:, *lanes] = fronts.held(self, np.array([actor]), lanes)[0]
         self.camps_changed.add(actor)
         self.ever_at_war[actor][lanes] = True
@@ -403,6 +405,7 @@ class EscalationModel(mesa.Model):
         leaving = np.flatnonzero(where.any(axis=1))
         for a in leaving:   # only the rows of the actors that leave change
             self.share[a][:, *select(lanes, where[a])] = 0.0
+        self.fronts_present = None
         self.left[:, *lanes] |= where
         self.camps_changed.update(int(a) for a in leaving)
         form = self.form[:, *lanes]
@@ -503,6 +506,7 @@ class EscalationModel(mesa.Model):
                     and value.shape[-2] == self.lane_shape[0] and name not in ("_lane_offset", "_point_offset")):
                 setattr(self, name, np.take(value, kept, axis=-1))
         self.columns = self.columns[kept]
+        self.fronts_present = None
         self.lane_shape = (self.lane_shape[0], int(kept.size))
         self._index_lanes()
 
