@@ -307,7 +307,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis.sweep import declared_parameters
     from sim.output.analysis_figures import save, sensitivity_figure
     from sim.output.report import sensitivity_report
-    from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_json
+    from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_manifest
     from sim.scenario.loader import load_with_provenance
 
     check_folder(args.out)
@@ -320,7 +320,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     partial = claim_folder(args.out, loaded.scenario.name)
     result.indices.to_csv(partial / "sensitivity.csv", index=False)
     result.design.to_csv(partial / "design.csv", index=False)
-    write_json(partial / "manifest.json", build_manifest(
+    write_manifest(partial / "manifest.json", build_manifest(
         loaded, runs=args.runs, seed=seed, chunk_size=_chunk_size(args), command=["escalation", *sys.argv[1:]],
         extra={"kind": "sensitivity", "method": args.method, "samples": args.samples,
                "parameters": parameters, "status": "complete"}))
@@ -336,7 +336,7 @@ def command_compare(args: argparse.Namespace) -> int:
     from sim.analysis.compare import compare
     from sim.output.analysis_figures import comparison_figure, save
     from sim.output.report import comparison_report
-    from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_json
+    from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_json, write_manifest
     from sim.scenario.loader import load_with_provenance
 
     check_folder(args.out)
@@ -352,7 +352,7 @@ def command_compare(args: argparse.Namespace) -> int:
     partial = claim_folder(args.out, first.scenario.name)
     data = result.to_dict()
     write_json(partial / "comparison.json", data)
-    write_json(partial / "manifest.json", build_manifest(
+    write_manifest(partial / "manifest.json", build_manifest(
         first, runs=args.runs, seed=seed, chunk_size=_chunk_size(args), command=["escalation", *sys.argv[1:]],
         extra={"kind": "comparison", "second": None if second is None else {"source": second.source,
                                                                           "sha256": second.sha256,
@@ -496,7 +496,7 @@ def command_plot(args: argparse.Namespace) -> int:
     """``escalation plot``: redraw the figures from a results folder."""
     from sim.output.results import redraw
 
-    for path in redraw(args.results):
+    for path in redraw(args.results, _notify):
         print(path)
     return 0
 
@@ -506,11 +506,11 @@ def command_rerun(args: argparse.Namespace) -> int:
     from sim.output.results import check_folder, execute_run, manifest_scenario, read_manifest, read_summary
 
     old = args.results
-    manifest = read_manifest(old)
+    manifest = read_manifest(old, _notify)
     if manifest.get("kind", "run") != "run":
         raise UserError(Problem(f"this folder holds a {manifest['kind']}; allowed: the folder of a run "
                                 "(escalation run)", source=str(old / "manifest.json")))
-    original = read_summary(old)
+    original = read_summary(old, manifest)
     loaded = manifest_scenario(manifest, old)
     out = args.out or old.with_name(old.name + "-rerun")
     check_folder(out)

@@ -113,6 +113,13 @@ def test_a_manifest_whose_seed_was_edited_does_not_resume_silently(tmp_path: Pat
     manifest["seed"] = 10
     (partial / "manifest.json").write_text(json.dumps(manifest))
     capsys.readouterr()
+    assert _resume(partial) == 2  # the manifest's own SHA-256 (issue 19) refuses it first
+    assert "manifest.json: the manifest was edited" in capsys.readouterr().err
+    # one who also writes a matching manifest_sha256 still meets the chunks' run identity
+    from sim.output.manifest_checks import DIGEST_FIELD, manifest_digest
+
+    manifest[DIGEST_FIELD] = manifest_digest(manifest)
+    (partial / "manifest.json").write_text(json.dumps(manifest))
     assert _resume(partial) == 2
     err = capsys.readouterr().err
     assert "3 chunk file(s) cannot be trusted" in err and "seed 9, not 10" in err
@@ -347,6 +354,12 @@ def test_plot_refuses_edited_results_files_with_a_message(whole: Path, tmp_path:
         summary["runs"] = "many"
     (copy / "summary.json").write_text(json.dumps(summary))
     (copy / "distributions.json").write_text(json.dumps(distributions))
+    assert main(["plot", str(copy)]) == 2  # refused first by the SHA-256 the manifest records (issue 19)
+    assert "was edited or damaged since the run wrote it" in capsys.readouterr().err
+    # a folder from before the hashes: the files' contents are still checked as they are drawn
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["manifest_sha256"], manifest["file_sha256"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
     assert main(["plot", str(copy)]) == 2
     err = capsys.readouterr().err
     assert "not as a run writes them" in err and "Traceback" not in err

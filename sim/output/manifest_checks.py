@@ -1,16 +1,27 @@
-"""A results folder is the user's file: its manifest is checked before anything is run from it.
+"""A results folder is the user's file: its manifest and what is read again are checked first.
 
 ``rerun``, ``--resume`` and ``plot`` read ``manifest.json`` from a folder a user may have edited or
 damaged. :func:`validate_manifest` refuses absurd or missing values (a seed of ``-1``, ``runs:
 10**12``, a design whose rows do not match its columns, a scenario text whose SHA-256 is not the
 one recorded) with one message naming the file, the field and what is allowed, before a single
-replication runs.
+replication runs; then it checks the manifest against its own SHA-256 (``manifest_sha256``, a
+digest of every other field), so that no edit at all (a resolved parameter, the seed, a scenario
+text given a new SHA-256 of its own) is trusted silently. :func:`verify_files` checks the result
+files a command reads again (``summary.json`` for ``rerun``, ``summary.json`` and
+``distributions.json`` for ``plot``) against the SHA-256 the manifest records for each
+(``file_sha256``). The chunks of an unfinished run carry checksums of their own
+(:mod:`sim.output.chunk_files`).
+
+A folder written before these hashes existed has neither field: it is accepted with a note saying
+what was not verified (refusing it would strand every earlier result). A manifest that carries its
+own SHA-256 always carries the file hashes once the run is complete: removing them is an edit.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +31,10 @@ from sim.scenario.schema import MAX_RUNS
 
 MAX_SEED = 2**63 - 1
 KINDS = ("run", "sweep", "sensitivity", "comparison")
+DIGEST_FIELD = "manifest_sha256"
+FILES_FIELD = "file_sha256"
+MANIFEST_REMEDY = ("restore manifest.json as the run wrote it; to run an edited scenario, save its text as a YAML "
+                   "file and run it with `escalation run FILE --out NEW_DIR`")
 
 
 def _whole(low: int, high: int) -> Callable[[Any], bool]:
@@ -66,8 +81,27 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
-    """``manifest`` if every field a rerun or resume reads is present and sensible, else a :class:`UserError`."""
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The SHA-256 of a manifest's fields other than its own digest, as plain JSON read back from the file.
+
+    ``manifest`` holds only what JSON holds (see ``results.write_manifest``): sorted keys, no
+    spaces and ASCII escapes make the text, hence the digest, the same before writing and after reading.
+    """
+    body = {key: value for key, value in manifest.items() if key != DIGEST_FIELD}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks (a table may be gigabytes)."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def validate_manifest(manifest: Any, path: Path, notify: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``manifest`` if every field a rerun or resume reads is present and sensible, and the manifest is as it
+    was written (its ``manifest_sha256``), else a :class:`UserError`; ``notify`` hears of a folder too old to
+    carry hashes."""
     source = str(path)
     if not isinstance(manifest, dict):
         raise UserError(Problem(f"found {type(manifest).__name__} at the top level; allowed: the mapping that "
@@ -96,7 +130,41 @@ def validate_manifest(manifest: Any, path: Path) -> dict[str, Any]:
                                     source=source))
     if problems:
         raise UserError(problems)
+    if DIGEST_FIELD not in manifest:
+        if notify:
+            notify(f"{source} carries no SHA-256 of its own (written by an earlier version of escalation-sim): "
+                   "the manifest and the result files are used unverified")
+        return manifest
+    recorded = manifest[DIGEST_FIELD]
+    if not isinstance(recorded, str) or manifest_digest(manifest) != recorded:
+        raise UserError(Problem(
+            f"the manifest was edited since the run wrote it (its fields no longer match {DIGEST_FIELD}); "
+            f"{MANIFEST_REMEDY}", source=source))
+    if manifest.get("status") == "complete" and manifest.get("kind", "run") in ("run", "sweep") \
+            and not isinstance(manifest.get(FILES_FIELD), dict):
+        raise UserError(Problem(f"missing; allowed: the SHA-256 of each result file, as the run wrote them "
+                                f"({MANIFEST_REMEDY})", field=FILES_FIELD, source=source))
     return manifest
+
+
+def verify_files(folder: Path, manifest: dict[str, Any], names: Iterable[str]) -> None:
+    """Refuse any of ``names`` (files of ``folder``) whose bytes are not those the manifest's
+    ``file_sha256`` records; a manifest without file hashes (an earlier version's) is not checked
+    (:func:`validate_manifest` has said so)."""
+    recorded = manifest.get(FILES_FIELD)
+    if DIGEST_FIELD not in manifest or not isinstance(recorded, dict):
+        return
+    for name in names:
+        path = Path(folder) / name
+        expected = recorded.get(name)
+        if expected is None:
+            raise UserError(Problem(f"manifest.json records no SHA-256 for {name}; allowed: the files the run "
+                                    "wrote", source=str(path)))
+        if file_sha256(path) != expected:
+            raise UserError(Problem(
+                f"{name} was edited or damaged since the run wrote it (its SHA-256 is not the one manifest.json "
+                f"records); restore it as the run wrote it, or compute the run afresh into a new folder with "
+                f"`escalation run` (its scenario text is in manifest.json)", source=str(path)))
 
 
 def _design_problems(design: Any, source: str) -> list[Problem]:

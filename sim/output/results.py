@@ -45,7 +45,14 @@ from sim.output.chunk_files import (
     verify_chunk,
 )
 from sim.output.folder_lock import LOCK_NAME, busy_error, holder, writing
-from sim.output.manifest_checks import validate_manifest
+from sim.output.manifest_checks import (
+    DIGEST_FIELD,
+    FILES_FIELD,
+    file_sha256,
+    manifest_digest,
+    validate_manifest,
+    verify_files,
+)
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.loader import LoadedScenario, load_text, load_variants
 
@@ -178,6 +185,17 @@ def write_json(path: Path, data: Any) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, path)
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` with its own SHA-256 (``manifest_sha256``), so that an edit is never trusted.
+
+    The digest is taken of the manifest as JSON will read it back (NaN as ``null``, numpy numbers
+    as plain ones), every field but the digest itself.
+    """
+    text = json.dumps(_undefined_as_null(manifest, path.name), default=_json_default, allow_nan=False)
+    plain = {key: value for key, value in json.loads(text).items() if key != DIGEST_FIELD}
+    write_json(path, {**plain, DIGEST_FIELD: manifest_digest(plain)})
 
 
 def _undefined_as_null(data: Any, where: str) -> Any:
@@ -356,7 +374,7 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
     manifest = build_manifest(loaded, runs=runs, seed=seed, chunk_size=chunk_size, command=command, extra=extra)
     try:
         (partial / "chunks").mkdir()
-        write_json(partial / "manifest.json", manifest)
+        write_manifest(partial / "manifest.json", manifest)
     except OSError as error:
         raise _disk_error("create the results folder", partial, error) from None
     return _complete(partial, loaded, manifest, workers=workers, executor=executor, progress=progress,
@@ -368,7 +386,8 @@ def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None
                recompute_damaged: bool = False) -> RunOutcome:
     """Finish an interrupted run or sweep from its finished chunks.
 
-    Every chunk file is verified first (checksum, run identity, chunk key). Damaged or foreign
+    The manifest is verified against its own SHA-256, then every chunk file (checksum, run
+    identity, chunk key). An edited manifest is refused. Damaged or foreign
     chunks stop the resume with a message naming them, unless ``recompute_damaged``: they are then
     set aside (renamed ``*.npz.damaged``) and computed again.
     """
@@ -378,7 +397,7 @@ def resume_run(folder: Path, *, workers: int | None = None, executor: Any = None
         if folder.exists() and (folder / "summary.json").exists():
             raise UserError(Problem("this run is complete already; nothing to resume", source=str(folder)))
         raise UserError(Problem("no unfinished run here (expected a DIR.partial folder)", source=str(folder)))
-    manifest = read_manifest(partial)
+    manifest = read_manifest(partial, notify)
     loaded = manifest_scenario(manifest, partial)
     return _complete(partial, loaded, manifest, workers=workers, executor=executor, progress=progress,
                      figures=figures, notify=notify, recompute_damaged=recompute_damaged)
@@ -399,19 +418,21 @@ def study_parameters(loaded: LoadedScenario, design: pd.DataFrame | None) -> Par
     return compile_scenarios(load_variants(loaded, point_values(design)))
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a run folder; a missing or damaged one is the user's to know about."""
+def read_manifest(folder: Path, notify: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The manifest of a run folder, verified (:func:`validate_manifest`); a missing, damaged or edited one is
+    the user's to know about, and ``notify`` hears of one too old to carry hashes."""
     path = Path(folder) / "manifest.json"
     try:
-        return validate_manifest(json.loads(path.read_text(encoding="utf-8")), path)
+        return validate_manifest(json.loads(path.read_text(encoding="utf-8")), path, notify)
     except FileNotFoundError:
         raise UserError(Problem("no manifest.json: this is not a results folder", source=str(folder))) from None
     except (OSError, ValueError) as error:
         raise UserError(Problem(f"cannot read manifest.json: {error}", source=str(path))) from None
 
 
-def read_summary(folder: Path) -> bytes:
-    """The bytes of a finished run's ``summary.json``, checked to be readable JSON before anything is run."""
+def read_summary(folder: Path, manifest: dict[str, Any] | None = None) -> bytes:
+    """The bytes of a finished run's ``summary.json``, checked to be readable JSON and, with ``manifest``, the
+    bytes the run wrote (its recorded SHA-256), before anything is run."""
     path = Path(folder) / "summary.json"
     try:
         raw = path.read_bytes()
@@ -421,6 +442,8 @@ def read_summary(folder: Path) -> bytes:
                                 source=str(folder))) from None
     except (OSError, ValueError) as error:
         raise UserError(Problem(f"cannot read summary.json: {error}", source=str(path))) from None
+    if manifest is not None:
+        verify_files(folder, manifest, ["summary.json"])
     return raw
 
 
@@ -582,19 +605,23 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
             draw_sweep_figures(table, list(design.columns), summary, partial / "figures")
     write_json(partial / "summary.json", summary)
     shutil.rmtree(partial / "chunks")
+    files = sorted(p.relative_to(partial).as_posix() for p in partial.rglob("*") if p.is_file()
+                   and p.name not in ("manifest.json", LOCK_NAME))
     manifest.update({
         "status": "complete",
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_time_seconds": round(manifest.get("wall_time_seconds", 0.0) + wall_time, 3),
-        "files": sorted(p.relative_to(partial).as_posix() for p in partial.rglob("*") if p.is_file()
-                        and p.name not in ("manifest.json", LOCK_NAME)),
+        "files": files,
+        # the data files; figures are not read again, and `escalation plot` draws them anew
+        FILES_FIELD: {name: file_sha256(partial / name) for name in files if not name.startswith("figures/")},
     })
-    write_json(partial / "manifest.json", manifest)
+    write_manifest(partial / "manifest.json", manifest)
     return summary
 
 
-def redraw(folder: Path) -> list[Path]:
-    """Redraw the figures of a saved run from its summary and distributions."""
+def redraw(folder: Path, notify: Callable[[str], None] | None = None) -> list[Path]:
+    """Redraw the figures of a saved run from its summary and distributions, once both are verified against
+    the SHA-256 its manifest records (``notify`` hears of a folder too old to carry them)."""
     folder = Path(folder)
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -610,6 +637,7 @@ def redraw(folder: Path) -> list[Path]:
     if bad:
         raise UserError(Problem(f"found NaN or infinite values in {', '.join(bad[:5])}; allowed: finite numbers "
                                 "(the files were edited or damaged)", source=str(folder)))
+    verify_files(folder, read_manifest(folder, notify), ["summary.json", "distributions.json"])
     from sim.output.figures import draw_figures
 
     try:
