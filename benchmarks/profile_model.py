@@ -8,13 +8,17 @@ cProfile sees Python functions only: numpy work is charged to the function that 
 random draws of ``EscalationModel.step`` (Cython methods of the Generator) get no line of their own.
 So a second, unprofiled run times each phase of the day (by wrapping the model instance's phase
 methods; the model's code is untouched), times the day's random draws on their own, and counts the
-lanes still active each day: work done on finished lanes is work a compaction could save.
+lanes still active each day: work done on finished lanes is work a compaction could save. Each phase
+is also given per replication-day (an active lane on a day), with the ratio of the whole day to its
+draws. Last, two more unprofiled chunks (a tenth of the size, and the size) split a day's cost into a
+fixed part and a part per lane; the fixed part divided by the cost of one numpy call on a few values
+estimates the array operations a day (an estimate: Python between the calls is counted in it).
 
 Run from the repository root::
 
-    /work/venv311/bin/python benchmarks/profile_model.py                    # 10,000 lanes, top 25 by cumulative time
-    /work/venv311/bin/python benchmarks/profile_model.py --sort tottime     # where the time is spent itself
-    /work/venv311/bin/python benchmarks/profile_model.py --output model.prof  # for snakeviz / pstats
+    python benchmarks/profile_model.py                    # 10,000 lanes, top 25 by cumulative time
+    python benchmarks/profile_model.py --sort tottime     # where the time is spent itself
+    python benchmarks/profile_model.py --output model.prof  # for snakeviz / pstats
 """
 
 from __future__ import annotations
@@ -98,9 +102,17 @@ def phase_breakdown(params, chunk) -> dict:
     return {"phases": totals, "step": stepping, "draws": draws, "days": days, "active": active}
 
 
+def lane_days(breakdown: dict, lanes: int) -> float:
+    """Replication-days simulated: lanes still active, summed over the days played."""
+    return max(sum(breakdown["active"]) * lanes, 1.0)
+
+
 def print_breakdown(breakdown: dict, lanes: int) -> None:
     step, days, active = breakdown["step"], breakdown["days"], breakdown["active"]
-    print(f"\n== time per phase of the day (one unprofiled run: {days} days, {step * 1000:.1f} ms in step) ==")
+    played = lane_days(breakdown, lanes)
+    print(f"\n== time per phase of the day (one unprofiled run: {days} days, {step * 1000:.1f} ms in step, "
+          f"{played:,.0f} replication-days) ==")
+    print(f"  {'phase':42s} {'ms':>8s}  {'share':>5s}  {'ns per replication-day':>22s}")
     rows = [(name, t) for name, t in breakdown["phases"].items()]
     rest = step - sum(t for name, t in rows if name not in NESTED)
     if breakdown["draws"] is not None:
@@ -108,7 +120,12 @@ def print_breakdown(breakdown: dict, lanes: int) -> None:
         rest -= breakdown["draws"]
     rows.append(("rest of step() (setup, Python overhead)", rest))
     for name, t in sorted(rows, key=lambda r: -r[1]):
-        print(f"  {name:42s} {t * 1000:8.2f} ms  {100 * t / step:5.1f}%")
+        label = f"{name} (also counted in fight)" if name in NESTED else name
+        print(f"  {label:42s} {t * 1000:8.2f}  {100 * t / step:5.1f}%  {t / played * 1e9:22.0f}")
+    print(f"  {'step() in all':42s} {step * 1000:8.2f}  100.0%  {step / played * 1e9:22.0f}")
+    if breakdown["draws"]:
+        print(f"  the day's work is {step / breakdown['draws']:.1f} times the cost of its own random draws "
+              f"({breakdown['draws'] / played * 1e9:.0f} ns per replication-day)")
     mean = sum(active) / max(days, 1)
     tail = [d for d, a in enumerate(active) if a < 0.5]
     print(f"  lanes active per day: mean {mean:.3f}, so {100 * (1 - mean):.1f}% of lane-days are finished lanes "
@@ -118,6 +135,44 @@ def print_breakdown(breakdown: dict, lanes: int) -> None:
               f"fewer than 5% on {sum(a < 0.05 for a in active)} days")
     print(f"  per day: {step / max(days, 1) * 1e6:,.0f} us for {lanes:,} lanes "
           f"({step / max(days, 1) / lanes * 1e9:,.0f} ns per lane-day)")
+
+def small_operation_cost(repeat: int = 20_000) -> float:
+    """Seconds of one numpy operation on a few values (the call's own cost, independent of the lanes): the
+    median of a mix the model uses (a ufunc, a comparison, a select, a reduction)."""
+    import numpy as np
+
+    x, y, mask = np.ones((1, 8)), np.full((1, 8), 0.5), np.ones((1, 8), dtype=bool)
+    costs = []
+    for operation in (lambda: x + y, lambda: x < y, lambda: np.where(mask, x, 0.0), lambda: np.maximum(x, 0.0),
+                      lambda: mask.any(axis=0), lambda: x[:, mask[0]]):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            operation()
+        costs.append((time.perf_counter() - started) / repeat)
+    return sorted(costs)[len(costs) // 2]
+
+
+def print_fit(params, seed: int, lanes: int) -> None:
+    """The cost of a day as fixed (per day, whatever the lanes) plus per lane, from two chunk sizes, and from
+    the fixed part an estimate of the array operations a day."""
+    from sim.ensemble.chunks import plan_chunks
+
+    small = max(lanes // 10, 100)
+    points = []
+    for size in (small, lanes):
+        breakdown = phase_breakdown(params, plan_chunks(size, seed, chunk_size=size)[0])
+        per_day = breakdown["step"] / max(breakdown["days"], 1)
+        points.append((size * sum(breakdown["active"]) / max(breakdown["days"], 1), per_day))
+    (n0, t0), (n1, t1) = points
+    per_lane = (t1 - t0) / max(n1 - n0, 1e-9)
+    fixed = t0 - per_lane * n0
+    operation = small_operation_cost()
+    print(f"\n== fixed and per-lane cost of a day (chunks of {small:,} and {lanes:,} lanes) ==")
+    print(f"  a day costs {fixed * 1e3:.2f} ms fixed + {per_lane * 1e9:.0f} ns per active lane "
+          f"(the fixed part is {100 * fixed / t1:.0f}% of a day at {lanes:,} lanes)")
+    print(f"  estimate: about {fixed / operation:,.0f} array operations a day (fixed cost / {operation * 1e6:.2f} us, "
+          "the cost of one numpy call on a few values; Python between the calls is counted in it)")
+
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = REPO / "scenarios" / "nagorno_karabakh_2020.yaml"
@@ -133,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--output", type=Path, default=None, help="also save the raw profile here")
     parser.add_argument("--no-phases", action="store_true", help="skip the per-phase timing run")
+    parser.add_argument("--no-fit", action="store_true",
+                        help="skip the fit of a day's fixed and per-lane cost (two more unprofiled chunks)")
     args = parser.parse_args(argv)
 
     import mesa
@@ -178,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         print(text[start:].rstrip() if start >= 0 else text.rstrip())
     if not args.no_phases:
         print_breakdown(phase_breakdown(params, chunk), args.lanes)
+    if not args.no_fit:
+        print_fit(params, seed, args.lanes)
     if args.output:
         profiler.dump_stats(args.output)
         print(f"\nraw profile saved to {args.output}")
