@@ -86,10 +86,15 @@ def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes
     return np.where(side0, control[None], 1.0 - control[None])
 
 
-def _signed(model: EscalationModel, actor: int, front: int, per_front: Array) -> Array:
-    """(lanes): ``per_front`` (a front's value for its first camp) as ``actor``'s camp sees it: negated
-    unless the actor is in the front's first camp."""
-    return np.where(model.camp[actor] == model.front_camps[front, 0], per_front, -per_front)
+def signed_share(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes | None = None) -> Array:
+    """(A, F, lanes): each actor's share of its forces on each front, negated unless the actor is in the front's
+    first camp: a front's value for its first camp times it is the value as the actor's camp sees it, weighted
+    by its forces there (multiplying by -1 is exact). Kept by the model as shares and camps change."""
+    camp, share = model.camp[rows], model.share[rows]
+    if lanes is not None:
+        camp, share = camp[:, *lanes], share[:, :, *lanes]
+    side0 = camp[:, None] == model.front_camps[None, :, 0].reshape(1, -1, *[1] * (camp.ndim - 1))
+    return np.where(side0, share, -share)
 
 
 def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
@@ -101,7 +106,7 @@ def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
     result = np.zeros((len(actors), *model.lane_shape))
     for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
         for f in fronts:
-            result[i] += model.share[a, f] * _signed(model, a, f, model.front_momentum[f])
+            result[i] += model.signed_share[a, f] * model.front_momentum[f]
     return result
 
 
@@ -140,7 +145,8 @@ def pressing(model: EscalationModel, rows: Array | slice = slice(None),
     """(A, lanes): the momentum each actor still acts on: none once it holds its war aim.
     ``fronts_of``: :func:`front_rows` of ``rows``, if known; ``done``: :func:`aim_held` of ``rows``, if known."""
     done = aim_held(model, rows, fronts_of) if done is None else done
-    return np.where(done | (model.camp[rows] < 0), 0.0, np.maximum(model.momentum_now[rows], 0.0))
+    # Momentum is never -0.0 (a sum from +0.0): the product with the mask is np.where(..., 0.0, ...).
+    return np.maximum(model.momentum_now[rows], 0.0) * ~(done | (model.camp[rows] < 0))
 
 
 def survey(model: EscalationModel, actors: Array | None = None, fronts_of: list[list[int]] | None = None) -> None:

@@ -177,6 +177,7 @@ class EscalationModel(mesa.Model):
         self.foe_camp = np.broadcast_to(np.array(foe, dtype=np.int8)[:, None, None], actors).copy()
         self.share = np.broadcast_to(p.front_shares, (self.actor_count, self.fronts, *shape)).copy()
         self.fronts_present: list[list[int]] | None = None     # fronts.front_rows, kept until shares change
+        self.signed_share = fronts.signed_share(self)
         self.initial_resolve = p.party["resolve"]
         self.resolve = np.broadcast_to(self.initial_resolve, actors).copy()
         self.weariness = np.zeros(actors)
@@ -390,6 +391,7 @@ class EscalationModel(mesa.Model):
         self.foe_camp[actor][lanes] = np.where(sides[..., 0] == camp, sides[..., 1], sides[..., 0])
         for f in range(self.fronts):
             self.share[actor, f][lanes] = (front == f).astype(float)
+        self.signed_share[actor][:, *lanes] = fronts.signed_share(self, np.array([actor]), lanes)[0]
         self.fronts_present = None
         self.held_at_entry[actor][:, *lanes] = fronts.held(self, np.array([actor]), lanes)[0]
         self.camps_changed.add(actor)
@@ -405,6 +407,7 @@ class EscalationModel(mesa.Model):
         leaving = np.flatnonzero(where.any(axis=1))
         for a in leaving:   # only the rows of the actors that leave change
             self.share[a][:, *select(lanes, where[a])] = 0.0
+            self.signed_share[a][:, *select(lanes, where[a])] = 0.0
         self.fronts_present = None
         self.left[:, *lanes] |= where
         self.camps_changed.update(int(a) for a in leaving)
