@@ -8,6 +8,7 @@ bit-identical results however the chunks are spread.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import mesa
@@ -139,20 +140,70 @@ def simulate_chunk(params: Parameters, chunk: Chunk) -> ChunkResult:
         NonFiniteOutputError: an output holds NaN or infinity, or the model overflowed on its way with
             parameters of extreme magnitude.
     """
-    if (chunk.point_start, chunk.point_stop) != (0, params.points):
-        params = select_points(params, chunk.point_start, chunk.point_stop)
+    return simulate_chunks(params, [chunk])[0]
+
+
+def groups(chunks: Sequence[Chunk], lanes: int = MAX_LANES_PER_CHUNK) -> list[list[Chunk]]:
+    """``chunks`` in order, gathered into runs of consecutive chunks of the same points and seed with at most
+    ``lanes`` lanes together (a chunk larger than that alone): each run can be played as one model."""
+    result: list[list[Chunk]] = []
+    for chunk in chunks:
+        last = result[-1][-1] if result else None
+        if (last is not None and (chunk.seed, chunk.point_start, chunk.point_stop)
+                == (last.seed, last.point_start, last.point_stop) and chunk.first == last.first + last.replications
+                and sum(c.replications for c in result[-1]) * chunk.points + chunk.replications * chunk.points
+                <= lanes):
+            result[-1].append(chunk)
+        else:
+            result.append([chunk])
+    return result
+
+
+def simulate_chunks(params: Parameters, chunks: Sequence[Chunk]) -> list[ChunkResult]:
+    """Play consecutive chunks of the same points (see :func:`groups`) side by side in one model, each from its
+    own random stream: every result is bit for bit what :func:`simulate_chunk` gives for that chunk alone,
+    while the cost of a day's array operations is shared.
+
+    Raises:
+        NonFiniteOutputError: an output holds NaN or infinity, or the model overflowed on its way with
+            parameters of extreme magnitude.
+    """
+    first = chunks[0]
+    if len(groups(chunks, lanes=sum(c.replications * c.points for c in chunks))) != 1:
+        raise ValueError("simulate_chunks plays consecutive chunks of the same points and seed")
+    if (first.point_start, first.point_stop) != (0, params.points):
+        params = select_points(params, first.point_start, first.point_stop)
+    sizes = [chunk.replications for chunk in chunks]
+    replications = sum(sizes)
     with floating_point_events() as events:
-        model = EscalationModel(params, replications=chunk.replications,
-                                rng=chunk_rng(chunk.seed, chunk.seed_key), record_series=False)
+        rngs = [chunk_rng(chunk.seed, chunk.seed_key) for chunk in chunks]
+        model = EscalationModel(params, replications=replications, rng=rngs if len(chunks) > 1 else rngs[0],
+                                record_series=False, blocks=sizes if len(chunks) > 1 else None)
         model.run()
         runs = model.results()
     _forget(model)
-    runs["replication"] = runs["replication"] + chunk.first
-    runs["point"] = runs["point"] + chunk.point_start
     truces = model.truces()
     lane = truces.pop("lane")
-    truces["point"] = (lane // chunk.replications + chunk.point_start).astype(np.int32)
-    truces["replication"] = (lane % chunk.replications + chunk.first).astype(np.int64)
-    check_chunk_outputs(params, {"runs": runs, "truces": truces})
+    truces["point"] = (lane // replications).astype(np.int32)
+    truces["replication"] = (lane % replications).astype(np.int64)
     check_floating_point_events(params, events)
-    return ChunkResult(chunk=chunk, runs=runs, truces=truces)
+    results = []
+    for chunk, start in zip(chunks, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True):
+        own_runs = _block(runs, start, chunk, len(chunks) > 1)
+        own_truces = _block(truces, start, chunk, len(chunks) > 1)
+        check_chunk_outputs(params, {"runs": own_runs, "truces": own_truces})
+        results.append(ChunkResult(chunk=chunk, runs=own_runs, truces=own_truces))
+    return results
+
+
+def _block(records: ChunkArrays, start: int, chunk: Chunk, select: bool) -> ChunkArrays:
+    """The records of one chunk's replications (model columns ``start ..``), numbered as the run numbers them."""
+    if select:
+        column = records["replication"]
+        keep = (column >= start) & (column < start + chunk.replications)
+        records = {name: values[keep] for name, values in records.items()}
+    else:
+        records = dict(records)
+    records["replication"] = (records["replication"] - start + chunk.first).astype(np.int64)
+    records["point"] = (records["point"] + chunk.point_start).astype(np.int32)
+    return records

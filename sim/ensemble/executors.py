@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from sim.ensemble.chunks import Chunk, ChunkResult, simulate_chunk
+from sim.ensemble.chunks import Chunk, ChunkResult, groups, simulate_chunk, simulate_chunks
 from sim.model.params import Parameters
 
 Notify = Callable[[str], None]
@@ -28,15 +28,21 @@ class WorkerDiedError(RuntimeError):
 
 
 class SerialExecutor:
-    """Runs chunks one after another in this process."""
+    """Runs chunks in this process: the first alone (its result comes as soon as it can), then consecutive
+    chunks side by side in one model up to ``MAX_LANES_PER_CHUNK`` lanes (``chunks.groups``), which shares
+    the cost of each day's array operations among them; results are those of each chunk alone."""
 
     name = "serial"
     workers = 1
 
     def map(self, params: Parameters, chunks: Iterable[Chunk], notify: Notify | None = None) -> Iterator[ChunkResult]:
-        """Yield each chunk's result in turn."""
-        for chunk in chunks:
-            yield simulate_chunk(params, chunk)
+        """Yield each chunk's result, in order."""
+        chunks = list(chunks)
+        if not chunks:
+            return
+        yield simulate_chunk(params, chunks[0])
+        for group in groups(chunks[1:]):
+            yield from simulate_chunks(params, group)
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -42,17 +42,28 @@ class EscalationModel(mesa.Model):
         scenario: a :class:`Scenario`, a path to a scenario file, or compiled :class:`Parameters`
             (one or more points, as a sweep builds them).
         replications: lanes per point; 1 is a single run, as ``mesa.batch_run`` drives it.
-        rng: seed, ``SeedSequence`` or ``Generator`` for every random draw of the model.
+        rng: seed, ``SeedSequence`` or ``Generator`` for every random draw of the model; or a sequence of
+            generators, one per block of replications (``blocks``).
         record_series: collect the daily model-level series in ``datacollector`` (lane means).
+        blocks: the replications of each block, when ``rng`` has one generator per block: the blocks are
+            played side by side in one model, each drawing from its own generator exactly as a model of
+            that block alone would (so a block's results do not depend on its neighbours), while the cost
+            of a day's array operations is shared.
     """
 
     def __init__(self, scenario: Scenario | Parameters | str | Path, replications: int = 1,
-                 rng: Any = None, record_series: bool = True) -> None:
-        super().__init__(rng=rng)
+                 rng: Any = None, record_series: bool = True, blocks: Sequence[int] | None = None) -> None:
+        generators = list(rng) if blocks is not None else [rng]
+        super().__init__(rng=generators[0])
+        # What Mesa draws from a model's generator as it starts, it draws from each block's too.
+        self.block_rngs = [self.rng, *(mesa.Model(rng=generator).rng for generator in generators[1:])]
         params = _as_parameters(scenario)
         self.params = params
         self.scenario_name = params.name
         self.replications = int(replications)
+        self.blocks = [self.replications] if blocks is None else [int(size) for size in blocks]
+        if sum(self.blocks) != self.replications or len(self.blocks) != len(self.block_rngs):
+            raise ValueError("blocks must give the replications of each generator of rng and add up to replications")
         self.lane_shape = (params.points, self.replications)
         # The replications still played: finished ones are compacted away in ensemble chunks (see _compact).
         self.columns = np.arange(self.replications)
@@ -64,10 +75,10 @@ class EscalationModel(mesa.Model):
         self.layout = self._draw_layout()
         # Each front draws its noise from a stream of its own (children of the model's stream), so
         # that a front added to a scenario leaves every other draw as it was.
-        self.front_rngs = self.rng.spawn(self.fronts)
+        self.front_rngs = [generator.spawn(self.fronts) for generator in self.block_rngs]
         # Draws of the mechanisms of war termination (tolerance, halts, settlements, stepping down) come from
         # a stream of their own too: switched off, they leave every other draw as it was.
-        self.ending_rng = self.rng.spawn(1)[0]
+        self.ending_rngs = [generator.spawn(1)[0] for generator in self.block_rngs]
         self._create_world()
         self._create_actors()
         self.record_series = record_series
@@ -197,7 +208,7 @@ class EscalationModel(mesa.Model):
         self.form_day = np.where(self.form > 0, 0, -1).astype(np.int16)
         self.combat_day = np.where((self.form >= LIMITED) & (self.camp >= 0), 0, -1).astype(np.int16)
         self.incidents = np.zeros(actors, dtype=np.int32)
-        self.willing = self.rng.random((len(s.commitment_ids), self.replications))[:, None, :] \
+        self.willing = self._uniform(self.block_rngs, len(s.commitment_ids), np.float64)[:, None, :] \
             < p.commitment["reliability"]
         self.control = np.broadcast_to(p.front["control"], (self.fronts, *shape)).copy()
         self.front_memory = np.zeros((self.fronts, *shape))
@@ -289,10 +300,9 @@ class EscalationModel(mesa.Model):
     def step(self) -> None:
         """Play one day in every lane that is not finished."""
         # Draws for every replication, whatever its state (common random numbers); compacted lanes skip theirs.
-        uniform = self.rng.random((self.uniform_rows, self.replications), dtype=np.float32)
-        normal = np.concatenate([front.standard_normal((3, self.replications), dtype=np.float32)
-                                 for front in self.front_rngs])
-        ending = self.ending_rng.random((3 + len(self.outside_index), self.replications), dtype=np.float32)
+        uniform = self._uniform(self.block_rngs, self.uniform_rows)
+        normal = self._normal()
+        ending = self._uniform(self.ending_rngs, 3 + len(self.outside_index))
         if self.columns.size < self.replications:
             uniform, normal, ending = uniform[:, self.columns], normal[:, self.columns], ending[:, self.columns]
         uniform, normal, ending = uniform[:, None, :], normal[:, None, :], ending[:, None, :]
@@ -330,6 +340,23 @@ class EscalationModel(mesa.Model):
             self._compact()
         if self.record_series:
             self.datacollector.collect(self)
+
+    def _uniform(self, generators: list[np.random.Generator], rows: int, dtype: type = np.float32) -> Array:
+        """(rows, replications) uniform draws, each block's columns from its own generator."""
+        if len(generators) == 1:
+            return generators[0].random((rows, self.replications), dtype=dtype)
+        return np.concatenate([generator.random((rows, size), dtype=dtype)
+                               for generator, size in zip(generators, self.blocks, strict=True)], axis=1)
+
+    def _normal(self) -> Array:
+        """(3 x fronts, replications) standard normal draws: three per front from the front's own stream."""
+        def block(fronts: list[np.random.Generator], size: int) -> Array:
+            return np.concatenate([front.standard_normal((3, size), dtype=np.float32) for front in fronts])
+
+        if len(self.blocks) == 1:
+            return block(self.front_rngs[0], self.replications)
+        return np.concatenate([block(fronts, size) for fronts, size in zip(self.front_rngs, self.blocks, strict=True)],
+                              axis=1)
 
     # ---- changes of state the mechanisms share ------------------------------------------
 
