@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sim.model.endings import ENDING_NAMES
+from sim.model.model import OUTCOME_NAMES, OUTCOME_PRECEDENCE
+
 
 def percent(estimate: dict[str, float]) -> str:
     """``9.98% [9.79, 10.17]``: an estimate with its 95% interval, in percent."""
@@ -13,37 +16,50 @@ def percent(estimate: dict[str, float]) -> str:
 
 
 def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
-    """The summary table printed after ``escalation run``."""
+    """The summary table printed after ``escalation run``: every figure under a name of its own."""
     runs = summary["runs"]
     escalation = summary["p_regional_escalation"]
+    outcomes = summary["outcomes"]
+    labels = [OUTCOME_NAMES[code] for code in OUTCOME_PRECEDENCE]
+    labels += [ENDING_NAMES[code] for code in summary.get("ended_by", {})]
+    labels += list(summary.get("in_combat", {}))
+    width = max(len(label) for label in labels) + 1
     lines = [
         f"{summary['title']} - {runs:,} runs, seed {summary['seed']}",
         "",
         f"  P(regional escalation)   {percent(escalation)}   ({escalation['count']:,} of {runs:,} runs; 95% Wilson)",
-        "",
-        "  Outcome                  share    [95% interval]",
     ]
-    for name, estimate in summary["outcomes"].items():
-        lines.append(f"    {name.replace('_', ' '):<22} {percent(estimate)}")
+    if summary.get("regional_escalation_definition"):
+        lines.append(f"    regional escalation here: {summary['regional_escalation_definition']}, on any day")
+    parts = [f"{OUTCOME_NAMES[code]} {100 * outcomes[code]['estimate']:.2f}%"
+             for code in ("outside_war", "regional_escalation")]
+    if escalation["count"] == outcomes["regional_escalation"]["count"] + outcomes["outside_war"]["count"]:
+        lines.append(f"    = {parts[0]} + {parts[1]} (the first two outcomes below)")
+    else:
+        lines.append(f"    = {parts[1]} + those runs of {parts[0]} that met the definition otherwise")
+    lines += ["", f"  {'Outcome (each run once, the first that applies)':<{width + 2}} share    [95% interval]"]
+    for code in OUTCOME_PRECEDENCE:
+        lines.append(f"    {OUTCOME_NAMES[code]:<{width}} {percent(outcomes[code])}")
     if summary.get("ended_by"):
-        lines += ["", "  How the war ended        share    [95% interval]"]
+        lines += ["", f"  {'How the war ended (escalated or not)':<{width + 2}} share    [95% interval]"]
         for name, estimate in summary["ended_by"].items():
             if estimate["count"]:
-                lines.append(f"    {name.replace('_', ' '):<22} {percent(estimate)}")
+                lines.append(f"    {ENDING_NAMES.get(name, name):<{width}} {percent(estimate)}")
         brokers = [f"{broker} {100 * e['estimate']:.1f}%" for broker, e in summary.get("halted_by", {}).items()
                    if e["count"]]
         if brokers:
             lines.append(f"    halts standing at the end, by who brought them about: {', '.join(brokers)}")
     if summary.get("in_combat"):
-        lines += ["", "  Outside power in combat  share    [95% interval]   (deniable or more)"]
+        lines += ["", f"  {'Outside power':<{width + 2}} {' in combat (limited or open)':<30} "
+                      "involved (deniable or more)"]
         for actor, estimate in summary["in_combat"].items():
             involved = summary["entered"][actor]["deniable"]["estimate"]
-            lines.append(f"    {actor:<22} {percent(estimate)}   ({100 * involved:.1f}%)")
+            lines.append(f"    {actor:<{width}} {percent(estimate):<30} {100 * involved:5.1f}%")
     war = summary["war_days"]
     truces = summary["truces"]
     lines += ["", f"  Median war length        {war['median']:.0f} days "
                   f"(90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"
-              + (f"; still fought at the horizon in {100 * war['at_horizon']['estimate']:.1f}% of runs"
+              + (f"; war length reached the horizon in {100 * war['at_horizon']['estimate']:.1f}% of runs"
                  if "at_horizon" in war else "")]
     size = summary.get("war_size")
     if size:
