@@ -316,7 +316,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     parameters = args.parameters or declared_parameters(loaded.scenario, numeric_only=True)
     result = sensitivity(loaded, parameters, method=args.method, samples=args.samples, runs=args.runs,
                          seed=seed, executor=_executor(args), chunk_size=_chunk_size(args),
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, origin="--param")
     partial = claim_folder(args.out, loaded.scenario.name)
     result.indices.to_csv(partial / "sensitivity.csv", index=False)
     result.design.to_csv(partial / "design.csv", index=False)
@@ -348,7 +348,7 @@ def command_compare(args: argparse.Namespace) -> int:
     seed = first.scenario.seed if args.seed is None else args.seed
     result = compare(first, second, first_overrides=args.first_overrides, second_overrides=args.second_overrides,
                      runs=args.runs, seed=seed, chunk_size=_chunk_size(args, args.runs, 2), executor=_executor(args),
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, origins=("--set-a", "--set-b"))
     partial = claim_folder(args.out, first.scenario.name)
     data = result.to_dict()
     write_json(partial / "comparison.json", data)
