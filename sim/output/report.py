@@ -7,6 +7,7 @@ from typing import Any
 
 from sim.model.endings import ENDING_NAMES
 from sim.model.model import OUTCOME_NAMES, OUTCOME_PRECEDENCE
+from sim.scenario.words import count
 
 
 def percent(estimate: dict[str, float]) -> str:
@@ -25,9 +26,10 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
     labels += list(summary.get("in_combat", {}))
     width = max(len(label) for label in labels) + 1
     lines = [
-        f"{summary['title']} - {runs:,} runs, seed {summary['seed']}",
+        f"{summary['title']} - {count(runs, 'run')}, seed {summary['seed']}",
         "",
-        f"  P(regional escalation)   {percent(escalation)}   ({escalation['count']:,} of {runs:,} runs; 95% Wilson)",
+        f"  P(regional escalation)   {percent(escalation)}   "
+        f"({escalation['count']:,} of {count(runs, 'run')}; 95% Wilson)",
     ]
     if summary.get("regional_escalation_definition"):
         lines.append(f"    regional escalation here: {summary['regional_escalation_definition']}, on any day")
@@ -57,7 +59,7 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
             lines.append(f"    {actor:<{width}} {percent(estimate):<30} {100 * involved:5.1f}%")
     war = summary["war_days"]
     truces = summary["truces"]
-    lines += ["", f"  Median war length        {war['median']:.0f} days "
+    lines += ["", f"  Median war length        {count(round(war['median']), 'day')} "
                   f"(90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"
               + (f"; war length reached the horizon in {100 * war['at_horizon']['estimate']:.1f}% of runs"
                  if "at_horizon" in war else "")]
@@ -69,7 +71,8 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
         lines.append(
             f"  Truces                   {truces['brokered_per_run']:.2f} brokered, {truces['broken_per_run']:.2f} "
             f"broken per run; {100 * truces['broken_within_3_days']['estimate']:.1f}% of truces broke within 3 days"
-            + (f"; median life {truces['median_days']:.0f} days" if truces.get("median_days") is not None else "")
+            + (f"; median life {count(round(truces['median_days']), 'day')}" if truces.get("median_days") is not None
+               else "")
         )
     else:
         lines.append("  Truces                   none in force in any run")
@@ -84,8 +87,8 @@ def sweep_report(summary: dict[str, Any], folder: str) -> str:
     """The lines printed after ``escalation sweep``."""
     low, high = summary["p_regional_escalation_range"]
     return "\n".join([
-        f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {summary['points']:,} points x "
-        f"{summary['runs_per_point']:,} runs, seed {summary['seed']}",
+        f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {count(summary['points'], 'point')} x "
+        f"{count(summary['runs_per_point'], 'run')}, seed {summary['seed']}",
         f"  P(regional escalation) ranges from {100 * low:.2f}% to {100 * high:.2f}% over the points; "
         f"widest 95% interval {100 * summary['max_ci_width']:.2f} points",
         f"  Results: {folder} (sweep.csv, figures/)",
@@ -96,7 +99,7 @@ def sensitivity_report(result: Any, title: str, runs: int, seed: int, folder: st
     """The indices table printed after ``escalation sensitivity``."""
     return "\n".join([
         f"{title} - {result.method} sensitivity of P(regional escalation): "
-        f"{len(result.design):,} points x {runs:,} runs, seed {seed}",
+        f"{count(len(result.design), 'point')} x {count(runs, 'run')}, seed {seed}",
         result.indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
         f"  Results: {folder}",
     ])
@@ -137,8 +140,8 @@ def backtest_report(result: Any, runs: int, folder: str) -> str:
     """Per-case forecasts next to history, the scores with intervals and the stylised facts."""
     cases = result.cases
     overview = result.summary
-    lines = [f"Backtest of {len(cases)} cases ({overview['positives']} with an outside power in combat), "
-             f"{runs:,} runs each", "",
+    lines = [f"Backtest of {count(len(cases), 'case')} ({overview['positives']} with an outside power in combat), "
+             f"{count(runs, 'run')} each", "",
              f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<9} {'war days model/history':<24}"]
     for row in cases.itertuples():
         forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
@@ -190,7 +193,7 @@ def parameters_report(rows: list[dict[str, str]]) -> str:
     widths = {k: max(len(c[k]) for c in cells) for k in headers}
     lines = ["  ".join(c[k].ljust(widths[k]) for k in headers).rstrip() for c in cells]
     declared = sum(1 for row in rows if row["uncertainty"])
-    return "\n".join([*lines, "", f"{len(rows)} overridable values ({declared} with a declared uncertainty); "
+    return "\n".join([*lines, "", f"{count(len(rows), 'overridable value')} ({declared} with a declared uncertainty); "
                        "set one with --set PATH=VALUE"])
 
 
