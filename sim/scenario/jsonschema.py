@@ -70,10 +70,15 @@ def schema_problems(source: str | Path) -> list[Problem]:
     problems = []
     for error in validator.iter_errors(load_as_json(source)):
         path = tuple(error.absolute_path)
-        field = "".join(f".{part}" if isinstance(part, str) else f"[{part}]" for part in path).lstrip(".")
-        line, column = document.locate(path) or (None, None)
-        problems.append(Problem(f"{error.message} (JSON Schema: {error.validator})", field=field, line=line,
-                                column=column, source=str(source)))
+        places = [(path, False)]
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {})
+            places = [((*path, key), True) for key in error.instance if key not in known] or places
+        for place, key in places:
+            field = "".join(f".{part}" if isinstance(part, str) else f"[{part}]" for part in place).lstrip(".")
+            line, column = document.locate(place, key=key) or (None, None)
+            problems.append(Problem(f"{error.message} (JSON Schema: {error.validator})", field=field, line=line,
+                                    column=column, source=str(source)))
     return sorted(problems, key=lambda problem: (problem.line or 0, problem.column or 0))
 
 
