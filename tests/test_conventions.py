@@ -125,3 +125,63 @@ def test_validate_schema_reports_each_break_with_file_line_and_field(tmp_path: P
     rendered = problems[0].render()
     line = text.splitlines().index("bogus_field: 1") + 1
     assert rendered.startswith(f"{bad}:{line}:") and "bogus_field" in rendered
+
+
+# ---- the fixed cost of one call (sim.evaluate, and sim.ema's experiments through it) --------------
+
+
+POINT = {"commitments.russia_armenia_pact.reliability": 0.9}
+
+
+@pytest.fixture()
+def simulation_replaced(monkeypatch):
+    """sim.evaluate with the simulation replaced by a finished chunk: what is left is the call's own cost."""
+    import sim.ensemble.executors as executors
+    from sim.ensemble.chunks import plan_chunks, simulate_chunk
+    from sim.model.params import compile_scenarios
+    from sim.scenario.loader import load_variants, load_with_provenance
+
+    loaded = load_with_provenance(KARABAKH)
+    finished = simulate_chunk(compile_scenarios(load_variants(loaded, [POINT])), plan_chunks(1_000, 1)[0])
+    monkeypatch.setattr(executors, "simulate_chunk", lambda params, chunk: finished)
+    return loaded
+
+
+def test_a_call_adds_under_10_ms_of_cpu_to_the_simulation(simulation_replaced) -> None:
+    import statistics
+    import time
+
+    import sim
+
+    for scenario in (simulation_replaced, simulation_replaced.scenario):
+        sim.evaluate(scenario, POINT, runs=1_000, seed=1, progress=False)
+        times = []
+        for _ in range(20):
+            started = time.process_time()
+            sim.evaluate(scenario, POINT, runs=1_000, seed=1, progress=False)
+            times.append(time.process_time() - started)
+        assert statistics.median(times) < 0.010, (type(scenario).__name__, times)
+
+
+def test_the_table_of_a_call_is_built_at_once_and_a_scenario_object_written_once(simulation_replaced,
+                                                                                 monkeypatch) -> None:
+    """What made a call slow: one DataFrame column inserted at a time (about 0.2 ms each, 40 columns), and a
+    Scenario object written out as YAML again at every call."""
+    import pandas as pd
+
+    import sim
+
+    inserted, written = [], []
+    insert = pd.DataFrame.__setitem__
+    monkeypatch.setattr(pd.DataFrame, "__setitem__", lambda self, key, value: (inserted.append(key),
+                                                                                insert(self, key, value))[1])
+    dump = yaml.dump
+    monkeypatch.setattr(yaml, "dump", lambda *args, **kwargs: (written.append(1), dump(*args, **kwargs))[1])
+    scenario = simulation_replaced.scenario.model_copy(update={"runs": 999})
+    first = sim.evaluate(scenario, POINT, runs=1_000, seed=1, progress=False)
+    again = sim.evaluate(scenario, POINT, runs=1_000, seed=1, progress=False)
+    pd.testing.assert_frame_equal(first, again)
+    assert inserted == [] and len(written) == 1
+    changed = scenario.model_copy(update={"runs": 998})
+    sim.evaluate(changed, POINT, runs=1_000, seed=1, progress=False)
+    assert len(written) == 2  # new content, written again

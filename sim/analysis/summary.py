@@ -271,28 +271,31 @@ def sweep_table(design: pd.DataFrame, accumulator: Accumulator) -> pd.DataFrame:
     entry, the median war length and the median life of a truce."""
     params = accumulator.params
     runs = accumulator.runs
-    table = design.reset_index(drop=True).copy()
-    table["runs"] = runs
+    # The columns are gathered first and joined to the design once: a column at a time into a DataFrame
+    # costs about 0.2 ms each, several milliseconds a call for one point (an EMA experiment).
+    columns: dict[str, Any] = {"runs": runs}
     escalated = accumulator.escalation_days.sum(axis=1)
     low, high = wilson_interval(escalated, runs)
-    table["p_regional_escalation"] = escalated / runs
-    table["ci_low"] = low
-    table["ci_high"] = high
+    columns["p_regional_escalation"] = escalated / runs
+    columns["ci_low"] = low
+    columns["ci_high"] = high
     for k, name in enumerate(OUTCOMES):
         low, high = wilson_interval(accumulator.outcomes[:, k], runs)
-        table[f"share_{name}"] = accumulator.outcomes[:, k] / runs
-        table[f"share_{name}_ci_low"] = low
-        table[f"share_{name}_ci_high"] = high
+        columns[f"share_{name}"] = accumulator.outcomes[:, k] / runs
+        columns[f"share_{name}_ci_low"] = low
+        columns[f"share_{name}_ci_high"] = high
     for k, name in enumerate(ENDINGS):
-        table[f"share_ended_{name}"] = accumulator.endings[:, k] / runs
+        columns[f"share_ended_{name}"] = accumulator.endings[:, k] / runs
     for a, actor_id in enumerate(accumulator.outside):
-        table[f"p_combat_{actor_id}"] = accumulator.forms[:, a, LIMITED:].sum(axis=1) / runs
+        columns[f"p_combat_{actor_id}"] = accumulator.forms[:, a, LIMITED:].sum(axis=1) / runs
     edges = np.arange(params.horizon + 2) - 0.5
-    table["median_war_days"] = [histogram_quantile(row, edges, 0.5) for row in accumulator.war_days]
+    columns["median_war_days"] = [histogram_quantile(row, edges, 0.5) for row in accumulator.war_days]
     truce_days = accumulator.truce_days.sum(axis=1)
     truce_edges = np.arange(truce_days.shape[1] + 1) - 0.5
-    table["median_truce_days"] = [histogram_quantile(row, truce_edges, 0.5) if row.sum() else np.nan
-                                  for row in truce_days]
+    columns["median_truce_days"] = [histogram_quantile(row, truce_edges, 0.5) if row.sum() else np.nan
+                                    for row in truce_days]
     size_edges = np.arange(len(params.actor_ids) + 2) - 0.5
-    table["median_war_size"] = [histogram_quantile(row, size_edges, 0.5) for row in accumulator.war_size]
-    return table
+    columns["median_war_size"] = [histogram_quantile(row, size_edges, 0.5) for row in accumulator.war_size]
+    table = design.reset_index(drop=True)
+    kept = table.drop(columns=[name for name in columns if name in table.columns])
+    return pd.concat([kept, pd.DataFrame(columns, index=table.index)], axis=1)
