@@ -19,6 +19,7 @@ from sim.ensemble.executors import WorkerDiedError
 from sim.output.results import RunInterruptedError, RunOutcome
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.schema import MAX_RUNS
+from sim.scenario.words import count
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -98,9 +99,25 @@ def _add_saved_study(parser: argparse.ArgumentParser, name: str) -> None:
                              "pyarrow is installed)")
 
 
+def version_line() -> str:
+    """``escalation-sim 0.1.0 (Python 3.11.7, Mesa 3.3.1)``: what ``escalation --version`` prints."""
+    import platform
+    from importlib import metadata
+
+    from sim import __version__
+
+    try:
+        mesa = metadata.version("mesa")
+    except metadata.PackageNotFoundError:
+        mesa = "not installed"
+    return f"escalation-sim {__version__} (Python {platform.python_version()}, Mesa {mesa})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``escalation`` argument parser with its subcommands."""
     parser = _Parser(prog="escalation", description="Scenario simulator of regional escalation risk.")
+    parser.add_argument("--version", action="version", version=version_line(),
+                        help="print the version of escalation-sim, Python and Mesa, and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run a scenario many times and save the results")
@@ -112,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a scenario file and explain every problem")
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="DOTTED.PATH=VALUE")
+    validate.add_argument("--schema", action="store_true",
+                          help="also check the file against the shipped JSON Schema, as an editor does "
+                               "(dates read as text; needs jsonschema)")
 
     sweep = commands.add_parser("sweep", help="sweep parameters: P(regional escalation) at every point")
     sweep.add_argument("scenario", nargs="?", help="scenario YAML file")
@@ -231,11 +251,11 @@ def _chunk_size(args: argparse.Namespace, runs: int | None = None, points: int =
     if runs is None or args.chunk_size is None:
         return size
     slowdown = chunking_slowdown(runs, size, points)
-    why = (f"{chunk_count(runs, size, points):,} chunks, each a model with its own set-up cost, make this about "
+    why = (f"{count(chunk_count(runs, size, points), 'chunk')}, each a model with its own set-up cost, make this about "
            f"{slowdown:,.0f} times slower than the default chunk size {DEFAULT_CHUNK_SIZE:,}")
     if slowdown > MAX_SLOWDOWN:
         raise UserError(Problem(
-            f"found {size:,} for {runs:,} runs: {why}; allowed: at least "
+            f"found {size:,} for {count(runs, 'run')}: {why}; allowed: at least "
             f"{smallest_reasonable_chunk_size(runs, points):,} for this many runs (or leave --chunk-size out)",
             source="--chunk-size"))
     if slowdown > 3:
@@ -316,7 +336,7 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     parameters = args.parameters or declared_parameters(loaded.scenario, numeric_only=True)
     result = sensitivity(loaded, parameters, method=args.method, samples=args.samples, runs=args.runs,
                          seed=seed, executor=_executor(args), chunk_size=_chunk_size(args),
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, origin="--param")
     partial = claim_folder(args.out, loaded.scenario.name)
     result.indices.to_csv(partial / "sensitivity.csv", index=False)
     result.design.to_csv(partial / "design.csv", index=False)
@@ -348,7 +368,7 @@ def command_compare(args: argparse.Namespace) -> int:
     seed = first.scenario.seed if args.seed is None else args.seed
     result = compare(first, second, first_overrides=args.first_overrides, second_overrides=args.second_overrides,
                      runs=args.runs, seed=seed, chunk_size=_chunk_size(args, args.runs, 2), executor=_executor(args),
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, origins=("--set-a", "--set-b"))
     partial = claim_folder(args.out, first.scenario.name)
     data = result.to_dict()
     write_json(partial / "comparison.json", data)
@@ -407,8 +427,8 @@ def command_calibrate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     positives = int(result.loo["observed_regional_escalation"].sum())
     seed = "each case's own seed, design seed 0" if args.seed is None else f"seed {args.seed}"
-    title = (f"{len(result.cases)} cases of {args.cases} ({positives} with an outside power in combat), "
-             f"{len(result.design)} candidates, {args.runs:,} runs per candidate and case, {seed}.")
+    title = (f"{count(len(result.cases), 'case')} of {args.cases} ({positives} with an outside power in combat), "
+             f"{count(len(result.design), 'candidate')}, {count(args.runs, 'run')} per candidate and case, {seed}.")
     scores = result.escalation_scores()
     partial = claim_folder(args.out, "calibrate")
     (partial / "fitted_dynamics.yaml").write_text(fitted_dynamics_yaml(result.parameters, [
@@ -447,9 +467,17 @@ def command_validate(args: argparse.Namespace) -> int:
     loaded = load_with_provenance(args.scenario, args.overrides)
     scenario = loaded.scenario
     camps = len({a.camp for a in scenario.actors if a.camp is not None})
-    print(f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.actors)} actors in {camps} camps "
-          f"at war, {len(scenario.fronts)} fronts, {len(scenario.commitments)} commitments, "
-          f"{len(scenario.truces.scheduled)} scheduled truces, horizon {scenario.horizon_days} days")
+    print(f"{args.scenario}: valid scenario '{scenario.name}': {count(len(scenario.actors), 'actor')} in "
+          f"{count(camps, 'camp')} at war, {count(len(scenario.fronts), 'front')}, "
+          f"{count(len(scenario.commitments), 'commitment')}, "
+          f"{count(len(scenario.truces.scheduled), 'scheduled truce')}, horizon {count(scenario.horizon_days, 'day')}")
+    if args.schema:
+        from sim.scenario.jsonschema import SCHEMA_FILE, schema_problems
+
+        problems = schema_problems(args.scenario)
+        if problems:
+            raise UserError(problems)
+        print(f"{args.scenario}: satisfies the JSON Schema ({SCHEMA_FILE.name}, dates read as text)")
     return 0
 
 

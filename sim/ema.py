@@ -94,8 +94,8 @@ class _Evaluate:
         if list(design.columns) != list(self.paths.values()):
             missing = sorted(set(self.paths.values()) - set(design.columns))
             raise UserError(Problem(f"an experiment lacks values for {', '.join(missing)}", source="sim.ema"))
-        return run_design(self.loaded, design, self.runs, self.seed, **{"progress": False, **self.options,
-                                                                        **options})
+        return run_design(self.loaded, design, self.runs, self.seed, **{"progress": False, "origin": "experiment",
+                                                                        **self.options, **options})
 
 
 def _plain(value: Any) -> Any:

@@ -59,3 +59,23 @@ def test_the_schema_has_the_expected_shape() -> None:
     assert "truces.scheduled[].broker" in paths
     assert "commitments[].from" in paths and "commitments[].from_" not in paths
     assert len(paths) > 80
+
+
+README = DOC.parent.parent / "README.md"
+QUOTED_RUN = "$ escalation run scenarios/nagorno_karabakh_2020.yaml\n"
+
+
+def test_the_readme_quotes_the_karabakh_run_byte_for_byte(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The README's first output block is what the command prints today, but for the results folder's name
+    (a timestamp): regenerate it with the command itself when the report or the model changes."""
+    from sim.cli import main
+
+    monkeypatch.chdir(README.parent)
+    text = README.read_text(encoding="utf-8")
+    start = text.index("```text\n" + QUOTED_RUN) + len("```text\n" + QUOTED_RUN)
+    quoted = text[start:text.index("```", start)]
+    command = QUOTED_RUN[2:].split()[1:]
+    assert main([*command, "--out", str(tmp_path / "run"), "--no-progress", "--no-figures"]) == 0
+    printed = capsys.readouterr().out
+    folder = re.compile(r"^  Results: .*$", flags=re.MULTILINE)
+    assert folder.sub("  Results: FOLDER", printed) == folder.sub("  Results: FOLDER", quoted)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import textwrap
@@ -29,8 +28,6 @@ from sim.scenario.uncertainties import Uncertainty  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = ROOT / "tests" / "scenarios" / "minimal.yaml"
-KARABAKH = ROOT / "scenarios" / "nagorno_karabakh_2020.yaml"
-PROPOSED = ROOT / "tests" / "scenarios" / "karabakh_uncertainties.yaml"
 DECLARED = """
 uncertainties:
   - path: commitments.big_blue.reliability
@@ -154,23 +151,3 @@ def test_an_error_inside_an_ema_worker_ends_the_run_instead_of_hanging(tmp_path:
     assert done.returncode != 0
     assert "not all runs have completed. Expected 8, got 0" in done.stderr
     assert "allowed: from 0 to 1" in done.stderr  # the worker's own message, printed by EMA
-
-
-def readme_example() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"<!-- ema-example -->\s*```python\n(.*?)```", text, flags=re.DOTALL)
-    assert match, "README.md lacks the EMA example (a python block after <!-- ema-example -->)"
-    return match.group(1)
-
-
-def test_the_readme_ema_example_runs_as_written(tmp_path: Path) -> None:
-    """LHS over the Karabakh scenario's declared uncertainties and PRIM, with EMA's multiprocessing
-    evaluator. Until the shipped scenario declares uncertainties, the proposed ones are appended."""
-    text = KARABAKH.read_text(encoding="utf-8")
-    if not re.search(r"^uncertainties:", text, flags=re.MULTILINE):
-        text += "\n" + PROPOSED.read_text(encoding="utf-8")
-    (tmp_path / "scenarios").mkdir()
-    (tmp_path / "scenarios" / KARABAKH.name).write_text(text, encoding="utf-8")
-    done = _python(readme_example(), tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "coverage" in done.stdout and "density" in done.stdout  # PRIM's box table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -105,6 +106,55 @@ def test_run_prints_the_summary_table(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     for fragment in ("P(regional escalation)", "decisive victory", "Median war length", "Truces", "Results:"):
         assert fragment in out
+
+
+REPORT_ROW = re.compile(r"^\s+(?P<name>[A-Za-z(][^\d\[]*?)\s+(?P<value>\d+\.\d+)% \[")
+
+
+def report_rows(text: str) -> list[tuple[str, float]]:
+    """(name, share) of every line of a run report that gives a share with its interval."""
+    rows = []
+    for line in text.splitlines():
+        match = REPORT_ROW.match(line)
+        if match:
+            name = match["name"].strip()
+            rows.append((name[2:-1] if name.startswith("P(") else name, float(match["value"])))
+    return rows
+
+
+def test_no_two_figures_of_the_run_report_share_a_name(finished_run: Path) -> None:
+    """The headline is not an outcome row under the same name, 'ongoing' is not 'war ongoing': each
+    share has a name no other share's name contains, and the report says how the headline is made up."""
+    from sim.output.report import run_report
+
+    summary = json.loads((finished_run / "summary.json").read_text())
+    text = run_report(summary)
+    rows = report_rows(text)
+    names = [name.lower() for name, _ in rows]
+    assert len(rows) >= 12 and len(set(names)) == len(names), rows
+    for name in names:
+        for other in names:
+            assert other == name or not re.search(rf"\b{re.escape(name)}\b", other), (name, other)
+    shares = dict(rows)
+    made_up = re.search(r"^    = (.+?) (\d+\.\d+)% \+ (.+?) (\d+\.\d+)% ", text, flags=re.MULTILINE)
+    assert made_up, text
+    assert shares[made_up[1]] == float(made_up[2]) and shares[made_up[3]] == float(made_up[4])
+    assert abs(float(made_up[2]) + float(made_up[4]) - shares["regional escalation"]) < 0.015
+    assert "regional escalation here: an outside power newly at limited or open" in text
+    assert "in combat (limited or open)" in text and "involved (deniable or more)" in text
+
+
+def test_summary_json_says_what_each_figure_counts(finished_run: Path) -> None:
+    summary = json.loads((finished_run / "summary.json").read_text())
+    outcomes = summary["outcomes"]
+    assert summary["p_regional_escalation"]["count"] == \
+        outcomes["regional_escalation"]["count"] + outcomes["outside_war"]["count"]
+    assert summary["definitions"]["p_regional_escalation"].endswith(
+        "= outcomes.regional_escalation + outcomes.outside_war")
+    assert summary["regional_escalation_definition"] in summary["definitions"]["p_regional_escalation"]
+    for key in ("outcomes", "ended_by"):
+        for code in summary[key]:
+            assert f"{code}: " in summary["definitions"][key]
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -164,8 +164,41 @@ def test_sensitivity_without_parameters_uses_the_declared_numeric_ranges() -> No
 
 
 def test_nothing_declared_and_nothing_given_is_a_user_error() -> None:
-    with pytest.raises(UserError, match="declares no uncertainties; give at least one --param"):
+    with pytest.raises(UserError, match="declares no uncertainties; give at least one entry in parameters"):
         sweep(MINIMAL, runs=10, progress=False)
+    assert main(["sweep", str(MINIMAL), "--runs", "10", "--no-progress"]) == 2
+
+
+RATE = "actors.big.outside.escalation_rate"
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: sim.evaluate(MINIMAL, {RATE: 1.5}, runs=10, progress=False), f"overrides {RATE}=1.5: "),
+    (lambda: sim.sweep(MINIMAL, [f"{RATE}=0:1.5:3"], runs=10, progress=False), f"parameters {RATE}=1.5: "),
+    (lambda: sim.sweep(MINIMAL, [f"{RATE}=0:0.1:0"], runs=10, progress=False), f"parameters {RATE}=0:0.1:0: "),
+    (lambda: sim.sweep(MINIMAL, [f"{RATE}=0:0.1"], design="lhs", runs=10, progress=False),
+     "design='lhs': a Latin hypercube needs samples=K"),
+    (lambda: sim.sensitivity(MINIMAL, [f"{RATE}=a,b"], runs=10, progress=False), f"parameters {RATE}=a,b: "),
+    (lambda: sim.compare(MINIMAL, first_overrides=[f"{RATE}=2"], runs=10, progress=False),
+     f"first_overrides {RATE}=2: "),
+    (lambda: sim.compare(MINIMAL, second_overrides=[f"{RATE}=2"], runs=10, progress=False),
+     f"second_overrides {RATE}=2: "),
+])
+def test_errors_through_the_python_api_name_the_api_argument(call, named: str) -> None:
+    """A mistake given to a Python function is named by that function's argument, never a command-line flag."""
+    with pytest.raises(UserError) as raised:
+        call()
+    message = str(raised.value)
+    assert named in message and "--" not in message, message
+
+
+def test_the_command_line_still_names_its_flags(capsys) -> None:
+    assert main(["sweep", str(MINIMAL), "--param", f"{RATE}=0:1.5:3", "--runs", "10", "--no-progress"]) == 2
+    assert f"--param {RATE}=1.5: " in capsys.readouterr().err
+    assert main(["sensitivity", str(MINIMAL), "--param", f"{RATE}=a,b", "--runs", "10", "--no-progress"]) == 2
+    assert f"--param {RATE}=a,b: " in capsys.readouterr().err
+    assert main(["compare", str(MINIMAL), "--set-a", f"{RATE}=2", "--runs", "10", "--no-progress"]) == 2
+    assert f"--set-a {RATE}=2: " in capsys.readouterr().err
 
 
 def test_the_sweep_command_uses_the_declared_uncertainties(tmp_path: Path, capsys) -> None:

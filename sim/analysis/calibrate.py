@@ -468,7 +468,7 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
         workers, executor, chunk_size, progress: as for a sweep.
         notify: receives notes for the user (a case's own value of a fitted dynamic replaced).
     """
-    from tqdm import tqdm
+    from sim.ensemble.progress import progress_bar
 
     ranges = check_ranges(dict(DEFAULT_DYNAMICS if ranges is None else ranges))
     if design_seed is None:
@@ -481,7 +481,7 @@ def calibrate(folder: str | Path, ranges: Mapping[str, tuple[float, float]] | No
     recorded: dict[str, list[bool]] = {name: [] for name in OUTCOMES}
     escalation, committing = [], []
     observed_escalation, observed_war = [], []
-    bar = tqdm(found, desc="calibrate", unit="case", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(found, desc="calibrate", unit="case", disable=not progress, dynamic_ncols=True)
     for path, loaded in bar:
         scenario = loaded.scenario
         own = sorted(set(ranges) & set(scenario.dynamics.model_fields_set))

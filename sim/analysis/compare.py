@@ -59,16 +59,17 @@ def _escalated_by_replication(params: Parameters, runs: int, seed: int, chunk_si
 def compare(first: ScenarioLike, second: ScenarioLike | None = None, *, first_overrides: Sequence[str] = (),
             second_overrides: Sequence[str] = (), runs: int = 10_000, seed: int | None = None,
             chunk_size: int = DEFAULT_CHUNK_SIZE, labels: tuple[str, str] | None = None,
-            **options: Any) -> Comparison:
+            origins: tuple[str, str] = ("first_overrides", "second_overrides"), **options: Any) -> Comparison:
     """Play two variants on common random numbers and compare their risk of regional escalation.
 
-    ``second`` defaults to ``first``: then the two ``*_overrides`` lists make the variants.
+    ``second`` defaults to ``first``: then the two ``*_overrides`` lists make the variants. Messages
+    about an override name where it was given, ``origins`` (the command line passes its flags).
     """
     loaded_first = as_loaded(first)
     loaded_second = loaded_first if second is None else as_loaded(second)
     seed = loaded_first.scenario.seed if seed is None else seed
-    variant_first = load_variants(loaded_first, [list(first_overrides)], origin="--set-a")[0]
-    variant_second = load_variants(loaded_second, [list(second_overrides)], origin="--set-b")[0]
+    variant_first = load_variants(loaded_first, [list(first_overrides)], origin=origins[0])[0]
+    variant_second = load_variants(loaded_second, [list(second_overrides)], origin=origins[1])[0]
     labels = labels or _labels(loaded_first, loaded_second, first_overrides, second_overrides)
     try:
         params = compile_scenarios([variant_first, variant_second])

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.designs import parse_parameter
+from sim.analysis.designs import COMMAND_LINE, give_at_least_one, parse_parameter
 from sim.analysis.sweep import ScenarioLike, as_loaded, declared_parameters, run_design
 from sim.scenario.errors import Problem, UserError
 
@@ -31,18 +31,19 @@ class SensitivityResult:
     design: pd.DataFrame
 
 
-def problem_for(specs: Sequence[str]) -> dict[str, Any]:
-    """SALib's problem dictionary from ``PATH=LOW:HIGH`` specs (numeric ranges only)."""
-    ranges = [parse_parameter(spec, need_num=False) for spec in specs]
+def problem_for(specs: Sequence[str], origin: str = COMMAND_LINE) -> dict[str, Any]:
+    """SALib's problem dictionary from ``PATH=LOW:HIGH`` specs (numeric ranges only); messages name
+    ``origin``, where the specs were given."""
+    ranges = [parse_parameter(spec, need_num=False, origin=origin) for spec in specs]
     if not ranges:
-        raise UserError(Problem("give at least one --param PATH=LOW:HIGH", source="--param"))
+        raise UserError(Problem(give_at_least_one(origin, "PATH=LOW:HIGH"), source=origin))
     for spec, parameter in zip(specs, ranges, strict=True):
         if not parameter.numeric:
             raise UserError(Problem("sensitivity analysis needs a numeric range LOW:HIGH, not a list",
-                                    source=f"--param {spec}"))
+                                    source=f"{origin} {spec}"))
     paths = [r.path for r in ranges]
     if len(set(paths)) != len(paths):
-        raise UserError(Problem("the same parameter is given twice", source="--param"))
+        raise UserError(Problem("the same parameter is given twice", source=origin))
     return {"num_vars": len(ranges), "names": paths,
             "bounds": [[min(r.low, r.high), max(r.low, r.high)] for r in ranges]}
 
@@ -84,21 +85,24 @@ def analyse(problem: dict[str, Any], method: str, inputs: np.ndarray, outputs: n
 
 def sensitivity(scenario: ScenarioLike, parameters: Sequence[str] | None = None, method: str = "sobol",
                 samples: int = 64,
-                runs: int = 500, seed: int | None = None, **options: Any) -> SensitivityResult:
+                runs: int = 500, seed: int | None = None, origin: str = "parameters",
+                **options: Any) -> SensitivityResult:
     """Sensitivity of P(regional escalation) to ``parameters`` (``PATH=LOW:HIGH`` each).
 
     Every design point is played ``runs`` times on common random numbers; the Monte Carlo noise
     of each point's estimate adds to SALib's confidence intervals, so give enough runs. Without
     ``parameters``, the scenario's declared uncertainties with a numeric range are used (those with
-    choices are left out: SALib needs numbers).
+    choices are left out: SALib needs numbers). Messages about a parameter name ``origin``, where the
+    parameters were given (the command line passes ``--param``).
     """
     if method not in METHODS:
         raise UserError(Problem(f"found '{method}'; allowed: 'sobol' or 'morris'", source="--method"))
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
-    problem = problem_for(parameters or declared_parameters(loaded.scenario, numeric_only=True))
+    problem = problem_for(parameters or declared_parameters(loaded.scenario, numeric_only=True, origin=origin),
+                          origin)
     inputs = sample(problem, method, samples, seed)
     design = pd.DataFrame(inputs, columns=problem["names"])
-    table = run_design(loaded, design, runs, seed, **options)
+    table = run_design(loaded, design, runs, seed, origin=origin, **options)
     outputs = table["p_regional_escalation"].to_numpy(dtype=float)
     return SensitivityResult(method, analyse(problem, method, inputs, outputs, seed), table)

@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.designs import ParameterRange, grid_design, lhs_design, parse_parameter, point_values
+from sim.analysis.designs import (
+    COMMAND_LINE,
+    ParameterRange,
+    give_at_least_one,
+    grid_design,
+    lhs_design,
+    parse_parameter,
+    point_values,
+)
 from sim.analysis.summary import Accumulator, sweep_table
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, ChunkResult, plan_chunks
 from sim.ensemble.runner import stream_chunks
@@ -42,7 +50,8 @@ DECLARED_SAMPLES = 64
 DECLARED_LEVELS = 5
 
 
-def declared_parameters(scenario: Scenario, *, levels: int | None = None, numeric_only: bool = False) -> list[str]:
+def declared_parameters(scenario: Scenario, *, levels: int | None = None, numeric_only: bool = False,
+                        origin: str = COMMAND_LINE) -> list[str]:
     """``--param`` specs for the scenario's declared uncertainties (``PATH=LOW:HIGH[:LEVELS]``, ``PATH=a,b``).
 
     Raises:
@@ -57,13 +66,14 @@ def declared_parameters(scenario: Scenario, *, levels: int | None = None, numeri
         specs.append(uncertainty.spec() + (f":{levels}" if levels else ""))
     if not specs:
         kind = "numeric " if numeric_only and scenario.uncertainties else ""
-        raise UserError(Problem(f"scenario '{scenario.name}' declares no {kind}uncertainties; give at least one "
-                                "--param, or declare them under uncertainties: in the scenario", source="--param"))
+        raise UserError(Problem(f"scenario '{scenario.name}' declares no {kind}uncertainties; "
+                                f"{give_at_least_one(origin, 'PATH=LOW:HIGH')}, or declare them under "
+                                "uncertainties: in the scenario", source=origin))
     return specs
 
 
 def study_parameters(scenario: Scenario, parameters: Sequence[str] | None, design: str | None,
-                     samples: int | None) -> tuple[list[str], str, int | None]:
+                     samples: int | None, origin: str = COMMAND_LINE) -> tuple[list[str], str, int | None]:
     """The specs, design and sample count of a sweep: as given, or the declared uncertainties.
 
     With no parameters, the scenario's declared uncertainties are swept: by default a Latin
@@ -73,24 +83,24 @@ def study_parameters(scenario: Scenario, parameters: Sequence[str] | None, desig
     if parameters:
         return list(parameters), design or "grid", samples
     design = design or "lhs"
-    specs = declared_parameters(scenario, levels=DECLARED_LEVELS if design == "grid" else None)
+    specs = declared_parameters(scenario, levels=DECLARED_LEVELS if design == "grid" else None, origin=origin)
     return specs, design, (samples or DECLARED_SAMPLES) if design == "lhs" else samples
 
 
 def study_design(scenario: Scenario, parameters: Sequence[str] | None, design: str | None, samples: int | None,
-                 seed: int) -> tuple[pd.DataFrame, str]:
+                 seed: int, origin: str = COMMAND_LINE) -> tuple[pd.DataFrame, str]:
     """The points of a sweep (as given, or the declared uncertainties) and the design's kind.
 
     Values of whole-number fields (``horizon_days``) are made whole: a Latin hypercube keeps one
     value per stratum, a grid rounds to the nearest.
     """
-    specs, kind, samples = study_parameters(scenario, parameters, design, samples)
-    points = make_design(specs, kind, samples, seed)
-    ranges = {r.path: r for r in (parse_parameter(spec, need_num=False) for spec in specs)}
+    specs, kind, samples = study_parameters(scenario, parameters, design, samples, origin)
+    points = make_design(specs, kind, samples, seed, origin)
+    ranges = {r.path: r for r in (parse_parameter(spec, need_num=False, origin=origin) for spec in specs)}
     data = scenario.model_dump(mode="json", by_alias=True)
     for column in points.columns:
         try:
-            spec = field_spec(resolve_path(data, column, origin="--param", create=False))
+            spec = field_spec(resolve_path(data, column, origin=origin, create=False))
         except UserError:
             continue  # an unknown path is reported, with its remedy, when the points are validated
         if spec is not None and spec.kind == "int" and ranges[column].numeric:
@@ -111,23 +121,31 @@ def _whole(values: pd.Series, kind: str, parameter: ParameterRange) -> pd.Series
     return np.clip(first + np.floor(share * (last - first + 1)), first, last).astype(int)
 
 
-def make_design(specs: Sequence[str], kind: str = "grid", samples: int | None = None, seed: int = 0) -> pd.DataFrame:
-    """The points of a sweep from ``--param`` specs: a full grid, or ``samples`` LHS points."""
+def make_design(specs: Sequence[str], kind: str = "grid", samples: int | None = None, seed: int = 0,
+                origin: str = COMMAND_LINE) -> pd.DataFrame:
+    """The points of a sweep from parameter specs: a full grid, or ``samples`` LHS points. Messages name
+    the specs' ``origin`` (``--param`` on the command line, the argument's name in Python)."""
+    command_line = origin == COMMAND_LINE
     if kind == "grid":
-        return grid_design([parse_parameter(spec) for spec in specs])
+        return grid_design([parse_parameter(spec, origin=origin) for spec in specs], origin)
     if kind == "lhs":
         if samples is None:
-            raise UserError(Problem("a Latin hypercube needs --samples K", source="--design lhs"))
-        return lhs_design([parse_parameter(spec, need_num=False) for spec in specs], samples, seed)
-    raise UserError(Problem(f"found '{kind}'; allowed: 'grid' or 'lhs'", source="--design"))
+            raise UserError(Problem("a Latin hypercube needs --samples K" if command_line else
+                                    "a Latin hypercube needs samples=K", source="--design lhs" if command_line
+                                    else "design='lhs'"))
+        return lhs_design([parse_parameter(spec, need_num=False, origin=origin) for spec in specs], samples, seed,
+                          origin)
+    raise UserError(Problem(f"found '{kind}'; allowed: 'grid' or 'lhs'", source="--design" if command_line
+                            else "design"))
 
 
 def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: int | None = None, *,
                chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None, executor: Any = None,
-               progress: bool = True) -> pd.DataFrame:
-    """Run every point of ``design`` ``runs`` times; one row per point (see :func:`sweep_table`)."""
+               progress: bool = True, origin: str = COMMAND_LINE) -> pd.DataFrame:
+    """Run every point of ``design`` ``runs`` times; one row per point (see :func:`sweep_table`).
+    A value a field does not allow is reported as given in ``origin``."""
     params, results = stream_design(scenario, design, runs, seed, chunk_size=chunk_size, workers=workers,
-                                    executor=executor, progress=progress)
+                                    executor=executor, progress=progress, origin=origin)
     accumulator = Accumulator(params)
     for result in results:
         accumulator.add(result)
@@ -136,14 +154,15 @@ def run_design(scenario: ScenarioLike, design: pd.DataFrame, runs: int, seed: in
 
 def stream_design(scenario: ScenarioLike, design: pd.DataFrame | Sequence[Mapping[str, Any]], runs: int,
                   seed: int | None = None, *, chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None,
-                  executor: Any = None, progress: bool = True) -> tuple[Parameters, Iterator[ChunkResult]]:
+                  executor: Any = None, progress: bool = True,
+                  origin: str = COMMAND_LINE) -> tuple[Parameters, Iterator[ChunkResult]]:
     """The compiled points of a design (a table, or one mapping of path -> value per point) and the
     chunks of ``runs`` replications of each as they finish: all points in one vectorised ensemble, on
     common random numbers (the same seed for every point)."""
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
     values = point_values(design) if isinstance(design, pd.DataFrame) else [dict(point) for point in design]
-    params = compile_scenarios(load_variants(loaded, values))
+    params = compile_scenarios(load_variants(loaded, values, origin=origin))
     chunks = plan_chunks(runs, seed, chunk_size, params.points)
     return params, stream_chunks(params, chunks, workers=workers, executor=executor, progress=progress)
 
@@ -161,9 +180,9 @@ def sweep(scenario: ScenarioLike, parameters: Sequence[str] | None = None, runs:
     """
     loaded = as_loaded(scenario)
     seed = loaded.scenario.seed if seed is None else seed
-    points, _ = study_design(loaded.scenario, parameters, design, samples, seed)
+    points, _ = study_design(loaded.scenario, parameters, design, samples, seed, origin="parameters")
     return run_design(loaded, points, runs, seed, chunk_size=chunk_size, workers=workers, executor=executor,
-                      progress=progress)
+                      progress=progress, origin="parameters")
 
 
 def evaluate(scenario: ScenarioLike, overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]], runs: int = 1_000,
@@ -178,4 +197,4 @@ def evaluate(scenario: ScenarioLike, overrides: Mapping[str, Any] | Sequence[Map
     keys = list(rows[0])
     if any(list(row) != keys for row in rows):
         raise UserError(Problem("every parameter set must name the same paths", source="evaluate"))
-    return run_design(scenario, pd.DataFrame(rows, columns=keys), runs, seed, **options)
+    return run_design(scenario, pd.DataFrame(rows, columns=keys), runs, seed, **{"origin": "overrides", **options})

@@ -2,7 +2,8 @@
 
 :func:`stream_chunks` is the one loop every entry point shares (the Python API, the results
 folder, sweeps, comparisons): it plans chunks, hands them to an executor, and passes each result
-to the caller as it finishes, with a progress bar on anything longer than a second.
+to the caller as it finishes, with a progress bar on anything longer than a second (on a terminal; a
+log file gets a line a minute at most: sim.ensemble.progress).
 """
 
 from __future__ import annotations
@@ -14,19 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import tqdm as tqdm_module
-from tqdm.auto import tqdm
 
 from sim.analysis.summary import Accumulator
 from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
 from sim.ensemble.executors import WorkerDiedError, make_executor
+from sim.ensemble.progress import progress_bar
 from sim.ensemble.tables import concatenate, runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
-
-# No tqdm monitor thread: local workers are forked, and forking a multi-threaded process is unsafe.
-tqdm_module.tqdm.monitor_interval = 0
 
 
 @dataclass
@@ -49,7 +46,7 @@ def stream_chunks(params: Parameters, chunks: Sequence[Chunk], *, workers: int |
     executor = executor or make_executor(1 if len(chunks) == 1 else workers)
     total = sum(c.replications * c.points for c in chunks)
     results: Iterable[ChunkResult] = executor.map(params, chunks, notify=notify)
-    bar = tqdm(total=total, unit="runs", unit_scale=True, disable=not progress, delay=1.0,
+    bar = progress_bar(total=total, unit="runs", unit_scale=True, disable=not progress, delay=1.0,
                file=sys.stderr, desc=params.name, dynamic_ncols=True)
     expected = {c.index for c in chunks}
     try:

@@ -26,6 +26,16 @@ Array = np.ndarray
 #: How a run's war ended, as the case library codes it (scenarios/cases/README.md).
 ENDINGS = ("ongoing", "capitulation", "withdrawal", "negotiated_halt", "imposed_halt", "unilateral_halt", "frozen")
 ONGOING, CAPITULATION, WITHDRAWAL, NEGOTIATED, IMPOSED_HALT, UNILATERAL_HALT, FROZEN = range(len(ENDINGS))
+#: What each ending counts, in words that name no other figure (an escalated run has an ending too).
+ENDING_NAMES = {
+    "ongoing": "not ended by the horizon",
+    "capitulation": "capitulation",
+    "withdrawal": "a camp withdrew to the start line",
+    "negotiated_halt": "negotiated halt",
+    "imposed_halt": "imposed halt",
+    "unilateral_halt": "unilateral halt",
+    "frozen": "frozen conflict",
+}
 #: The ending each kind of truce standing at the end stands for.
 TRUCE_ENDING = {BROKERED: NEGOTIATED, IMPOSED: IMPOSED_HALT, UNILATERAL: UNILATERAL_HALT, SETTLEMENT: NEGOTIATED}
 #: Endings under a truce standing at the end: each has a broker (or the parties themselves).

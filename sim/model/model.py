@@ -27,6 +27,17 @@ Array = np.ndarray
 
 OUTCOMES = ("truce_holding", "war_ongoing", "decisive_victory", "regional_escalation", "outside_war", "withdrawal")
 TRUCE_HOLDING, WAR_ONGOING, DECISIVE, REGIONAL, OUTSIDE_WAR, WITHDRAWAL = range(6)
+#: What each outcome counts, in words that name no other figure: a run has one outcome, the first that
+#: applies in :data:`OUTCOME_PRECEDENCE` (docs/MODEL.md 7.7).
+OUTCOME_NAMES = {
+    "outside_war": "outside powers fought each other",
+    "regional_escalation": "escalated, no outside powers fighting each other",
+    "decisive_victory": "decisive victory, not escalated",
+    "withdrawal": "withdrawal to the start line, not escalated",
+    "truce_holding": "truce holding at the end, not escalated",
+    "war_ongoing": "fighting at the end, not escalated",
+}
+OUTCOME_PRECEDENCE = tuple(OUTCOME_NAMES)
 UNDECIDED = -1
 COMPACT_FROM = 512       # replications below which compacting finished lanes does not pay
 #: Per-lane records that outlive a compacted lane (read by results()).

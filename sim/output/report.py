@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sim.model.endings import ENDING_NAMES
+from sim.model.model import OUTCOME_NAMES, OUTCOME_PRECEDENCE
+from sim.scenario.words import count
+
 
 def percent(estimate: dict[str, float]) -> str:
     """``9.98% [9.79, 10.17]``: an estimate with its 95% interval, in percent."""
@@ -13,37 +17,51 @@ def percent(estimate: dict[str, float]) -> str:
 
 
 def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
-    """The summary table printed after ``escalation run``."""
+    """The summary table printed after ``escalation run``: every figure under a name of its own."""
     runs = summary["runs"]
     escalation = summary["p_regional_escalation"]
+    outcomes = summary["outcomes"]
+    labels = [OUTCOME_NAMES[code] for code in OUTCOME_PRECEDENCE]
+    labels += [ENDING_NAMES[code] for code in summary.get("ended_by", {})]
+    labels += list(summary.get("in_combat", {}))
+    width = max(len(label) for label in labels) + 1
     lines = [
-        f"{summary['title']} - {runs:,} runs, seed {summary['seed']}",
+        f"{summary['title']} - {count(runs, 'run')}, seed {summary['seed']}",
         "",
-        f"  P(regional escalation)   {percent(escalation)}   ({escalation['count']:,} of {runs:,} runs; 95% Wilson)",
-        "",
-        "  Outcome                  share    [95% interval]",
+        f"  P(regional escalation)   {percent(escalation)}   "
+        f"({escalation['count']:,} of {count(runs, 'run')}; 95% Wilson)",
     ]
-    for name, estimate in summary["outcomes"].items():
-        lines.append(f"    {name.replace('_', ' '):<22} {percent(estimate)}")
+    if summary.get("regional_escalation_definition"):
+        lines.append(f"    regional escalation here: {summary['regional_escalation_definition']}, on any day")
+    parts = [f"{OUTCOME_NAMES[code]} {100 * outcomes[code]['estimate']:.2f}%"
+             for code in ("outside_war", "regional_escalation")]
+    if escalation["count"] == outcomes["regional_escalation"]["count"] + outcomes["outside_war"]["count"]:
+        lines.append(f"    = {parts[0]} + {parts[1]} (the first two outcomes below)")
+    else:
+        lines.append(f"    = {parts[1]} + those runs of {parts[0]} that met the definition otherwise")
+    lines += ["", f"  {'Outcome (each run once, the first that applies)':<{width + 2}} share    [95% interval]"]
+    for code in OUTCOME_PRECEDENCE:
+        lines.append(f"    {OUTCOME_NAMES[code]:<{width}} {percent(outcomes[code])}")
     if summary.get("ended_by"):
-        lines += ["", "  How the war ended        share    [95% interval]"]
+        lines += ["", f"  {'How the war ended (escalated or not)':<{width + 2}} share    [95% interval]"]
         for name, estimate in summary["ended_by"].items():
             if estimate["count"]:
-                lines.append(f"    {name.replace('_', ' '):<22} {percent(estimate)}")
+                lines.append(f"    {ENDING_NAMES.get(name, name):<{width}} {percent(estimate)}")
         brokers = [f"{broker} {100 * e['estimate']:.1f}%" for broker, e in summary.get("halted_by", {}).items()
                    if e["count"]]
         if brokers:
             lines.append(f"    halts standing at the end, by who brought them about: {', '.join(brokers)}")
     if summary.get("in_combat"):
-        lines += ["", "  Outside power in combat  share    [95% interval]   (deniable or more)"]
+        lines += ["", f"  {'Outside power':<{width + 2}} {' in combat (limited or open)':<30} "
+                      "involved (deniable or more)"]
         for actor, estimate in summary["in_combat"].items():
             involved = summary["entered"][actor]["deniable"]["estimate"]
-            lines.append(f"    {actor:<22} {percent(estimate)}   ({100 * involved:.1f}%)")
+            lines.append(f"    {actor:<{width}} {percent(estimate):<30} {100 * involved:5.1f}%")
     war = summary["war_days"]
     truces = summary["truces"]
-    lines += ["", f"  Median war length        {war['median']:.0f} days "
+    lines += ["", f"  Median war length        {count(round(war['median']), 'day')} "
                   f"(90% of runs: {war['p05']:.0f} to {war['p95']:.0f})"
-              + (f"; still fought at the horizon in {100 * war['at_horizon']['estimate']:.1f}% of runs"
+              + (f"; war length reached the horizon in {100 * war['at_horizon']['estimate']:.1f}% of runs"
                  if "at_horizon" in war else "")]
     size = summary.get("war_size")
     if size:
@@ -53,7 +71,8 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
         lines.append(
             f"  Truces                   {truces['brokered_per_run']:.2f} brokered, {truces['broken_per_run']:.2f} "
             f"broken per run; {100 * truces['broken_within_3_days']['estimate']:.1f}% of truces broke within 3 days"
-            + (f"; median life {truces['median_days']:.0f} days" if truces.get("median_days") is not None else "")
+            + (f"; median life {count(round(truces['median_days']), 'day')}" if truces.get("median_days") is not None
+               else "")
         )
     else:
         lines.append("  Truces                   none in force in any run")
@@ -68,8 +87,8 @@ def sweep_report(summary: dict[str, Any], folder: str) -> str:
     """The lines printed after ``escalation sweep``."""
     low, high = summary["p_regional_escalation_range"]
     return "\n".join([
-        f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {summary['points']:,} points x "
-        f"{summary['runs_per_point']:,} runs, seed {summary['seed']}",
+        f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {count(summary['points'], 'point')} x "
+        f"{count(summary['runs_per_point'], 'run')}, seed {summary['seed']}",
         f"  P(regional escalation) ranges from {100 * low:.2f}% to {100 * high:.2f}% over the points; "
         f"widest 95% interval {100 * summary['max_ci_width']:.2f} points",
         f"  Results: {folder} (sweep.csv, figures/)",
@@ -80,7 +99,7 @@ def sensitivity_report(result: Any, title: str, runs: int, seed: int, folder: st
     """The indices table printed after ``escalation sensitivity``."""
     return "\n".join([
         f"{title} - {result.method} sensitivity of P(regional escalation): "
-        f"{len(result.design):,} points x {runs:,} runs, seed {seed}",
+        f"{count(len(result.design), 'point')} x {count(runs, 'run')}, seed {seed}",
         result.indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
         f"  Results: {folder}",
     ])
@@ -121,8 +140,8 @@ def backtest_report(result: Any, runs: int, folder: str) -> str:
     """Per-case forecasts next to history, the scores with intervals and the stylised facts."""
     cases = result.cases
     overview = result.summary
-    lines = [f"Backtest of {len(cases)} cases ({overview['positives']} with an outside power in combat), "
-             f"{runs:,} runs each", "",
+    lines = [f"Backtest of {count(len(cases), 'case')} ({overview['positives']} with an outside power in combat), "
+             f"{count(runs, 'run')} each", "",
              f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<9} {'war days model/history':<24}"]
     for row in cases.itertuples():
         forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
@@ -174,7 +193,7 @@ def parameters_report(rows: list[dict[str, str]]) -> str:
     widths = {k: max(len(c[k]) for c in cells) for k in headers}
     lines = ["  ".join(c[k].ljust(widths[k]) for k in headers).rstrip() for c in cells]
     declared = sum(1 for row in rows if row["uncertainty"])
-    return "\n".join([*lines, "", f"{len(rows)} overridable values ({declared} with a declared uncertainty); "
+    return "\n".join([*lines, "", f"{count(len(rows), 'overridable value')} ({declared} with a declared uncertainty); "
                        "set one with --set PATH=VALUE"])
 
 

@@ -75,18 +75,33 @@ def load_text(text: str, source: str = "<scenario>", overrides: Sequence[str] = 
     return _finish(parse_bytes(text.encode("utf-8", errors="surrogatepass"), source), overrides)
 
 
+#: The last few Scenario objects written out by :func:`from_scenario`, by content (their JSON): writing
+#: the YAML text is most of a call's fixed cost when the same scenario is evaluated again and again.
+_WRITTEN: dict[str, LoadedScenario] = {}
+_WRITTEN_KEPT = 8
+
+
 def from_scenario(scenario: Scenario) -> LoadedScenario:
     """A :class:`LoadedScenario` for a Scenario object built in code: its data, with no YAML to parse.
 
     Its text (for a manifest) is the scenario written out as YAML; messages about its variants name
-    ``<scenario NAME>`` and the field, as there are no lines to point to.
+    ``<scenario NAME>`` and the field, as there are no lines to point to. The same content gives the
+    same text, written once (a changed object is a new content: it is written again).
     """
+    content = scenario.model_dump_json(by_alias=True)
+    written = _WRITTEN.get(content)
+    if written is not None:
+        return dataclasses.replace(written, scenario=scenario)
     data = scenario.model_dump(mode="json", by_alias=True)
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
-    return LoadedScenario(scenario=scenario, source=f"<scenario {scenario.name}>", text=text,
-                          sha256=hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest(),
-                          document=Document(data=data, source=f"<scenario {scenario.name}>", text=text))
+    loaded = LoadedScenario(scenario=scenario, source=f"<scenario {scenario.name}>", text=text,
+                            sha256=hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest(),
+                            document=Document(data=data, source=f"<scenario {scenario.name}>", text=text))
+    if len(_WRITTEN) >= _WRITTEN_KEPT:
+        _WRITTEN.pop(next(iter(_WRITTEN)))
+    _WRITTEN[content] = loaded
+    return loaded
 
 
 Variant = Sequence[str] | Mapping[str, Any]
