@@ -72,6 +72,7 @@ def serve(scenario: str | Path, *, host: str = "localhost", port: int = 8765, se
     os.environ[SCENARIO_VARIABLE] = str(Path(scenario).resolve())
     os.environ[SEED_VARIABLE] = str(loaded.scenario.seed if seed is None else seed)
     os.environ[RUNS_VARIABLE] = str(runs)
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")  # Solara's badge would sit over the figures' axes
     print(f"What-if page for {loaded.scenario.title}: http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     command = [sys.executable, "-m", "solara", "run", f"{__name__}:Page", "--host", host, "--port", str(port),
                "--production", "--no-open", "--log-level", "warning"]
