@@ -67,11 +67,22 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """``escalation app`` on a free port, until the tests of this module are done."""
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def mesa_server() -> Iterator[str]:
+    """``escalation app --mesa``: Mesa's SolaraViz page of one run."""
+    yield from _serve("--mesa")
+
+
+def _serve(*options: str) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen([sys.executable, "-m", "sim", "app", str(KARABAKH), "--host", "127.0.0.1",
-                                    "--port", str(port), "--runs", str(RUNS)], cwd=ROOT, stdout=log, stderr=log)
+                                    "--port", str(port), "--runs", str(RUNS), *options], cwd=ROOT, stdout=log,
+                                   stderr=log)
         try:
             deadline = time.monotonic() + 120
             while not _answers(url):
@@ -244,3 +255,15 @@ def test_the_single_run_plays_day_by_day(server: str, browser) -> None:
     _click(browser, "//button[contains(., 'Play')]")
     WebDriverWait(browser, 120).until(lambda d: "the run ended with" in _text(d, ".escalation-day"))
     assert "fighting" not in _text(browser, ".escalation-day")  # never 'fighting' and 'ended' on one line
+
+
+def test_mesas_solaraviz_page_steps_one_run(mesa_server: str, browser) -> None:
+    browser.get(mesa_server)
+    body = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
+    WebDriverWait(browser, 60).until(lambda d: "Day 0 of 60" in body(d))
+    assert "One run: Nagorno-Karabakh war, 2020" in body(browser)
+    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "img")) >= 4)  # Mesa's plots
+    for day in (1, 2):
+        _click(browser, "//button[contains(., 'Step')]")
+        WebDriverWait(browser, 30).until(lambda d, day=day: f"Day {day} of 60" in body(d))
+    assert "Step: 2" in body(browser)
