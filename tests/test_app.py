@@ -237,7 +237,7 @@ def test_a_label_reads_name_meaning_units_value_as_written_range_and_the_path_in
     assert "daily probability of not deliberately violating a truce" in html and "(p/day)" in html
     assert "now <span class='escalation-control-value'>0.4</span>" in html
     assert "as written 0.55" in html and "range 0.3 to 0.8" in html
-    assert f"font-size: 0.8em; color: #666'><code>{path}</code>" in html
+    assert f"font-size: 0.8em; color: #666; font-family: monospace'>{path}</div>" in html
     leverage = describe(loaded.scenario, "actors.russia.mediator.leverage.armenia")
     assert leverage.who.startswith("Russia, towards Armenia")
     pact = describe(loaded.scenario, "commitments.turkey_azerbaijan_pact.reliability")
@@ -265,7 +265,7 @@ def test_the_controls_panel_renders_the_labels(loaded) -> None:
     html = " ".join(getattr(w, "unsafe_innerHTML", "") or "" for w in _widgets(box))
     assert html.count("class='escalation-control-who'") == len(controls)
     assert "<b class='escalation-control-who'>Azerbaijan</b>" in html
-    assert all(f"<code>{c.path}</code>" in html for c in controls)
+    assert all(f"monospace'>{c.path}</div>" in html for c in controls)
 
 
 def test_the_single_run_line_never_says_fighting_once_the_run_has_ended(loaded) -> None:

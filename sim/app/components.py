@@ -58,8 +58,8 @@ def control_heading(label: Label, control: Control, value: Any) -> str:
     return (f"<div class='escalation-control-label'><b class='escalation-control-who'>{escape(label.who)}</b>: "
             f"<span class='escalation-control-meaning'>{_code(label.meaning)}</span>{units}</div>"
             f"<div>now {now} · {written} · {extent}</div>"
-            f"<div class='escalation-control-path' style='font-size: 0.8em; color: #666'>"
-            f"<code>{escape(control.path)}</code></div>")
+            f"<div class='escalation-control-path' style='font-size: 0.8em; color: #666; font-family: monospace'>"
+            f"{escape(control.path)}</div>")
 
 
 @solara.component
@@ -265,7 +265,7 @@ def Downloads(loaded: LoadedScenario, estimate: Estimate, changed: dict[str, Any
     with solara.Row(classes=["escalation-downloads"], style={"align-items": "center"}):
         solara.FileDownload(lambda: results_csv(estimate, seed).encode("utf-8"), filename=f"{stem}_results.csv",
                             label="Download the results (CSV)", mime_type="text/csv",
-                            icon_name="mdi-table-arrow-down")
+                            icon_name="mdi-download")
         solara.FileDownload(lambda: variant_yaml(loaded, changed).encode("utf-8"), filename=f"{stem}.yaml",
                             label="Save the variant as a scenario (YAML)", mime_type="application/x-yaml",
                             icon_name="mdi-file-download-outline")
