@@ -71,14 +71,15 @@ class SingleRun(EscalationModel):
     def __init__(self, scenario: Scenario | str | Path, seed: int | str = 0) -> None:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
-        self.scenario = scenario
+        self.crisis = scenario  # not ``scenario``: Mesa 3.5's Model has a property of that name
         self.seed_value = _seed(seed)
         super().__init__(scenario, replications=1, rng=self.seed_value, record_series=True)
         self.datacollector.collect(self)  # day 0, so that every plot has a first point
 
 
 def _names(model: EscalationModel) -> dict[str, str]:
-    return {actor.id: actor.name for actor in model.scenario.actors} if hasattr(model, "scenario") else {}
+    crisis = getattr(model, "crisis", None)
+    return {actor.id: actor.name for actor in crisis.actors} if crisis is not None else {}
 
 
 def _relabel(labels: dict[str, str], title: str, ylabel: str,
@@ -162,7 +163,7 @@ def components(model: EscalationModel) -> list[tuple[Callable, int]]:
 
 def model_params(model: SingleRun) -> dict[str, Any]:
     """What SolaraViz needs to re-create the model on Reset: the scenario (fixed) and a seed field."""
-    return {"scenario": model.scenario,
+    return {"scenario": model.crisis,
             "seed": {"type": "InputText", "value": str(model.seed_value), "label": "seed (a whole number)"}}
 
 
