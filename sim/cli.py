@@ -217,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--seed", type=_seed, help="seed of every estimate (default: the scenario's seed)")
     app.add_argument("--runs", type=_positive_int(MAX_RUNS),
                      help="replications each estimate refines to in the background (default 64,000)")
+    app.add_argument("--mesa", action="store_true",
+                     help="serve Mesa's SolaraViz page of one run instead (sim/app/mesa_page.py)")
 
     rerun = commands.add_parser("rerun", help="run a saved run again from its manifest and compare")
     rerun.add_argument("results", type=Path, help="a results folder")
@@ -562,7 +564,7 @@ def command_app(args: argparse.Namespace) -> int:
     from sim.app.app import serve
 
     options = {} if args.runs is None else {"runs": args.runs}
-    return serve(args.scenario, host=args.host, port=args.port, seed=args.seed, **options)
+    return serve(args.scenario, host=args.host, port=args.port, seed=args.seed, mesa=args.mesa, **options)
 
 
 COMMANDS = {

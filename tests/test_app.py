@@ -195,3 +195,156 @@ def test_the_app_command_rejects_a_port_in_use(capsys) -> None:
         assert main(["app", str(KARABAKH), "--host", "127.0.0.1", "--port", str(port)]) == 2
     message = capsys.readouterr().err
     assert f"--port: cannot serve on 127.0.0.1:{port}" in message and "a free port" in message
+
+
+# ---- the page in the analyst's words (issue 18, item 3) -------------------------------------------------------
+
+SHIPPED = [KARABAKH.parent / "july_1914.yaml", KARABAKH, KARABAKH.parent.parent / "benchmarks" / "twelve_actors.yaml"]
+
+
+def test_the_shipped_meanings_are_docs_model_md_section_9() -> None:
+    from sim.app.meanings import meanings, read_meanings
+
+    doc = (KARABAKH.parent.parent / "docs" / "MODEL.md").read_text(encoding="utf-8")
+    assert meanings() == read_meanings(doc), "run: python -m sim.app.meanings docs/MODEL.md"
+    assert meanings()["actors[].party.truce_compliance"]["units"] == "p/day"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_control_is_labelled_with_whose_it_is_and_what_it_means(path: Path) -> None:
+    from sim.app.meanings import describe, field_path, meanings
+
+    scenario = load_with_provenance(path).scenario
+    names = {actor.id: actor.name for actor in scenario.actors}
+    data = scenario.model_dump(mode="json", by_alias=True)
+    for control in controls_for(scenario):
+        label = describe(scenario, control.path)
+        field, _ = field_path(data, control.path)
+        assert label.meaning == meanings()[field]["meaning"], control.path
+        assert label.path == control.path and "." not in label.who and "_" not in label.who, label
+        if control.path.startswith("actors."):
+            assert label.who == names[control.path.split(".")[1]]
+
+
+def test_a_label_reads_name_meaning_units_value_as_written_range_and_the_path_in_small_print(loaded) -> None:
+    from sim.app.components import control_heading
+    from sim.app.meanings import describe
+
+    path = "actors.azerbaijan.party.truce_compliance"
+    control = control_for(loaded.scenario, path, low=0.3, high=0.8)
+    html = control_heading(describe(loaded.scenario, path), control, 0.4)
+    assert "<b class='escalation-control-who'>Azerbaijan</b>" in html
+    assert "daily probability of not deliberately violating a truce" in html and "(p/day)" in html
+    assert "now <span class='escalation-control-value'>0.4</span>" in html
+    assert "as written 0.55" in html and "range 0.3 to 0.8" in html
+    assert f"font-size: 0.8em; color: #666; font-family: monospace'>{path}</div>" in html
+    leverage = describe(loaded.scenario, "actors.russia.mediator.leverage.armenia")
+    assert leverage.who.startswith("Russia, towards Armenia")
+    pact = describe(loaded.scenario, "commitments.turkey_azerbaijan_pact.reliability")
+    assert pact.who == "Turkey → Azerbaijan (defence pact)"
+
+
+def _widgets(widget):
+    yield widget
+    for child in getattr(widget, "children", None) or []:
+        if not isinstance(child, str):
+            yield from _widgets(child)
+
+
+def test_the_controls_panel_renders_the_labels(loaded) -> None:
+    solara = pytest.importorskip("solara", reason="the app extra is not installed")
+    from sim.app.components import ControlsPanel
+
+    controls = controls_for(loaded.scenario)
+
+    @solara.component
+    def Panel():  # noqa: N802 - Solara components are named like classes
+        ControlsPanel(loaded, solara.use_reactive(controls), solara.use_reactive({}))
+
+    box, _ = solara.render(Panel(), handle_error=False)
+    html = " ".join(getattr(w, "unsafe_innerHTML", "") or "" for w in _widgets(box))
+    assert html.count("class='escalation-control-who'") == len(controls)
+    assert "<b class='escalation-control-who'>Azerbaijan</b>" in html
+    assert all(f"monospace'>{c.path}</div>" in html for c in controls)
+
+
+def test_the_single_run_line_never_says_fighting_once_the_run_has_ended(loaded) -> None:
+    from sim.app.components import day_status
+
+    seen_end = False
+    for seed in range(8):
+        model = sim.EscalationModel(loaded.scenario, replications=1, rng=seed)
+        while model.running:
+            model.step()
+            state = adapter.day_state(model)
+            line = day_status(state, 60, "nobody", "")
+            if state.outcome:
+                seen_end = True
+                assert "fighting" not in line and "truce in force" not in line
+                assert f"ended with {state.outcome.replace('_', ' ')}" in line
+            else:
+                assert "ended" not in line
+    assert seen_end
+
+
+def test_the_results_download_holds_the_figures_the_page_shows(refined) -> None:
+    import io
+
+    import pandas as pd
+
+    from sim.app.export import RESULT_COLUMNS, results_csv
+
+    last = refined[-1]
+    table = pd.read_csv(io.StringIO(results_csv(last, seed=7)))
+    assert tuple(table.columns) == RESULT_COLUMNS
+    variant = table[table["variant"] == "with your changes"].set_index("quantity")
+    baseline = table[table["variant"] == "as written"].set_index("quantity")
+    assert variant.loc["p_regional_escalation", "estimate"] == last.variant["p_regional_escalation"]["estimate"]
+    assert baseline.loc["p_regional_escalation", "ci_high"] == last.baseline["p_regional_escalation"]["ci_high"]
+    assert variant.loc["in_combat_turkey", "estimate"] == last.variant["in_combat"]["turkey"]["estimate"]
+    assert {f"outcome_{name}" for name in OUTCOMES} <= set(variant.index)
+    assert (table["runs"] == 5_000).all() and (table["seed"] == 7).all()
+    assert set(variant["changes"]) == {f"{RATE}=0.8"} and baseline["changes"].isna().all()
+
+
+def test_the_variant_saved_as_a_scenario_loads_and_runs_as_the_variant(loaded, tmp_path) -> None:
+    from sim.app.export import variant_yaml
+    from sim.scenario.loader import load_scenario
+
+    changes = {RATE: 0.13, "actors.azerbaijan.party.truce_compliance": 0.3,
+               "commitments.russia_armenia_pact.trigger": "fighting_anywhere"}
+    saved = tmp_path / "variant.yaml"
+    saved.write_text(variant_yaml(loaded, changes), encoding="utf-8")
+    text = saved.read_text(encoding="utf-8")
+    assert text.startswith("# A variant of ") and f"#   {RATE}=0.13" in text
+    assert "# The 2020 Nagorno-Karabakh war" in text   # the scenario's own comments are kept
+    scenario = load_scenario(saved)
+    turkey = next(a for a in scenario.actors if a.id == "turkey")
+    azerbaijan = next(a for a in scenario.actors if a.id == "azerbaijan")
+    pact = next(c for c in scenario.commitments if c.id == "russia_armenia_pact")
+    assert (turkey.outside.escalation_rate, azerbaijan.party.truce_compliance, pact.trigger) == \
+        (0.13, 0.3, "fighting_anywhere")
+    # the saved file runs exactly as the variant the page estimated
+    [variant] = sim.scenario.loader.load_variants(loaded, [[f"{p}={v}" for p, v in changes.items()]])
+    assert scenario.model_dump() == variant.model_dump()
+    out = tmp_path / "run"
+    assert main(["run", str(saved), "--runs", "200", "--out", str(out), "--workers", "1", "--no-progress",
+                 "--no-figures"]) == 0
+    assert (out / "summary.json").exists()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_the_page_figures_read_at_a_glance(path: Path) -> None:
+    from tests.figure_layout import layout_problems
+
+    shipped = load_with_provenance(path)
+    estimate = next(estimates(shipped, {"dynamics.escalation_rate": 0.1}, seed=7, first_runs=300, target_runs=300))
+    model = sim.EscalationModel(shipped.scenario, replications=1, rng=3)
+    history = []
+    while model.running:
+        model.step()
+        history.append(adapter.day_state(model))
+    for figure in (figures.outcome_figure(estimate), figures.entries_figure(estimate),
+                   figures.difference_figure(estimate), figures.single_run_figure(history, shipped.scenario.horizon_days),
+                   figures.single_run_figure([], 60)):
+        assert layout_problems(figure) == []

@@ -11,6 +11,8 @@ downloaded at test time (Selenium Manager is bypassed by giving the driver's pat
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import socket
@@ -38,7 +40,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from sim.app.engine import control_for, controls_for, estimates, interval_text  # noqa: E402
-from sim.scenario.loader import load_with_provenance  # noqa: E402
+from sim.scenario.loader import load_text, load_variants, load_with_provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KARABAKH = ROOT / "scenarios" / "nagorno_karabakh_2020.yaml"
@@ -46,6 +48,7 @@ KARABAKH = ROOT / "scenarios" / "nagorno_karabakh_2020.yaml"
 PATH = "actors.turkey.outside.escalation_rate"   # unset in the scenario: added on the page, from the shared value
 RUNS = 8_000
 SCREENSHOT = os.environ.get("ESCALATION_APP_SCREENSHOT")  # set to write the README's picture
+DOWNLOADS = tempfile.mkdtemp(prefix="escalation-downloads-")
 NOT_CLICKABLE = (ElementClickInterceptedException, ElementNotInteractableException, StaleElementReferenceException)
 BROWSER = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -64,11 +67,22 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """``escalation app`` on a free port, until the tests of this module are done."""
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def mesa_server() -> Iterator[str]:
+    """``escalation app --mesa``: Mesa's SolaraViz page of one run."""
+    yield from _serve("--mesa")
+
+
+def _serve(*options: str) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen([sys.executable, "-m", "sim", "app", str(KARABAKH), "--host", "127.0.0.1",
-                                    "--port", str(port), "--runs", str(RUNS)], cwd=ROOT, stdout=log, stderr=log)
+                                    "--port", str(port), "--runs", str(RUNS), *options], cwd=ROOT, stdout=log,
+                                   stderr=log)
         try:
             deadline = time.monotonic() + 120
             while not _answers(url):
@@ -103,12 +117,16 @@ def browser() -> Iterator[webdriver.Chrome]:
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
                  f"--user-data-dir={profile}", "--window-size=1400,1000"):
         options.add_argument(flag)
+    options.add_experimental_option("prefs", {"download.default_directory": DOWNLOADS,
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": DOWNLOADS})
     try:
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(DOWNLOADS, ignore_errors=True)
 
 
 def _text(driver, selector: str) -> str:
@@ -143,6 +161,13 @@ def _click(driver, xpath: str) -> None:
         return False
 
     WebDriverWait(driver, 60, poll_frequency=0.2, ignored_exceptions=NOT_CLICKABLE).until(attempt)
+
+
+def _downloaded(name: str) -> str:
+    """The text of a file the browser has finished downloading."""
+    path = Path(DOWNLOADS) / name
+    WebDriverWait(None, 30, poll_frequency=0.2).until(lambda _: path.exists() and path.stat().st_size > 0)
+    return path.read_text(encoding="utf-8")
 
 
 def _figure(driver) -> str:
@@ -195,6 +220,25 @@ def test_moving_a_control_changes_the_estimate_and_the_figure(server: str, brows
     if SCREENSHOT:
         browser.save_screenshot(SCREENSHOT)
 
+    # the control in the analyst's words: whose it is, what it means, the value as written and the range
+    label = _text(browser, selector)
+    assert label.startswith("Turkey: daily probability of a climb when a commitment")
+    assert f"now {control.high:g}" in label and f"as written {control.baseline:g}" in label
+    assert f"range {control.low:g} to {control.high:g}" in label and PATH in label
+    assert "This website runs on" not in browser.find_element(By.TAG_NAME, "body").text  # no badge over the axes
+
+    # the variant's results, and the variant as a scenario file that loads as the variant
+    _click(browser, "//*[contains(@class, 'escalation-downloads')]//button[contains(., 'results')]")
+    results = _downloaded(f"{loaded.scenario.name}_variant_results.csv")
+    rows = {(row["quantity"], row["variant"]): row for row in csv.DictReader(io.StringIO(results))}
+    shown = rows[("p_regional_escalation", "with your changes")]
+    assert float(shown["estimate"]) == moved.variant["p_regional_escalation"]["estimate"]
+    assert int(shown["runs"]) == RUNS and shown["changes"] == f"{PATH}={control.high!r}"
+    _click(browser, "//*[contains(@class, 'escalation-downloads')]//button[contains(., 'scenario')]")
+    saved = _downloaded(f"{loaded.scenario.name}_variant.yaml")
+    [variant] = load_variants(loaded, [[f"{PATH}={control.high!r}"]])
+    assert load_text(saved, "variant.yaml").scenario.model_dump() == variant.model_dump()
+
     _click(browser, "//*[@role='tab' and contains(., 'Compare')]")
     WebDriverWait(browser, 30).until(lambda d: PATH in _text(d, ".escalation-compare"))
     assert f"{moved.difference['estimate'] * 100:+.1f}" in _text(browser, ".escalation-estimate")
@@ -209,4 +253,17 @@ def test_the_single_run_plays_day_by_day(server: str, browser) -> None:
         _click(browser, "//button[contains(., 'Step')]")
         WebDriverWait(browser, 30).until(lambda d, day=day: _text(d, ".escalation-day").startswith(f"Day {day} of 60"))
     _click(browser, "//button[contains(., 'Play')]")
-    WebDriverWait(browser, 120).until(lambda d: "ended:" in _text(d, ".escalation-day"))
+    WebDriverWait(browser, 120).until(lambda d: "the run ended with" in _text(d, ".escalation-day"))
+    assert "fighting" not in _text(browser, ".escalation-day")  # never 'fighting' and 'ended' on one line
+
+
+def test_mesas_solaraviz_page_steps_one_run(mesa_server: str, browser) -> None:
+    browser.get(mesa_server)
+    body = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
+    WebDriverWait(browser, 60).until(lambda d: "Day 0 of 60" in body(d))
+    assert "One run: Nagorno-Karabakh war, 2020" in body(browser)
+    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "img")) >= 4)  # Mesa's plots
+    for day in (1, 2):
+        _click(browser, "//button[contains(., 'Step')]")
+        WebDriverWait(browser, 30).until(lambda d, day=day: f"Day {day} of 60" in body(d))
+    assert "Step: 2" in body(browser) or "Time: 2" in body(browser)  # Mesa's step counter (3.3; 3.5 says Time)

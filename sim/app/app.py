@@ -60,8 +60,9 @@ def _check_free(host: str, port: int) -> None:
 
 
 def serve(scenario: str | Path, *, host: str = "localhost", port: int = 8765, seed: int | None = None,
-          runs: int = REFINED_RUNS) -> int:
-    """Check the scenario and its controls, then hand this process over to the Solara server.
+          runs: int = REFINED_RUNS, mesa: bool = False) -> int:
+    """Check the scenario and its controls, then hand this process over to the Solara server: the what-if
+    page, or with ``mesa`` Mesa's SolaraViz page of a single run (:mod:`sim.app.mesa_page`).
 
     Raises:
         UserError: the scenario, or one of its declared uncertainties, cannot be used.
@@ -72,8 +73,11 @@ def serve(scenario: str | Path, *, host: str = "localhost", port: int = 8765, se
     os.environ[SCENARIO_VARIABLE] = str(Path(scenario).resolve())
     os.environ[SEED_VARIABLE] = str(loaded.scenario.seed if seed is None else seed)
     os.environ[RUNS_VARIABLE] = str(runs)
-    print(f"What-if page for {loaded.scenario.title}: http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-    command = [sys.executable, "-m", "solara", "run", f"{__name__}:Page", "--host", host, "--port", str(port),
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")  # Solara's badge would sit over the figures' axes
+    what = "Mesa's SolaraViz page of one run" if mesa else "What-if page"
+    print(f"{what} for {loaded.scenario.title}: http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    served = "sim.app.mesa_page:Page" if mesa else f"{__name__}:Page"
+    command = [sys.executable, "-m", "solara", "run", served, "--host", host, "--port", str(port),
                "--production", "--no-open", "--log-level", "warning"]
     os.execv(sys.executable, command)
     return 0  # not reached: execv replaces this process

@@ -7,6 +7,7 @@ a CSS class named ``escalation-...``.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ import solara.lab
 
 from sim.app import adapter, figures
 from sim.app.engine import Control, Estimate, assignments, control_for, estimates, interval_text
+from sim.app.export import results_csv, variant_yaml
+from sim.app.meanings import Label, describe
 from sim.model.model import OUTCOMES, EscalationModel
 from sim.scenario.errors import UserError
 from sim.scenario.loader import LoadedScenario, load_variants
@@ -29,17 +32,43 @@ def _slug(path: str) -> str:
     return path.replace(".", "-").replace("_", "-")
 
 
+def _code(text: str) -> str:
+    """docs/MODEL.md's text as HTML: escaped, its `code` spans in <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def control_heading(label: Label, control: Control, value: Any) -> str:
+    """The control's label as HTML: whose parameter and what it means, its units, the value now and as written,
+    its range, then the dotted path in small print."""
+    units = f" ({escape(label.units)})" if label.units else ""
+    if control.numeric:
+        now = f"<span class='escalation-control-value'>{_number(value)}</span>"
+        extent = (f"<span class='escalation-control-range'>range {_number(control.low)} to "
+                  f"{_number(control.high)}</span>")
+        written = f"<span class='escalation-control-as-written'>as written {_number(control.baseline)}</span>"
+    else:
+        now = f"<span class='escalation-control-value'>{escape(str(value))}</span>"
+        extent = ("<span class='escalation-control-range'>one of "
+                  + ", ".join(escape(str(c)) for c in control.choices or ()) + "</span>")
+        written = f"<span class='escalation-control-as-written'>as written {escape(str(control.baseline))}</span>"
+    return (f"<div class='escalation-control-label'><b class='escalation-control-who'>{escape(label.who)}</b>: "
+            f"<span class='escalation-control-meaning'>{_code(label.meaning)}</span>{units}</div>"
+            f"<div>now {now} · {written} · {extent}</div>"
+            f"<div class='escalation-control-path' style='font-size: 0.8em; color: #666; font-family: monospace'>"
+            f"{escape(control.path)}</div>")
+
+
 @solara.component
-def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None]) -> None:
-    """One control: a slider over its range, or a choice among its values, with its source."""
+def ControlInput(control: Control, label: Label, value: Any, on_value: Callable[[Any], None]) -> None:
+    """One control: whose parameter and what it means, a slider over its range (or a choice), its source."""
     with solara.Div(classes=["escalation-control", f"escalation-control-{_slug(control.path)}"],
-                    style={"margin-bottom": "10px"}):
+                    style={"margin-bottom": "12px"}):
+        solara.HTML(tag="div", unsafe_innerHTML=control_heading(label, control, value), style={"font-size": "0.85em"})
         if control.numeric:
-            moved = control.moved(value)
-            solara.HTML(tag="div", unsafe_innerHTML=(
-                f"<b>{escape(control.path)}</b> = <span class='escalation-control-value'>{value:g}</span>"
-                + (f" <i>(as written {control.baseline:g})</i>" if moved else "")
-            ), style={"font-size": "0.85em"})
             if control.integer:
                 solara.SliderInt("", value=int(value), min=int(control.low), max=int(control.high),
                                  on_value=lambda v: on_value(control.snap(v)), thumb_label=False)
@@ -47,7 +76,7 @@ def ControlInput(control: Control, value: Any, on_value: Callable[[Any], None]) 
                 solara.SliderFloat("", value=float(value), min=float(control.low), max=float(control.high),
                                    step=control.step, on_value=lambda v: on_value(control.snap(v)), thumb_label=False)
         else:
-            solara.Select(control.path, values=list(control.choices), value=value, on_value=on_value)
+            solara.Select(label.who, values=list(control.choices), value=value, on_value=on_value)
         if control.source:
             solara.Text(control.source, style={"font-size": "0.75em", "color": "#666"})
 
@@ -80,7 +109,8 @@ def ControlsPanel(loaded: LoadedScenario, controls: solara.Reactive[list[Control
 
     with solara.Card("Uncertainties"):
         for control in controls.value:
-            ControlInput(control, values.value.get(control.path, control.baseline), set_value(control.path))
+            ControlInput(control, describe(loaded.scenario, control.path),
+                         values.value.get(control.path, control.baseline), set_value(control.path))
         with solara.Div(classes=["escalation-add"]):
             solara.InputText("Add a parameter (dotted path)", value=new_path, continuous_update=False)
             solara.Button("Add", on_click=add, classes=["escalation-add-button"])
@@ -214,11 +244,31 @@ def SingleRunView(loaded: LoadedScenario, changed: tuple[str, ...], seed: int) -
             entered = ", ".join(last.entered) or "nobody"
             dead = ", ".join(f"{k} {v:,.0f}" for k, v in last.casualties.items())
             solara.HTML(tag="div", classes=["escalation-day"], unsafe_innerHTML=escape(
-                f"Day {last.day} of {model.params.horizon}: "
-                f"{'truce in force' if last.truce else 'fighting'}; open entry: {entered}; deaths: {dead}"
-                + (f"; ended: {last.outcome.replace('_', ' ')}" if last.outcome else "")
-            ))
+                day_status(last, model.params.horizon, entered, dead)))
         solara.FigureMatplotlib(figure, dependencies=[len(states), model], format="png")
+
+
+def day_status(state: adapter.DayState, horizon: int, entered: str, dead: str) -> str:
+    """The single run's line: the day, then either what is going on (fighting, or a truce in force) or, once the
+    run has ended, how it ended, never both."""
+    if state.outcome:
+        now = f"the run ended with {state.outcome.replace('_', ' ')}"
+    else:
+        now = "truce in force" if state.truce else "fighting"
+    return f"Day {state.day} of {horizon}: {now}; open entry: {entered}; deaths: {dead}"
+
+
+@solara.component
+def Downloads(loaded: LoadedScenario, estimate: Estimate, changed: dict[str, Any], seed: int) -> None:
+    """The variant's figures as CSV, and the variant as a scenario file ``escalation run`` accepts."""
+    stem = loaded.scenario.name + ("_variant" if changed else "")
+    with solara.Row(classes=["escalation-downloads"], style={"align-items": "center"}):
+        solara.FileDownload(lambda: results_csv(estimate, seed).encode("utf-8"), filename=f"{stem}_results.csv",
+                            label="Download the results (CSV)", mime_type="text/csv",
+                            icon_name="mdi-download")
+        solara.FileDownload(lambda: variant_yaml(loaded, changed).encode("utf-8"), filename=f"{stem}.yaml",
+                            label="Save the variant as a scenario (YAML)", mime_type="application/x-yaml",
+                            icon_name="mdi-file-download-outline")
 
 
 def refine(loaded: LoadedScenario, changed: dict[str, Any], seed: int,
@@ -257,6 +307,8 @@ def WhatIfPage(loaded: LoadedScenario, controls_at_start: list[Control], seed: i
         solara.Error(f"{type(result.error).__name__}: {result.error} (a bug; the traceback is in the server's log)",
                      classes=["escalation-problem"])
     EstimateHeadline(estimate, updating)
+    if estimate is not None and estimate.changed == key:
+        Downloads(loaded, estimate, changed, seed)
     # Only the tab in view draws its figures (the single run keeps its state in any tab).
     with solara.lab.Tabs(value=tab):
         with solara.lab.Tab("What if"):

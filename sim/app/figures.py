@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,7 +46,7 @@ def outcome_figure(estimate: Estimate) -> Figure:
           [estimate.variant["outcomes"][n] for n in OUTCOMES])
     axes.set_xlim(0, 100)
     axes.set_title(f"Outcomes ({estimate.runs:,} runs each)", fontsize=10)
-    axes.legend(loc="lower right", fontsize=8)
+    figure.legend(*axes.get_legend_handles_labels(), loc="outside right upper", fontsize=8, frameon=False)
     return figure
 
 
@@ -67,7 +68,8 @@ def entries_figure(estimate: Estimate) -> Figure:
     when.set_ylabel("% of runs escalated by then")
     when.set_title("When: P(regional escalation) by day, 95% band", fontsize=10)
     when.grid(alpha=0.3)
-    when.legend(loc="upper left", fontsize=8)
+    figure.legend(*when.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8,
+                  frameon=False)  # under both panels: the bars and the curves share the colours
     return figure
 
 
@@ -101,24 +103,28 @@ def single_run_figure(history: Sequence[adapter.DayState], horizon: int) -> Figu
             if state.truce:
                 front.axvspan(state.day - 1, state.day, color=TRUCE_COLOUR, alpha=0.6, linewidth=0)
         seen: set[str] = set()
+        entries: list[str] = []  # named in the title: a label beside its line could sit on the front's curve
         for state in history:
             for actor in state.entered:
                 if actor not in seen:
                     seen.add(actor)
                     for axes in (front, rungs):
                         axes.axvline(state.day, color=VARIANT_COLOUR, linestyle="--", linewidth=1)
-                    front.annotate(f"{actor} enters", (state.day, 95), color=VARIANT_COLOUR, fontsize=8,
-                                   ha="right", va="top", rotation=90)
+                    entries.append(f"{_label(actor)} day {state.day}")
         for actor in history[-1].rungs:
-            rungs.plot(days, [s.rungs[actor] for s in history], drawstyle="steps-post", label=actor)
+            rungs.plot(days, [s.rungs[actor] for s in history], drawstyle="steps-post", label=_label(actor))
         ladder = history[-1].ladder
-        rungs.set_yticks(range(len(ladder)), [f"{k} {text[:34]}" for k, text in enumerate(ladder)], fontsize=7)
-        rungs.legend(loc="upper left", fontsize=8, ncols=4)
+        rungs.set_yticks(range(len(ladder)), [textwrap.shorten(f"{k} {text}", 36, placeholder="…")
+                                              for k, text in enumerate(ladder)], fontsize=7)
+        rungs.set_ylim(-0.5, len(ladder) - 0.5)
+        rungs.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)  # beside, not over
     front.set_ylim(0, 100)
     front.set_xlim(0, horizon)
     front.grid(alpha=0.3)
-    front.set_title("Front (green: truce in force); dashed: open entry", fontsize=10)
-    rungs.set_ylim(-0.5, 9.5)
+    entered = ", ".join(entries) if history and entries else "none yet"
+    front.set_title(textwrap.fill(f"Front (green: truce in force); dashed: open entry ({entered})", 110), fontsize=10)
+    if not history:
+        rungs.set_ylim(-0.5, 11.5)
     rungs.set_xlabel("day")
     rungs.grid(alpha=0.3)
     return figure

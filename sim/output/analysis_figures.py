@@ -31,13 +31,13 @@ def comparison_figure(comparison: dict[str, Any]) -> Figure:
         positions = y + (0.2 if offset == 0 else -0.2)
         axes.barh(positions, 100 * shares, height=0.38, color=colour, label=label,
                   xerr=[100 * (shares - low), 100 * (high - shares)], capsize=3)
-        for position, share in zip(positions, shares, strict=True):
-            axes.text(100 * share + 1, position, f"{100 * share:.1f}%", va="center", fontsize=8)
+        for position, share, top in zip(positions, shares, high, strict=True):  # right of the whisker
+            axes.text(100 * max(share, top) + 1, position, f"{100 * share:.1f}%", va="center", fontsize=8)
     axes.set_yticks(y, [n.replace("_", " ") for n in names])
     axes.invert_yaxis()
-    axes.set_xlim(0, 105)
+    axes.set_xlim(0, 110)
     axes.set_xlabel("share of runs (%) with 95% Wilson interval")
-    axes.legend(loc="lower right")
+    figure.legend(loc="outside lower center", ncols=2, frameon=False)  # under the axes, never over a bar
     axes.grid(axis="x", alpha=0.3)
     d = comparison["difference_in_p_regional_escalation"]
     runs = first["runs"]
@@ -84,34 +84,52 @@ def save(figure: Figure, path: Path) -> Path:
     return path
 
 
+ESCALATED_COLOUR = "#c0392b"
+CONTAINED_COLOUR = "#2c7fb8"
+
+
 @plain_text
 def reliability_figure(cases: pd.DataFrame, scores: pd.DataFrame) -> Figure:
-    """Calibration of the backtest: each case's forecast against what happened, with binned means."""
-    figure = Figure(figsize=(8, 6), layout="constrained")
-    axes = figure.subplots()
-    forecast = cases["p_regional_escalation"].to_numpy(dtype=float)
-    happened = cases["observed_regional_escalation"].astype(float).to_numpy()
-    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    axes.errorbar(forecast, happened, xerr=[forecast - cases["ci_low"], cases["ci_high"] - forecast], fmt="o",
-                  color="#c0392b", capsize=3, label="case (forecast with 95% interval; 1 = an outside power in combat)")
-    for x, y, name in zip(forecast, happened, cases["case"], strict=True):
-        axes.annotate(name.replace("_", " "), (x, y), textcoords="offset points", xytext=(6, -12 if y else 6),
-                      fontsize=7, rotation=20)
+    """Calibration of the backtest: left, the binned forecasts against how often what they forecast happened;
+    right, every case's forecast with its 95% interval, one row per case, coloured by what happened."""
+    order = cases.sort_values("p_regional_escalation", kind="stable").reset_index(drop=True)
+    figure = Figure(figsize=(12, max(5.5, 1.6 + 0.2 * len(order))), layout="constrained")
+    binned, ranked = figure.subplots(1, 2, width_ratios=(1, 1.15))
+    forecast = order["p_regional_escalation"].to_numpy(dtype=float)
+    happened = order["observed_regional_escalation"].astype(bool).to_numpy()
+    binned.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     edges = np.array([0.0, 0.05, 0.15, 0.35, 1.0 + 1e-9])
     bins = np.clip(np.digitize(forecast, edges) - 1, 0, len(edges) - 2)
     for b in np.unique(bins):
         inside = bins == b
         x, y = forecast[inside].mean(), happened[inside].mean()
-        axes.plot(x, y, marker="s", markersize=10, color="#2c7fb8", linestyle="none",
-                  label="binned mean (forecast <5%, 5-15%, 15-35%, >35%)" if b == bins.min() else None)
-        axes.annotate(f"n={int(inside.sum())}", (x, y), textcoords="offset points", xytext=(8, 4), fontsize=8,
-                      color="#2c7fb8")
-    axes.set_xlim(-0.02, 1.02)
-    axes.set_ylim(-0.1, 1.1)
-    axes.set_xlabel("forecast P(regional escalation)")
-    axes.set_ylabel("observed (1 = an outside power in acknowledged combat, or outside powers fought)")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, loc="center right")
+        binned.plot(x, y, marker="s", markersize=10, color=CONTAINED_COLOUR, linestyle="none",
+                    label="binned mean (forecast <5%, 5-15%, 15-35%, >35%)" if b == bins.min() else None)
+        binned.annotate(f"n={int(inside.sum())}", (x, y), textcoords="offset points", xytext=(6, -8), ha="left",
+                        va="top", fontsize=8, color=CONTAINED_COLOUR)  # below right: away from the diagonal
+    binned.set_xlim(-0.05, 1.05)
+    binned.set_ylim(-0.1, 1.05)
+    binned.set_xlabel("mean forecast P(regional escalation) in the bin")
+    binned.set_ylabel("share of the bin's cases in which it happened")
+    binned.grid(alpha=0.3)
+    binned.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=8, frameon=False)
+    rows = np.arange(len(order))
+    for flag, colour, label in ((False, CONTAINED_COLOUR, "no outside power in combat"),
+                                (True, ESCALATED_COLOUR, "an outside power in combat, or outside powers fought")):
+        chosen = happened == flag
+        low = np.clip(forecast[chosen] - order["ci_low"].to_numpy(dtype=float)[chosen], 0, None)
+        high = np.clip(order["ci_high"].to_numpy(dtype=float)[chosen] - forecast[chosen], 0, None)
+        ranked.errorbar(forecast[chosen], rows[chosen], xerr=[low, high], fmt="o", color=colour, capsize=2,
+                        markersize=4, label=label)
+    ranked.set_yticks(rows, [name.replace("_", " ") for name in order["case"]], fontsize=7.5)
+    for tick, flag in zip(ranked.get_yticklabels(), happened, strict=True):
+        tick.set_color(ESCALATED_COLOUR if flag else "black")
+    ranked.set_ylim(-0.7, len(order) - 0.3)
+    ranked.set_xlim(-0.02, 1.02)
+    ranked.set_xlabel("forecast P(regional escalation), 95% interval")
+    ranked.grid(axis="x", alpha=0.3)
+    ranked.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 * 5.5 / figure.get_figheight()), fontsize=8,
+                  frameon=False, title="what happened", title_fontsize=8)
     model = scores.iloc[0]
     figure.suptitle(f"Backtest on {len(cases)} historical cases — reliability\n"
                     f"model Brier {model['brier']:.3f}, log score {model['log_score']:.3f} "

@@ -64,24 +64,29 @@ def weights_figure(design: pd.DataFrame, weights: np.ndarray, parameters: pd.Dat
 
 @plain_text
 def forecasts_figure(loo: pd.DataFrame) -> Figure:
-    """Each case's P(regional escalation): in sample against leave-one-out, coloured by what happened."""
-    figure = Figure(figsize=(7, 6), layout="constrained")
+    """Each case's P(regional escalation), one row per case: in sample (dynamics fitted on every case) and
+    leave-one-out (fitted without it), joined by a line, the case's name coloured by what happened."""
+    order = loo.sort_values("p_loo", kind="stable").reset_index(drop=True)
+    figure = Figure(figsize=(8, max(5.0, 1.8 + 0.2 * len(order))), layout="constrained")
     axis = figure.subplots()
-    happened = loo["observed_regional_escalation"].astype(bool).to_numpy()
-    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="leave-one-out = in sample")
-    for flag, colour, label in ((False, "#2c7fb8", "no outside power in combat"),
-                                (True, "#c0392b", "an outside power in combat (strict)")):
+    rows = np.arange(len(order))
+    happened = order["observed_regional_escalation"].astype(bool).to_numpy()
+    axis.hlines(rows, order["p_in_sample"], order["p_loo"], color="0.6", linewidth=1)
+    axis.plot(order["p_in_sample"], rows, "o", markerfacecolor="white", color="0.3", markersize=5,
+              label="in sample (fitted on every case)")
+    for flag, colour, label in ((False, "#2c7fb8", "leave-one-out; no outside power in combat"),
+                                (True, "#c0392b", "leave-one-out; an outside power in combat (strict)")):
         chosen = happened == flag
-        axis.plot(loo["p_in_sample"][chosen], loo["p_loo"][chosen], "o", color=colour, label=label)
-    for row in loo.itertuples():
-        if row.p_in_sample > 0.02 or row.observed_regional_escalation:
-            axis.annotate(row.case.replace("_", " "), (row.p_in_sample, row.p_loo), textcoords="offset points",
-                          xytext=(5, -10), fontsize=7)
+        axis.plot(order["p_loo"][chosen], rows[chosen], "o", color=colour, markersize=5, label=label)
+    axis.set_yticks(rows, [name.replace("_", " ") for name in order["case"]], fontsize=7.5)
+    for tick, flag in zip(axis.get_yticklabels(), happened, strict=True):
+        tick.set_color("#c0392b" if flag else "black")
+    axis.set_ylim(-0.7, len(order) - 0.3)
     axis.set_xlim(-0.02, 1.02)
-    axis.set_ylim(-0.02, 1.02)
-    axis.set_xlabel("P(regional escalation), dynamics fitted on every case (in sample)")
-    axis.set_ylabel("P(regional escalation), dynamics fitted without the case (leave-one-out)")
-    axis.legend(loc="upper left", fontsize=8)
+    axis.set_xlabel("P(regional escalation)")
+    axis.grid(axis="x", alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    figure.suptitle("Forecasts in sample and leave-one-out, case by case", fontsize=10)
     return figure
 
 

@@ -37,15 +37,27 @@ Array = np.ndarray
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _title(summary: dict[str, Any], what: str) -> str:
-    """'<scenario title> — <what> (<runs> runs)'."""
+TITLE_POINTS = 12
+# the width of an average character of the bold title, as a share of its size in points (DejaVu Sans Bold's
+# mean advance over mixed text is about 0.62 em; 0.66 leaves a margin for wide letters)
+TITLE_CHARACTER_EM = 0.66
+
+
+def _title(summary: dict[str, Any], what: str, width_inches: float = FIGSIZE[0]) -> str:
+    """'<scenario title> — <what> (<runs> runs)', on two lines (the scenario's title wrapped if need be)
+    when one line would not fit in a figure ``width_inches`` wide."""
     name = summary.get("title") or summary.get("scenario", "scenario")
-    return f"{name} — {what} ({int(summary['runs']):,} runs)"
+    what = f"{what} ({int(summary['runs']):,} runs)"
+    characters = int(0.95 * width_inches * 72 / (TITLE_POINTS * TITLE_CHARACTER_EM))
+    line = f"{name} — {what}"
+    if len(line) <= characters:
+        return line
+    return textwrap.fill(name, characters) + "\n" + textwrap.fill(what, characters)
 
 
-def _new_figure(summary: dict[str, Any], what: str) -> Figure:
-    figure = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    figure.suptitle(_title(summary, what), fontsize=12, fontweight="bold")
+def _new_figure(summary: dict[str, Any], what: str, size: tuple[float, float] = FIGSIZE) -> Figure:
+    figure = Figure(figsize=size, dpi=DPI, layout="constrained")
+    figure.suptitle(_title(summary, what, size[0]), fontsize=TITLE_POINTS, fontweight="bold")
     return figure
 
 
@@ -146,11 +158,11 @@ def _share_bars(ax: Any, shares: dict[str, dict[str, float]], warning: Sequence[
     ax.barh(y, estimates, color=colours, height=0.6)
     errors = np.vstack([np.clip(estimates - lows, 0, None), np.clip(highs - estimates, 0, None)])
     ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", elinewidth=1.2, capsize=4)
-    for yi, name, est, high in zip(y, names, estimates, highs, strict=True):
+    for yi, name, est, low, high in zip(y, names, estimates, lows, highs, strict=True):
         text = _percent_with_interval(est, shares[name]["ci_low"], high)
         text += f"  ({int(shares[name].get('count', 0)):,} runs)"
-        if est > 0.55:
-            ax.text(est - 0.015, yi, text, va="center", ha="right", color="white", fontsize=9,
+        if est > 0.55:  # inside the bar, left of its whisker
+            ax.text(min(est, low) - 0.015, yi, text, va="center", ha="right", color="white", fontsize=9,
                     fontweight="bold")
         else:
             ax.text(high + 0.015, yi, text, va="center", ha="left", fontsize=9)
@@ -179,8 +191,7 @@ def outcome_figure(summary: dict[str, Any], distributions: dict[str, Any] | None
 def ending_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figure:
     """How the war ended (share of runs by ending, 95% Wilson intervals), next to the distribution of the
     war's length with the runs still fought at the horizon marked."""
-    figure = _new_figure(summary, "how the war ended")
-    figure.set_size_inches(FIGSIZE[0] * 1.35, FIGSIZE[1])
+    figure = _new_figure(summary, "how the war ended", (FIGSIZE[0] * 1.35, FIGSIZE[1]))
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
     endings = summary.get("ended_by") or {}
     shown = {name: share for name, share in endings.items() if share["count"]} or endings
@@ -252,8 +263,9 @@ def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figu
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_ylim(0, 1.05)
-    _subtitle(ax, "Kaplan-Meier estimate over all truces of all runs; truces still holding at the end are censored.")
+    method = "Kaplan-Meier estimate over all truces of all runs; truces still holding at the end are censored."
     if total <= 0:
+        _subtitle(ax, method)
         ax.set_xlim(0, max(int(distributions.get("horizon_days", 10)), 1))
         ax.text(0.5, 0.5, "no truces in this run", transform=ax.transAxes, ha="center", va="center",
                 fontsize=14, color="0.4")
@@ -269,12 +281,23 @@ def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figu
     ax.fill_between(x, lo, hi, step="post", color=NEUTRAL, alpha=0.25, linewidth=0,
                     label="95% interval (Greenwood)" + ("; narrower than the line" if narrow else ""))
     ax.step(x, s, where="post", color=NEUTRAL, linewidth=2, label="Kaplan-Meier estimate")
-    for day in range(min(last + 1, 10)):
-        if s[day] > 0:
-            d = _decimals(min(s[day], 1.0 - s[day]))
-            ax.text(day + 0.5, s[day] + 0.015, f"{100 * s[day]:.{d}f}%", ha="center", va="bottom",
-                    fontsize=8.5, color=NEUTRAL)
     ax.set_xlim(0, max(last + 1, 7))
+    # the first ten days labelled, each label only where it touches none placed before it
+    box = ax.get_position()  # before the layout: close enough to size the labels
+    inches_per_day = box.width * figure.get_figwidth() / ax.get_xlim()[1]
+    inches_per_unit = box.height * figure.get_figheight() / ax.get_ylim()[1]
+    placed: list[tuple[float, float, float]] = []  # (first day, last day, height in inches) of each label
+    for day in range(min(last + 1, 10)):
+        if s[day] <= 0:
+            continue
+        d = _decimals(min(s[day], 1.0 - s[day]))
+        text = f"{100 * s[day]:.{d}f}%"
+        reach = day + (len(text) * 8.5 * 0.62 / 72 + 0.05) / inches_per_day
+        height = (s[day] + 0.015) * inches_per_unit
+        if any(start < reach and day < end and abs(height - other) < 0.16 for start, end, other in placed):
+            continue
+        placed.append((day, reach, height))
+        ax.text(day + 0.05, s[day] + 0.015, text, ha="left", va="bottom", fontsize=8.5, color=NEUTRAL)
     runs = int(summary["runs"])
     stated = (summary.get("truces") or {}).get("broken_within_3_days")
     if stated:
@@ -284,15 +307,15 @@ def truce_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figu
         share = broken[:4].sum() / total
         within_three = f"broke within 3 days: {100 * share:.{_decimals(min(share, 1 - share))}f}%"
     first_day = broken[:1].sum() / total
-    lines = [
+    facts = [
         f"{int(total):,} truces in {runs:,} runs ({total / max(runs, 1):.1f} per run)",
         f"broke on the day they took effect: {100 * first_day:.{_decimals(min(first_day, 1 - first_day))}f}%",
         within_three,
         f"still holding when the run ended: {int(censored.sum()):,}",
     ]
-    ax.text(0.98, 0.96, "\n".join(lines), transform=ax.transAxes, ha="right", va="top", fontsize=9.5,
-            bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "0.7"})
-    ax.legend(loc="center right", fontsize=9, frameon=False)
+    # the facts over the axes and the legend under them: a curve may run anywhere inside
+    _subtitle(ax, "; ".join(facts) + ". " + method)
+    figure.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
     ax.grid(alpha=0.3)
     return figure
 
@@ -330,16 +353,18 @@ def casualty_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> F
             ax.axvline(stats["median"], color=colour, linestyle="--", linewidth=1.2)
     note = f"Dashed lines: medians. Bins of {width:,.0f} deaths."
     if beyond:
-        note += f" Axis cut at {cut:,.0f} deaths; {beyond:,} runs beyond are not shown."
+        note += f" Axis cut at {cut:,.0f} deaths; {beyond:,} {'run' if beyond == 1 else 'runs'} beyond are not shown."
     _subtitle(ax, note)
     if cut > 0:
         ax.set_xlim(0, cut)
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # headroom for the legend
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.05)
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
     ax.set_xlabel("military deaths in the run")
     ax.set_ylabel(f"share of runs per {width:,.0f}-death bin (%)")
-    ax.legend(loc="upper right", fontsize=9, framealpha=0.95)
+    if histograms:  # under the axes, never over the data: a spike at zero deaths reaches the top
+        figure.legend(loc="outside lower center", ncols=2 if len(histograms) > 3 else 1, fontsize=8.5,
+                      frameon=False)
     ax.grid(alpha=0.3)
     return figure
 
@@ -355,7 +380,9 @@ def rung_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figur
     levels = counts.shape[1]
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0).T  # rung x actor
-    figure = _new_figure(summary, "highest escalation rung reached")
+    # about 0.8 inch per actor column beside the rung labels, so that no two actors' names touch
+    figure = _new_figure(summary, "highest escalation rung reached",
+                         (max(FIGSIZE[0], 3.2 + 0.8 * len(actors)), FIGSIZE[1]))
     ax = figure.add_subplot()
     _subtitle(ax, "Share of runs in which this was the actor's highest rung. "
                   "Red rungs count as regional escalation.")
@@ -373,7 +400,8 @@ def rung_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> Figur
     for rung, tick in enumerate(ax.get_yticklabels()):
         if rung >= OPEN_ENTRY_RUNG:
             tick.set_color(WARNING)
-    ax.set_xticks(range(len(actors)), [f"{_label(a)}\n({roles.get(a, 'actor')})" for a in actors], fontsize=9.5)
+    ax.set_xticks(range(len(actors)), [f"{textwrap.fill(_label(a), 11)}\n({roles.get(a, 'actor')})" for a in actors],
+                  fontsize=9.5)
     for actor, tick in zip(actors, ax.get_xticklabels(), strict=True):
         tick.set_color(OUTSIDE_COLOUR if roles.get(actor) == "outside" else BELLIGERENT_COLOUR)
     ax.set_xticks(np.arange(len(actors) + 1) - 0.5, minor=True)
@@ -415,23 +443,26 @@ def widening_figure(summary: dict[str, Any], distributions: dict[str, Any]) -> F
     left.set_ylabel("runs with it in combat so far (%)")
     left.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0 if left.get_ylim()[1] > 0.1 else 1))
     left.set_ylim(bottom=0)
-    left.legend(loc="upper left", fontsize=8, frameon=False)
     left.grid(alpha=0.3)
+    # both legends under their panels, never over the lines or the bars
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2 if len(entry) > 2 else 1, fontsize=8,
+                frameon=False, title="in combat by the last day", title_fontsize=8)
     shown = names[2:] if len(names) > 2 else names
     actors = list(forms)
+    rows = np.arange(len(actors))[::-1]  # top to bottom in the order of the left panel's legend
     bottom = np.zeros(len(actors))
     shades = ["#d9d9d9", "#fdd49e", "#fc8d59", "#d7301f", "#7f0000"]
     for position, form in enumerate(shown):
         column = names.index(form)
         values = np.array([forms[a][column] / max(sum(forms[a]), 1) for a in actors])
-        right.barh(np.arange(len(actors)), values, left=bottom, color=shades[position % len(shades)],
-                   label=form, height=0.6)
+        right.barh(rows, values, left=bottom, color=shades[position % len(shades)], label=form, height=0.6)
         bottom += values
-    right.set_yticks(np.arange(len(actors)), [_label(a) for a in actors], fontsize=9)
+    right.set_yticks(rows, [_label(a) for a in actors], fontsize=9)
     right.set_xlim(0, max(float(bottom.max()) if actors else 0.0, 0.01) * 1.05)
     right.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     right.set_xlabel("runs by highest form reached (%)")
-    right.legend(loc="lower right", fontsize=7.5, frameon=False, title="form", title_fontsize=8)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, fontsize=8, frameon=False,
+                 title="highest form", title_fontsize=8)
     size = summary.get("war_size") or {}
     _subtitle(left, f"Bands: 95% CI. War size (actors at war by the end): mean {size.get('mean', 0):.2f}, "
                     f"{size.get('at_start', 0)} at the start.")
