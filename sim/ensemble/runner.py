@@ -8,6 +8,7 @@ to the caller as it finishes, with a progress bar on anything longer than a seco
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,10 @@ from sim.scenario.schema import Scenario
 
 # No tqdm monitor thread: local workers are forked, and forking a multi-threaded process is unsafe.
 tqdm_module.tqdm.monitor_interval = 0
+# Nor tqdm's default lock between processes (workers draw no bars): its semaphore would start
+# multiprocessing's resource tracker, one more child process of every run for nothing.
+if not hasattr(tqdm_module.tqdm, "_lock"):
+    tqdm_module.tqdm.set_lock(threading.RLock())
 
 
 @dataclass
