@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import functools
+import sys
 
 import mesa
 import numpy as np
@@ -178,11 +179,40 @@ def test_a_chunk_that_kills_its_worker_twice_stops_the_run(karabakh, monkeypatch
 def _no_hang(seconds: float = 90.0):
     """Fail rather than wait for ever on a run that hangs: pytest ends with exit status 1 (a stuck
     pool cannot be abandoned from inside the process that waits on it)."""
-    faulthandler.dump_traceback_later(seconds, exit=True)
+    faulthandler.dump_traceback_later(seconds, exit=True, file=sys.__stderr__)
     try:
         yield
     finally:
         faulthandler.cancel_dump_traceback_later()
+
+
+def _chunk_one_kills_its_worker(params, chunk):
+    import os
+
+    if chunk.index == 1:
+        os._exit(1)
+    return simulate_chunk(params, chunk)
+
+
+def test_a_run_stopped_by_a_chunk_that_kills_its_workers_says_so_and_resumes_identically(monkeypatch, tmp_path,
+                                                                                        capsys) -> None:
+    import sim.ensemble.executors as executors
+    from sim.cli import main
+
+    run = ["run", KARABAKH, "--runs", "3000", "--chunk-size", "1000", "--seed", "5", "--workers", "2",
+           "--no-progress", "--no-figures"]
+    assert main([*run, "--out", str(tmp_path / "direct")]) == 0
+    monkeypatch.setattr(executors, "simulate_chunk", _chunk_one_kills_its_worker)
+    with _no_hang():
+        assert main([*run, "--out", str(tmp_path / "stopped")]) == 1
+    err = capsys.readouterr().err
+    partial = tmp_path / "stopped.partial"
+    assert "died twice while running chunk 1" in err and f"escalation run --resume {partial}" in err
+    assert "Traceback" not in err and (partial / "chunks" / "chunk-000000.npz").exists()
+    monkeypatch.undo()
+    with _no_hang():
+        assert main(["run", "--resume", str(partial), "--no-progress", "--no-figures"]) == 0
+    assert (tmp_path / "stopped" / "summary.json").read_bytes() == (tmp_path / "direct" / "summary.json").read_bytes()
 
 
 def _dies_half_way_through_its_result(marker: str, main: int):
