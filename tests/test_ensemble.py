@@ -73,6 +73,23 @@ def test_process_executor_yields_every_chunk(karabakh: sim.Scenario) -> None:
         assert np.array_equal(values, parallel.runs[name]), name
 
 
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_process_executor_works_with_workers_started_afresh(karabakh, monkeypatch, method: str) -> None:
+    """fork is used only in a process with one thread (otherwise forkserver, and spawn off Linux)."""
+    import multiprocessing
+
+    import sim.ensemble.executors as executors
+
+    monkeypatch.setattr(executors, "_context", lambda: multiprocessing.get_context(method))
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(400, seed=2, chunk_size=200)
+    with _no_hang():
+        results = sorted(ProcessExecutor(2).map(params, chunks), key=lambda r: r.chunk.index)
+    for chunk, result in zip(chunks, results, strict=True):
+        expected = simulate_chunk(params, chunk).runs
+        assert all(np.array_equal(expected[name], result.runs[name]) for name in expected)
+
+
 def test_api_returns_tables_and_summary_with_intervals(karabakh: sim.Scenario) -> None:
     result = sim.run_ensemble(karabakh, runs=1_000, seed=1, workers=1, progress=False)
     assert len(result.runs) == 1_000 and result.runs["run"].tolist() == list(range(1_000))
