@@ -138,9 +138,11 @@ def _serve(connection: Connection, params: Parameters, parent: int | None, forei
         except BaseException as error:
             message = (chunk.index, None, (_portable(error), traceback.format_exception(error)))
         try:
-            connection.send(message)
+            connection.send(message)  # pickled whole before a byte is sent
         except OSError:
             return
+        except Exception as error:  # a result that cannot be pickled: an error of the chunk, not a death
+            connection.send((chunk.index, None, (_portable(error), traceback.format_exception(error))))
 
 
 class _Worker:
