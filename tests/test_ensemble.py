@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import functools
+import sys
 
 import mesa
 import numpy as np
@@ -68,6 +71,23 @@ def test_process_executor_yields_every_chunk(karabakh: sim.Scenario) -> None:
     parallel = next(r for r in results if r.chunk.index == 3)
     for name, values in serial.runs.items():
         assert np.array_equal(values, parallel.runs[name]), name
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_process_executor_works_with_workers_started_afresh(karabakh, monkeypatch, method: str) -> None:
+    """fork is used only in a process with one thread (otherwise forkserver, and spawn off Linux)."""
+    import multiprocessing
+
+    import sim.ensemble.executors as executors
+
+    monkeypatch.setattr(executors, "_context", lambda: multiprocessing.get_context(method))
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(400, seed=2, chunk_size=200)
+    with _no_hang():
+        results = sorted(ProcessExecutor(2).map(params, chunks), key=lambda r: r.chunk.index)
+    for chunk, result in zip(chunks, results, strict=True):
+        expected = simulate_chunk(params, chunk).runs
+        assert all(np.array_equal(expected[name], result.runs[name]) for name in expected)
 
 
 def test_api_returns_tables_and_summary_with_intervals(karabakh: sim.Scenario) -> None:
@@ -172,28 +192,124 @@ def test_a_chunk_that_kills_its_worker_twice_stops_the_run(karabakh, monkeypatch
         list(ProcessExecutor(2).map(params, plan_chunks(200, seed=2, chunk_size=100)))
 
 
-def test_a_pool_that_breaks_while_chunks_are_submitted_loses_none(karabakh, monkeypatch) -> None:
-    """A worker can die between two submissions: submit() then raises, and that chunk must be retried too."""
-    from concurrent.futures.process import BrokenProcessPool
+@contextlib.contextmanager
+def _no_hang(seconds: float = 90.0):
+    """Fail rather than wait for ever on a run that hangs: pytest ends with exit status 1 (a stuck
+    pool cannot be abandoned from inside the process that waits on it)."""
+    faulthandler.dump_traceback_later(seconds, exit=True, file=sys.__stderr__)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
+
+def _chunk_one_kills_its_worker(params, chunk):
+    import os
+
+    if chunk.index == 1:
+        os._exit(1)
+    return simulate_chunk(params, chunk)
+
+
+def test_a_run_stopped_by_a_chunk_that_kills_its_workers_says_so_and_resumes_identically(monkeypatch, tmp_path,
+                                                                                        capsys) -> None:
+    import sim.ensemble.executors as executors
+    from sim.cli import main
+
+    run = ["run", KARABAKH, "--runs", "3000", "--chunk-size", "1000", "--seed", "5", "--workers", "2",
+           "--no-progress", "--no-figures"]
+    assert main([*run, "--out", str(tmp_path / "direct")]) == 0
+    monkeypatch.setattr(executors, "simulate_chunk", _chunk_one_kills_its_worker)
+    with _no_hang():
+        assert main([*run, "--out", str(tmp_path / "stopped")]) == 1
+    err = capsys.readouterr().err
+    partial = tmp_path / "stopped.partial"
+    assert "died twice while running chunk 1" in err and f"escalation run --resume {partial}" in err
+    assert "Traceback" not in err and (partial / "chunks" / "chunk-000000.npz").exists()
+    monkeypatch.undo()
+    with _no_hang():
+        assert main(["run", "--resume", str(partial), "--no-progress", "--no-figures"]) == 0
+    assert (tmp_path / "stopped" / "summary.json").read_bytes() == (tmp_path / "direct" / "summary.json").read_bytes()
+
+
+def _dies_half_way_through_its_result(marker: str, main: int):
+    """A ``Connection._send`` that, in a worker, sends half of the first large message (a chunk's
+    result) and then kills the worker outright, as ``kill -9`` would at that moment."""
+    import multiprocessing.connection
+    import os
+    import signal
+
+    send = multiprocessing.connection.Connection._send
+
+    def half(self, buffer, *args, **kwargs):
+        if os.getpid() != main and len(buffer) > 50_000 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.write(self._handle, memoryview(buffer)[: len(buffer) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        return send(self, buffer, *args, **kwargs)
+
+    return half
+
+
+def test_a_worker_killed_half_way_through_sending_its_result_is_noticed(karabakh, monkeypatch, tmp_path) -> None:
+    """The hang of issue 19: the main process must not wait for the rest of a message that will never come."""
+    import multiprocessing.connection
+    import os
+
+    marker = tmp_path / "died"
+    monkeypatch.setattr(multiprocessing.connection.Connection, "_send",
+                        _dies_half_way_through_its_result(str(marker), os.getpid()))
+    params = compile_scenarios([karabakh])
+    chunks = plan_chunks(3_000, seed=2, chunk_size=1_000)
+    notes: list[str] = []
+    with _no_hang():
+        results = list(ProcessExecutor(2).map(params, chunks, notify=notes.append))
+    assert marker.exists() and any("died" in note for note in notes)
+    assert sorted(r.chunk.index for r in results) == [0, 1, 2]
+    for chunk in chunks:
+        expected = simulate_chunk(params, chunk).runs
+        got = next(r for r in results if r.chunk.index == chunk.index).runs
+        assert all(np.array_equal(expected[name], got[name]) for name in expected)
+
+
+def _dies_starting_once(marker: str, parent) -> None:
+    import os
+
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+
+
+def test_a_worker_that_dies_while_starting_loses_no_chunk(karabakh, monkeypatch, tmp_path) -> None:
+    """A worker can die before it has read any chunk: the chunks sent to it are run by another."""
     import sim.ensemble.executors as executors
 
-    class BreaksOnThirdSubmit(executors.ProcessPoolExecutor):
-        broken = False
-
-        def submit(self, *args, **kwargs):
-            if not BreaksOnThirdSubmit.broken and len(getattr(self, "_pending_work_items", {})) == 2:
-                BreaksOnThirdSubmit.broken = True
-                raise BrokenProcessPool("a worker died while chunks were being submitted")
-            return super().submit(*args, **kwargs)
-
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", BreaksOnThirdSubmit)
+    monkeypatch.setattr(executors, "_start_worker", functools.partial(_dies_starting_once, str(tmp_path / "died")))
     params = compile_scenarios([karabakh])
     chunks = plan_chunks(500, seed=2, chunk_size=100)
     notes: list[str] = []
-    results = list(ProcessExecutor(2).map(params, chunks, notify=notes.append))
-    assert BreaksOnThirdSubmit.broken and any("died" in note for note in notes)
+    with _no_hang():
+        results = list(ProcessExecutor(2).map(params, chunks, notify=notes.append))
+    assert (tmp_path / "died").exists() and any("died" in note for note in notes)
     assert sorted(r.chunk.index for r in results) == [0, 1, 2, 3, 4]
+
+
+def _raises(params, chunk):
+    raise ValueError(f"chunk {chunk.index} is bad")
+
+
+def test_an_error_in_a_worker_is_raised_in_the_main_process_and_the_workers_end(karabakh, monkeypatch) -> None:
+    import sim.ensemble.executors as executors
+
+    psutil = pytest.importorskip("psutil")
+    before = set(psutil.Process().children())
+    monkeypatch.setattr(executors, "simulate_chunk", _raises)
+    params = compile_scenarios([karabakh])
+    with _no_hang(), pytest.raises(ValueError, match=r"chunk \d is bad") as caught:
+        list(ProcessExecutor(2).map(params, plan_chunks(400, seed=2, chunk_size=100)))
+    assert "_raises" in str(caught.value.__cause__)  # where in the worker it was raised
+    left = [" ".join(child.cmdline()) for child in set(psutil.Process().children()) - before]
+    assert not left
 
 
 def test_an_executor_that_finishes_short_stops_the_run(karabakh) -> None:

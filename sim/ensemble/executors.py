@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.process
 import os
+import pickle
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection, wait
 
 from sim.ensemble.chunks import Chunk, ChunkResult, groups, simulate_chunk, simulate_chunks
 from sim.model.params import Parameters
@@ -62,8 +64,8 @@ def _start_worker(parent: int | None) -> None:
     with its parent.
 
     Forked workers inherit the main process's signal handlers; the command line's SIGTERM handler
-    raises ``KeyboardInterrupt``, which a worker would catch as a failed task and live on, so the
-    pool could never terminate it when another worker dies (the run then hung). SIGINT is ignored:
+    raises ``KeyboardInterrupt``, which a worker would catch as a failed chunk and live on, so a
+    SIGTERM could never end it (a run once hung that way). SIGINT is ignored:
     the terminal sends Ctrl-C to every process of the group, and the main process alone decides
     what to keep. On Linux the kernel kills the worker if the process that started it dies (even
     by ``kill -9``); ``parent`` (the pid that forked this worker, if known) closes the race of a
@@ -98,15 +100,110 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Kill the workers of a pool being abandoned (Ctrl-C, an error): their chunks are not wanted."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+#: How long the main process waits for a worker's message before it looks at its workers again.
+POLL_SECONDS = 1.0
+#: How long a worker told to stop may take before it is killed.
+STOP_SECONDS = 2.0
+
+
+class _RaisedInWorkerError(Exception):
+    """Where in a worker process a chunk's exception was raised (the cause of the re-raised one)."""
+
+    def __str__(self) -> str:
+        return "\n" + "".join(self.args[0])
+
+
+def _portable(error: BaseException) -> BaseException:
+    """``error`` if it can travel to the main process, else a ``RuntimeError`` naming it."""
+    try:
+        pickle.dumps(error)
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _serve(connection: Connection, params: Parameters, parent: int | None, foreign: list[Connection]) -> None:
+    """A worker process: run each chunk the main process sends, send back its result, until told to stop.
+
+    ``foreign`` are the main process's ends of the connections, inherited by a forked worker: it
+    closes them, so that its own connection is the only one it holds.
+    """
+    _start_worker(parent)
+    for other in foreign:
+        with contextlib.suppress(OSError):
+            other.close()
+    while True:
+        try:
+            chunk = connection.recv()
+        except (EOFError, OSError):  # the main process is gone
+            return
+        if chunk is None:
+            return
+        try:
+            message = (chunk.index, simulate_chunk(params, chunk), None)
+        except BaseException as error:
+            message = (chunk.index, None, (_portable(error), traceback.format_exception(error)))
+        try:
+            connection.send(message)  # pickled whole before a byte is sent
+        except OSError:
+            return
+        except Exception as error:  # a result that cannot be pickled: an error of the chunk, not a death
+            connection.send((chunk.index, None, (_portable(error), traceback.format_exception(error))))
+
+
+class _Worker:
+    """One worker process, the main process's end of the connection it alone holds, and the chunks
+    sent to it and not yet answered, in the order it runs them."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, connection: Connection) -> None:
+        self.process = process
+        self.connection = connection
+        self.chunks: list[Chunk] = []
+
+    def receive(self) -> tuple[list[tuple], bool]:
+        """The whole messages waiting from this worker, and whether it is still alive.
+
+        A worker killed part-way through a message leaves a connection no other process writes to:
+        reading it ends at once (end of file) rather than waiting for bytes that will never come.
+        """
+        messages = []
+        try:
+            while self.connection.poll():
+                messages.append(self.connection.recv())
+        except (EOFError, OSError):
+            return messages, False
+        return messages, self.process.is_alive()
+
+    def send(self, chunk: Chunk | None) -> bool:
+        """Send a chunk (``None``: stop); ``False`` if the worker is gone."""
+        try:
+            self.connection.send(chunk)
+        except OSError:
+            return False
+        return True
+
+    def stop(self, kill: bool) -> None:
+        """End the worker: told to stop and given a moment, or killed at once; then reaped."""
+        if not kill and self.send(None):
+            self.process.join(STOP_SECONDS)
         with contextlib.suppress(OSError, ValueError):  # already gone, or already closed
-            process.kill()
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+        self.connection.close()
 
 
 class ProcessExecutor:
-    """Runs chunks in a pool of local worker processes; a chunk whose worker dies is retried once."""
+    """Runs chunks in local worker processes; a chunk whose worker dies is retried once.
+
+    Each worker has a connection of its own to the main process, which waits on every connection
+    and every worker's exit at once (``multiprocessing.connection.wait``): there is no shared queue,
+    no lock a dying worker could keep, and no helper thread that could wait forever on a dead
+    worker, so a worker killed in any state (starting, reading its chunk, computing, half-way
+    through sending its result, idle) is noticed as soon as it is gone. ``concurrent.futures``'
+    process pool is not used for that reason: a worker killed while sending a large result leaves
+    its result thread reading a shared pipe that stays open, and the run hung for ever.
+    """
 
     name = "processes"
 
@@ -114,47 +211,71 @@ class ProcessExecutor:
         self.workers = workers or os.cpu_count() or 1
 
     def map(self, params: Parameters, chunks: Iterable[Chunk], notify: Notify | None = None) -> Iterator[ChunkResult]:
-        """Yield results as they finish, with at most two chunks per worker in flight."""
+        """Yield results as they finish, with at most two chunks per worker sent ahead."""
         pending = list(chunks)
+        size = min(self.workers, len(pending))
+        crew: list[_Worker] = []
         attempts: dict[int, int] = {}
-        window = 2 * self.workers
-        while pending:
+        finished = False
+        try:
+            while pending or any(worker.chunks for worker in crew):
+                self._staff(crew, size, params, pending)
+                waited = [worker.connection for worker in crew] + [worker.process.sentinel for worker in crew]
+                ready = set(wait(waited, timeout=POLL_SECONDS))
+                for worker in list(crew):
+                    if worker.connection not in ready and worker.process.sentinel not in ready:
+                        continue
+                    messages, alive = worker.receive()
+                    for index, result, failure in messages:
+                        worker.chunks = [c for c in worker.chunks if c.index != index]
+                        if failure is not None:
+                            error, where = failure
+                            raise error from _RaisedInWorkerError(where)
+                        yield result
+                    if not alive:
+                        crew.remove(worker)
+                        pending[:0] = self._lost(worker, attempts, notify)
+            finished = True
+        finally:
+            for worker in crew:
+                worker.stop(kill=not finished)
+
+    def _staff(self, crew: list[_Worker], size: int, params: Parameters, pending: list[Chunk]) -> None:
+        """Start the workers missing, then send chunks to any worker with fewer than two."""
+        while len(crew) < size and pending:
             context = _context()
             parent = os.getpid() if context.get_start_method() == "fork" else None
-            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_start_worker,
-                                       initargs=(parent,))
-            in_flight: dict[Future, Chunk] = {}
-            abandoned = True
-            try:
-                while pending or in_flight:
-                    with _signals_held():  # submit() forks the workers
-                        while pending and len(in_flight) < window:
-                            # a pool already broken raises here: the chunk stays pending, never lost
-                            in_flight[pool.submit(simulate_chunk, params, pending[0])] = pending[0]
-                            pending.pop(0)
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in sorted(done, key=lambda f: in_flight[f].index):
-                        result = future.result()
-                        del in_flight[future]
-                        yield result
-                abandoned = False
-            except BrokenProcessPool:
-                abandoned = False
-                lost = sorted(in_flight.values(), key=lambda c: c.index)
-                for chunk in lost:
-                    attempts[chunk.index] = attempts.get(chunk.index, 0) + 1
-                    if attempts[chunk.index] > 1:
-                        raise WorkerDiedError(
-                            f"a worker process died twice while running chunk {chunk.index}; "
-                            "the chunks finished so far are kept"
-                        ) from None
-                if notify:
-                    notify(f"a worker process died; retrying chunk(s) {', '.join(str(c.index) for c in lost)} once")
-                pending = lost + pending
-            finally:
-                if abandoned:
-                    _stop_workers(pool)
-                pool.shutdown(wait=True, cancel_futures=True)
+            ours, theirs = context.Pipe()
+            foreign = [w.connection for w in crew] + [ours] if parent is not None else []
+            process = context.Process(target=_serve, args=(theirs, params, parent, foreign), daemon=True,
+                                      name=f"escalation-worker-{len(crew)}")
+            with _signals_held():  # the worker must not get Ctrl-C or SIGTERM before it set its handlers
+                process.start()
+                crew.append(_Worker(process, ours))
+            theirs.close()  # the worker's end stays in the worker alone: its death closes it
+        for worker in sorted(crew, key=lambda w: len(w.chunks)):
+            while pending and len(worker.chunks) < 2:
+                worker.chunks.append(pending.pop(0))
+                if not worker.send(worker.chunks[-1]):
+                    break  # a dead worker: noticed by its sentinel, and its chunks retried
+
+    @staticmethod
+    def _lost(worker: _Worker, attempts: dict[int, int], notify: Notify | None) -> list[Chunk]:
+        """The chunks of a worker that died, to run again; a chunk running at two deaths stops the run."""
+        worker.stop(kill=True)
+        lost = worker.chunks
+        if lost:  # the first was running (or about to); the others were only waiting their turn
+            running = lost[0]
+            attempts[running.index] = attempts.get(running.index, 0) + 1
+            if attempts[running.index] > 1:
+                raise WorkerDiedError(
+                    f"a worker process died twice while running chunk {running.index}; "
+                    "the chunks finished so far are kept"
+                )
+        if notify:
+            retried = f"retrying chunk(s) {', '.join(str(c.index) for c in lost)} once" if lost else "no chunk was lost"
+            notify(f"a worker process died; {retried}")
+        return lost
 
 
 def in_worker_process() -> bool:

@@ -10,6 +10,7 @@ last one (so a run shorter than a minute writes nothing).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
@@ -22,6 +23,10 @@ LINE_INTERVAL = 60.0
 
 # No tqdm monitor thread: local workers are forked, and forking a multi-threaded process is unsafe.
 tqdm_module.tqdm.monitor_interval = 0
+# Nor tqdm's default lock between processes (workers draw no bars): its semaphore would start
+# multiprocessing's resource tracker, one more child process of every run for nothing.
+if not hasattr(tqdm_module.tqdm, "_lock"):
+    tqdm_module.tqdm.set_lock(threading.RLock())
 
 
 class LineProgress:
