@@ -8,7 +8,7 @@ import pytest
 
 import sim
 from sim.ensemble.chunks import Chunk, groups, plan_chunks, simulate_chunk, simulate_chunks
-from sim.ensemble.executors import SerialExecutor
+from sim.ensemble.executors import ProcessExecutor, SerialExecutor
 from sim.model.model import EscalationModel
 from sim.model.params import compile_scenarios
 from sim.scenario.loader import load_variants, load_with_provenance
@@ -64,3 +64,11 @@ def test_groups_join_consecutive_chunks_of_the_same_points_up_to_the_lanes() -> 
 def test_blocks_must_match_the_generators() -> None:
     with pytest.raises(ValueError, match="blocks"):
         EscalationModel(KARABAKH, replications=10, rng=[np.random.default_rng(1)], blocks=[5, 5])
+
+
+def test_worker_processes_play_groups_with_the_results_of_each_chunk_alone() -> None:
+    params = compile_scenarios([sim.load_scenario(KARABAKH)])
+    plan = plan_chunks(4_000, seed=9, chunk_size=500)       # two groups of four chunks, one per worker
+    alone = [simulate_chunk(params, chunk) for chunk in plan]
+    together = sorted(ProcessExecutor(2).map(params, plan), key=lambda result: result.chunk.index)
+    assert_same(alone, together)

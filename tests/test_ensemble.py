@@ -303,7 +303,7 @@ def test_an_error_in_a_worker_is_raised_in_the_main_process_and_the_workers_end(
 
     psutil = pytest.importorskip("psutil")
     before = set(psutil.Process().children())
-    monkeypatch.setattr(executors, "simulate_chunk", _raises)
+    monkeypatch.setattr(executors, "play", lambda params, group: [_raises(params, chunk) for chunk in group])
     params = compile_scenarios([karabakh])
     with _no_hang(), pytest.raises(ValueError, match=r"chunk \d is bad") as caught:
         list(ProcessExecutor(2).map(params, plan_chunks(400, seed=2, chunk_size=100)))

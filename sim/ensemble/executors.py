@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 
-from sim.ensemble.chunks import Chunk, ChunkResult, groups, simulate_chunk, simulate_chunks
+from sim.ensemble.chunks import MAX_LANES_PER_CHUNK, Chunk, ChunkResult, groups, simulate_chunk, simulate_chunks
 from sim.model.params import Parameters
 
 Notify = Callable[[str], None]
@@ -42,9 +42,9 @@ class SerialExecutor:
         chunks = list(chunks)
         if not chunks:
             return
-        yield simulate_chunk(params, chunks[0])
+        yield from play(params, chunks[:1])
         for group in groups(chunks[1:]):
-            yield from simulate_chunks(params, group)
+            yield from play(params, group)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -134,31 +134,49 @@ def _serve(connection: Connection, params: Parameters, parent: int | None, forei
             other.close()
     while True:
         try:
-            chunk = connection.recv()
+            group = connection.recv()
         except (EOFError, OSError):  # the main process is gone
             return
-        if chunk is None:
+        if group is None:
             return
         try:
-            message = (chunk.index, simulate_chunk(params, chunk), None)
+            messages = [(result.chunk.index, result, None) for result in play(params, group)]
         except BaseException as error:
-            message = (chunk.index, None, (_portable(error), traceback.format_exception(error)))
-        try:
-            connection.send(message)  # pickled whole before a byte is sent
-        except OSError:
-            return
-        except Exception as error:  # a result that cannot be pickled: an error of the chunk, not a death
-            connection.send((chunk.index, None, (_portable(error), traceback.format_exception(error))))
+            messages = [(group[0].index, None, (_portable(error), traceback.format_exception(error)))]
+        for message in messages:
+            try:
+                connection.send(message)  # pickled whole before a byte is sent
+            except OSError:
+                return
+            except Exception as error:  # a result that cannot be pickled: an error of the chunk, not a death
+                connection.send((message[0], None, (_portable(error), traceback.format_exception(error))))
+
+
+def play(params: Parameters, group: list[Chunk]) -> list[ChunkResult]:
+    """The results of a group of consecutive chunks (``chunks.groups``): one chunk alone, or several side by
+    side in one model (the same results)."""
+    if len(group) == 1:
+        return [simulate_chunk(params, group[0])]
+    return simulate_chunks(params, group)
 
 
 class _Worker:
-    """One worker process, the main process's end of the connection it alone holds, and the chunks
-    sent to it and not yet answered, in the order it runs them."""
+    """One worker process, the main process's end of the connection it alone holds, and the groups of
+    chunks sent to it and not yet answered, in the order it runs them."""
 
     def __init__(self, process: multiprocessing.process.BaseProcess, connection: Connection) -> None:
         self.process = process
         self.connection = connection
-        self.chunks: list[Chunk] = []
+        self.groups: list[list[Chunk]] = []
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        """The chunks sent and not yet answered."""
+        return [chunk for group in self.groups for chunk in group]
+
+    def answered(self, index: int) -> None:
+        """Chunk ``index`` came back."""
+        self.groups = [kept for kept in ([c for c in group if c.index != index] for group in self.groups) if kept]
 
     def receive(self) -> tuple[list[tuple], bool]:
         """The whole messages waiting from this worker, and whether it is still alive.
@@ -174,10 +192,10 @@ class _Worker:
             return messages, False
         return messages, self.process.is_alive()
 
-    def send(self, chunk: Chunk | None) -> bool:
-        """Send a chunk (``None``: stop); ``False`` if the worker is gone."""
+    def send(self, group: list[Chunk] | None) -> bool:
+        """Send a group of chunks (``None``: stop); ``False`` if the worker is gone."""
         try:
-            self.connection.send(chunk)
+            self.connection.send(group)
         except OSError:
             return False
         return True
@@ -211,8 +229,15 @@ class ProcessExecutor:
         self.workers = workers or os.cpu_count() or 1
 
     def map(self, params: Parameters, chunks: Iterable[Chunk], notify: Notify | None = None) -> Iterator[ChunkResult]:
-        """Yield results as they finish, with at most two chunks per worker sent ahead."""
-        pending = list(chunks)
+        """Yield results as they finish, with at most two groups of chunks per worker sent ahead.
+
+        Consecutive chunks are sent in groups played side by side in one model (``chunks.groups``; the
+        same results), of at most ``MAX_LANES_PER_CHUNK`` lanes and at most a worker's share of the lanes,
+        so that every worker has work."""
+        chunks = list(chunks)
+        lanes = sum(chunk.replications * chunk.points for chunk in chunks)
+        largest = max((chunk.replications * chunk.points for chunk in chunks), default=1)
+        pending = groups(chunks, lanes=min(MAX_LANES_PER_CHUNK, max(largest, -(-lanes // self.workers))))
         size = min(self.workers, len(pending))
         crew: list[_Worker] = []
         attempts: dict[int, int] = {}
@@ -227,7 +252,7 @@ class ProcessExecutor:
                         continue
                     messages, alive = worker.receive()
                     for index, result, failure in messages:
-                        worker.chunks = [c for c in worker.chunks if c.index != index]
+                        worker.answered(index)
                         if failure is not None:
                             error, where = failure
                             raise error from _RaisedInWorkerError(where)
@@ -240,8 +265,8 @@ class ProcessExecutor:
             for worker in crew:
                 worker.stop(kill=not finished)
 
-    def _staff(self, crew: list[_Worker], size: int, params: Parameters, pending: list[Chunk]) -> None:
-        """Start the workers missing, then send chunks to any worker with fewer than two."""
+    def _staff(self, crew: list[_Worker], size: int, params: Parameters, pending: list[list[Chunk]]) -> None:
+        """Start the workers missing, then send groups of chunks to any worker with fewer than two."""
         while len(crew) < size and pending:
             context = _context()
             parent = os.getpid() if context.get_start_method() == "fork" else None
@@ -253,29 +278,29 @@ class ProcessExecutor:
                 process.start()
                 crew.append(_Worker(process, ours))
             theirs.close()  # the worker's end stays in the worker alone: its death closes it
-        for worker in sorted(crew, key=lambda w: len(w.chunks)):
-            while pending and len(worker.chunks) < 2:
-                worker.chunks.append(pending.pop(0))
-                if not worker.send(worker.chunks[-1]):
+        for worker in sorted(crew, key=lambda w: len(w.groups)):
+            while pending and len(worker.groups) < 2:
+                worker.groups.append(pending.pop(0))
+                if not worker.send(worker.groups[-1]):
                     break  # a dead worker: noticed by its sentinel, and its chunks retried
 
     @staticmethod
-    def _lost(worker: _Worker, attempts: dict[int, int], notify: Notify | None) -> list[Chunk]:
-        """The chunks of a worker that died, to run again; a chunk running at two deaths stops the run."""
+    def _lost(worker: _Worker, attempts: dict[int, int], notify: Notify | None) -> list[list[Chunk]]:
+        """The groups of chunks of a worker that died, to run again; a chunk running at two deaths stops the run."""
         worker.stop(kill=True)
         lost = worker.chunks
-        if lost:  # the first was running (or about to); the others were only waiting their turn
-            running = lost[0]
-            attempts[running.index] = attempts.get(running.index, 0) + 1
-            if attempts[running.index] > 1:
-                raise WorkerDiedError(
-                    f"a worker process died twice while running chunk {running.index}; "
-                    "the chunks finished so far are kept"
-                )
+        if lost:  # the first group was running (or about to); the others were only waiting their turn
+            for running in worker.groups[0]:
+                attempts[running.index] = attempts.get(running.index, 0) + 1
+                if attempts[running.index] > 1:
+                    raise WorkerDiedError(
+                        f"a worker process died twice while running chunk {running.index}; "
+                        "the chunks finished so far are kept"
+                    )
         if notify:
             retried = f"retrying chunk(s) {', '.join(str(c.index) for c in lost)} once" if lost else "no chunk was lost"
             notify(f"a worker process died; {retried}")
-        return lost
+        return worker.groups
 
 
 def in_worker_process() -> bool:
