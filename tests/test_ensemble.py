@@ -203,10 +203,15 @@ def _no_hang(seconds: float = 90.0):
         faulthandler.cancel_dump_traceback_later()
 
 
-def _chunk_one_kills_its_worker(params, chunk):
+def _chunk_one_kills_its_worker(saved: str, params, chunk):
+    """Chunk 1 kills its worker, each time, once chunk 0 is saved (so that a finished chunk is there to keep)."""
     import os
+    import time
 
     if chunk.index == 1:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(saved) and time.monotonic() < deadline:
+            time.sleep(0.05)
         os._exit(1)
     return simulate_chunk(params, chunk)
 
@@ -219,7 +224,8 @@ def test_a_run_stopped_by_a_chunk_that_kills_its_workers_says_so_and_resumes_ide
     run = ["run", KARABAKH, "--runs", "3000", "--chunk-size", "1000", "--seed", "5", "--workers", "2",
            "--no-progress", "--no-figures"]
     assert main([*run, "--out", str(tmp_path / "direct")]) == 0
-    monkeypatch.setattr(executors, "simulate_chunk", _chunk_one_kills_its_worker)
+    saved = tmp_path / "stopped.partial" / "chunks" / "chunk-000000.npz"
+    monkeypatch.setattr(executors, "simulate_chunk", functools.partial(_chunk_one_kills_its_worker, str(saved)))
     with _no_hang():
         assert main([*run, "--out", str(tmp_path / "stopped")]) == 1
     err = capsys.readouterr().err

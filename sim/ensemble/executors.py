@@ -278,11 +278,11 @@ class ProcessExecutor:
                 process.start()
                 crew.append(_Worker(process, ours))
             theirs.close()  # the worker's end stays in the worker alone: its death closes it
-        for worker in sorted(crew, key=lambda w: len(w.groups)):
-            while pending and len(worker.groups) < 2:
-                worker.groups.append(pending.pop(0))
-                if not worker.send(worker.groups[-1]):
-                    break  # a dead worker: noticed by its sentinel, and its chunks retried
+        for depth in (1, 2):        # one group to every worker before a second to any
+            for worker in sorted(crew, key=lambda w: len(w.groups)):
+                if pending and len(worker.groups) < depth:
+                    worker.groups.append(pending.pop(0))
+                    worker.send(worker.groups[-1])  # False: a dead worker, noticed by its sentinel; its chunks retried
 
     @staticmethod
     def _lost(worker: _Worker, attempts: dict[int, int], notify: Notify | None) -> list[list[Chunk]]:
