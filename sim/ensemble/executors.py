@@ -23,6 +23,8 @@ from sim.ensemble.chunks import MAX_LANES_PER_CHUNK, Chunk, ChunkResult, groups,
 from sim.model.params import Parameters
 
 Notify = Callable[[str], None]
+#: The functions that play one chunk, and consecutive chunks side by side (``simulate_chunk``, ``simulate_chunks``).
+Simulate = tuple[Callable[[Parameters, Chunk], ChunkResult], Callable[[Parameters, list[Chunk]], list[ChunkResult]]]
 
 
 class WorkerDiedError(RuntimeError):
@@ -122,11 +124,15 @@ def _portable(error: BaseException) -> BaseException:
     return error
 
 
-def _serve(connection: Connection, params: Parameters, parent: int | None, foreign: list[Connection]) -> None:
-    """A worker process: run each chunk the main process sends, send back its result, until told to stop.
+def _serve(connection: Connection, params: Parameters, parent: int | None, foreign: list[Connection],
+           simulate: Simulate | None = None) -> None:
+    """A worker process: run each group of chunks the main process sends, send back each chunk's result,
+    until told to stop.
 
     ``foreign`` are the main process's ends of the connections, inherited by a forked worker: it
-    closes them, so that its own connection is the only one it holds.
+    closes them, so that its own connection is the only one it holds. ``simulate`` are the functions
+    that play one chunk and several side by side, as the main process has them (a worker started by
+    forkserver or spawn imports this module afresh).
     """
     _start_worker(parent)
     for other in foreign:
@@ -140,7 +146,7 @@ def _serve(connection: Connection, params: Parameters, parent: int | None, forei
         if group is None:
             return
         try:
-            messages = [(result.chunk.index, result, None) for result in play(params, group)]
+            messages = [(result.chunk.index, result, None) for result in play(params, group, simulate)]
         except BaseException as error:
             messages = [(group[0].index, None, (_portable(error), traceback.format_exception(error)))]
         for message in messages:
@@ -152,12 +158,14 @@ def _serve(connection: Connection, params: Parameters, parent: int | None, forei
                 connection.send((message[0], None, (_portable(error), traceback.format_exception(error))))
 
 
-def play(params: Parameters, group: list[Chunk]) -> list[ChunkResult]:
+def play(params: Parameters, group: list[Chunk], simulate: Simulate | None = None) -> list[ChunkResult]:
     """The results of a group of consecutive chunks (``chunks.groups``): one chunk alone, or several side by
-    side in one model (the same results)."""
+    side in one model (the same results); ``simulate``: the two functions that do it (default
+    ``simulate_chunk`` and ``simulate_chunks``)."""
+    alone, together = simulate or (simulate_chunk, simulate_chunks)
     if len(group) == 1:
-        return [simulate_chunk(params, group[0])]
-    return simulate_chunks(params, group)
+        return [alone(params, group[0])]
+    return together(params, group)
 
 
 class _Worker:
@@ -272,7 +280,8 @@ class ProcessExecutor:
             parent = os.getpid() if context.get_start_method() == "fork" else None
             ours, theirs = context.Pipe()
             foreign = [w.connection for w in crew] + [ours] if parent is not None else []
-            process = context.Process(target=_serve, args=(theirs, params, parent, foreign), daemon=True,
+            process = context.Process(target=_serve, args=(theirs, params, parent, foreign,
+                                                           (simulate_chunk, simulate_chunks)), daemon=True,
                                       name=f"escalation-worker-{len(crew)}")
             with _signals_held():  # the worker must not get Ctrl-C or SIGTERM before it set its handlers
                 process.start()
