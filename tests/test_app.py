@@ -227,6 +227,7 @@ def test_every_control_is_labelled_with_whose_it_is_and_what_it_means(path: Path
 
 
 def test_a_label_reads_name_meaning_units_value_as_written_range_and_the_path_in_small_print(loaded) -> None:
+    pytest.importorskip("solara", reason="the page's components need the app extra")
     from sim.app.components import control_heading
     from sim.app.meanings import describe
 
@@ -269,6 +270,7 @@ def test_the_controls_panel_renders_the_labels(loaded) -> None:
 
 
 def test_the_single_run_line_never_says_fighting_once_the_run_has_ended(loaded) -> None:
+    pytest.importorskip("solara", reason="the page's components need the app extra")
     from sim.app.components import day_status
 
     seen_end = False

@@ -26,6 +26,10 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", flags=re.MULTILINE | re.DOTALL)
 OPT_OUT = re.compile(r"<!-- example: not run, (?P<reason>[^-]*\S)\s*-->\s*$")
 NEEDS_EMA = re.compile(r"^\s*(from|import) (ema_workbench|sim\.ema)\b", flags=re.MULTILINE)
 EMA_INSTALLED = importlib.util.find_spec("ema_workbench") is not None
+#: Blocks of the what-if page or Mesa's SolaraViz page need the ``app`` extra (Solara).
+NEEDS_APP = re.compile(r"^\s*(from|import) (solara|mesa\.visualization|sim\.app\.(mesa_page|components|app))\b",
+                       flags=re.MULTILINE)
+APP_INSTALLED = importlib.util.find_spec("solara") is not None
 TIMEOUT = 900  # seconds: the EMA example runs 2 x 256 experiments of 1,000 runs
 
 
@@ -37,6 +41,7 @@ class Example:
     lines: list[int]
     code: str
     needs_ema: bool
+    needs_app: bool = False
 
     @property
     def name(self) -> str:
@@ -58,8 +63,9 @@ def examples(document: Path) -> tuple[list[Example], list[tuple[int, str]]]:
             opted_out.append((line, marker["reason"]))
             continue
         code = match.group(1)
-        if NEEDS_EMA.search(code):
-            scripts.append(Example(document, [line], code, needs_ema=True))
+        if NEEDS_EMA.search(code) or NEEDS_APP.search(code):   # these run on their own
+            scripts.append(Example(document, [line], code, needs_ema=bool(NEEDS_EMA.search(code)),
+                                   needs_app=bool(NEEDS_APP.search(code))))
             continue
         if session is None:
             session = Example(document, [], "", needs_ema=False)
@@ -99,6 +105,8 @@ def reader_folder(tmp_path_factory) -> Path:
 def test_the_example_runs_as_written(example: Example, reader_folder: Path) -> None:
     if example.needs_ema and not EMA_INSTALLED:
         pytest.skip("needs the EMA Workbench: Python 3.12+ with pip install -e '.[ema]'")
+    if example.needs_app and not APP_INSTALLED:
+        pytest.skip("needs the app extra (Solara): pip install -e '.[app]'")
     script = reader_folder / f"example_{example.lines[0]}.py"
     script.write_text(example.code, encoding="utf-8")
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
