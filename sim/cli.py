@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scenario many times and save the results")
     run.add_argument("scenario", nargs="?", help="scenario YAML file")
     run.add_argument("--runs", type=_positive_int(MAX_RUNS), help="replications (default: the scenario's runs)")
+    run.add_argument("--posterior", nargs="?", const="shipped", default=None, metavar="FILE",
+                     help="draw the shared dynamics from a calibration's posterior (the shipped one, or a "
+                          "posterior.csv of escalation calibrate): the headline gets a second interval, the "
+                          "calibration's")
     _add_saved_study(run, "run")
     _add_execution(run)
 
@@ -186,11 +190,24 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--parameters", type=Path, metavar="FILE.yaml",
                            help="the dynamics to fit, one 'name: [low, high]' prior range a line (default: "
                                 "sim.analysis.calibrate.DEFAULT_DYNAMICS, listed in docs/MODEL.md section 11.1)")
-    calibrate.add_argument("--candidates", type=_positive_int(4096), default=64,
-                           help="candidate sets of dynamics, a scrambled Sobol' design (default 64; a power of two "
-                                "keeps it balanced)")
-    calibrate.add_argument("--runs", type=_positive_int(MAX_RUNS), default=500,
-                           help="replications per candidate and case (default 500)")
+    calibrate.add_argument("--method", choices=("smc", "design"), default="smc",
+                           help="smc (default): every dynamic fitted jointly by tempered sequential Monte Carlo; "
+                                "design: importance weights over a fixed Sobol' design, with exact leave-one-out")
+    calibrate.add_argument("--particles", type=_positive_int(4096), default=None,
+                           help="smc: the population of sets of dynamics (default 128)")
+    calibrate.add_argument("--moves", type=_positive_int(20), default=None,
+                           help="smc: Metropolis-Hastings moves per tempering step (default 2)")
+    calibrate.add_argument("--folds", type=_positive_int(1000), default=None,
+                           help="smc: also forecast every case out of sample, the whole fit rerun without each of "
+                                "K folds of cases (K times the cost)")
+    calibrate.add_argument("--split-year", type=_positive_int(3000), default=None, metavar="YEAR",
+                           help="smc: also fit on the crises that began before YEAR and score those from YEAR on")
+    calibrate.add_argument("--candidates", type=_positive_int(4096), default=None,
+                           help="design: candidate sets of dynamics, a scrambled Sobol' design (default 64; a power "
+                                "of two keeps it balanced)")
+    calibrate.add_argument("--runs", type=_positive_int(MAX_RUNS), default=None,
+                           help="replications per candidate (or particle) and case (default 200 for smc, 500 for "
+                                "design)")
     calibrate.add_argument("--seed", type=_seed, help="seed of the design and of every case's runs (default: design "
                                                       "seed 0, each case's own seed)")
     calibrate.add_argument("--out", type=Path, help="results folder (default results/calibrate/<UTC time>)")
@@ -295,14 +312,24 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
             raise UserError(Problem("--samples is for --design lhs", source="--samples"))
         design, kind = study_design(loaded.scenario, args.parameters, args.design, args.samples, seed)
     runs = args.runs or (SWEEP_RUNS if sweep else loaded.scenario.runs)
+    source = None
+    if not sweep and getattr(args, "posterior", None) is not None:
+        from sim.analysis.smc_calibration import read_posterior
+
+        if args.target_ci_width is not None:
+            raise UserError(Problem("--target-ci-width does not go with --posterior (the draws share the runs)",
+                                    source="--posterior"))
+        source = "shipped" if args.posterior == "shipped" else str(args.posterior)
+        design, kind = read_posterior(None if args.posterior == "shipped" else args.posterior), "posterior"
+        runs = -(-runs // len(design))  # per draw
     points = 1 if design is None else len(design)
     chunk_size = _chunk_size(args, args.max_runs or runs if args.target_ci_width else runs, points)
     return execute_run(loaded, runs=runs, seed=seed, out=args.out,
                        executor=_executor(args), chunk_size=chunk_size, progress=progress,
                        figures=not args.no_figures, command=["escalation", *sys.argv[1:]], notify=_notify,
-                       design=design, design_kind=kind if sweep else None,
+                       design=design, design_kind=kind if sweep or source else None,
                        target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS,
-                       table_format=args.table_format)
+                       table_format=args.table_format, design_source=source)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -415,6 +442,19 @@ def command_calibrate(args: argparse.Namespace) -> int:
     """``escalation calibrate``: shared dynamics fitted across the cases, leave-one-out forecasts, a report."""
     import time
 
+    if args.method == "smc":
+        if args.candidates is not None:
+            raise UserError(Problem("--candidates is for --method design; allowed with smc: --particles",
+                                    source="--candidates"))
+        return _calibrate_smc(args)
+    for flag, value in (("--folds", args.folds), ("--split-year", args.split_year), ("--particles", args.particles),
+                        ("--moves", args.moves)):
+        if value is not None:
+            raise UserError(Problem(f"{flag} is for --method smc (the design's leave-one-out is exact and always "
+                                    "written); allowed with design: --candidates, --runs", source=flag))
+    args.runs = 500 if args.runs is None else args.runs
+    args.candidates = 64 if args.candidates is None else args.candidates
+
     from sim.analysis.calibrate import SMALL_ESS, calibrate, read_ranges
     from sim.output.analysis_figures import save
     from sim.output.calibration import calibration_markdown, fitted_dynamics_yaml, forecasts_figure, weights_figure
@@ -457,6 +497,116 @@ def command_calibrate(args: argparse.Namespace) -> int:
     if result.ess < SMALL_ESS:
         _notify(f"the effective sample size of the posterior weights is {result.ess:.1f} of {len(result.design)} "
                 "candidates: the intervals rest on a few candidates (report.md)")
+    print(report.rstrip())
+    print(f"\nResults: {folder}")
+    return 0
+
+
+def _calibrate_smc(args: argparse.Namespace) -> int:
+    """``escalation calibrate`` by tempered sequential Monte Carlo: every shared dynamic jointly, with
+    out-of-sample forecasts from whole refits (``--folds``, ``--split-year``)."""
+    import time
+
+    import pandas as pd
+
+    from sim.analysis.backtest import calibrated_scores, calibration_slope
+    from sim.analysis.calibrate import read_ranges
+    from sim.analysis.smc_calibration import (
+        DEFAULT_MOVES,
+        DEFAULT_PARTICLES,
+        DEFAULT_SMC_RUNS,
+        cross_validate,
+        joint_calibration,
+        k_folds,
+        library,
+        reference_forecasts_of,
+        split_scores,
+        time_split,
+    )
+    from sim.output.analysis_figures import save
+    from sim.output.calibration import forecasts_figure, posterior_figure, posterior_yaml, smc_markdown
+    from sim.output.results import check_folder, claim_folder, publish, versions, write_json
+
+    check_folder(args.out)
+    ranges = read_ranges(args.parameters) if args.parameters is not None else None
+    runs = DEFAULT_SMC_RUNS if args.runs is None else args.runs
+    args.particles = DEFAULT_PARTICLES if args.particles is None else args.particles
+    args.moves = DEFAULT_MOVES if args.moves is None else args.moves
+    cases = library(args.cases)
+    folds = k_folds(cases, args.folds) if args.folds is not None else None
+    split = time_split(cases, args.split_year) if args.split_year is not None else None
+    # a fixed chunk size (results depend on it, never on the worker count): two chunks per case at the default
+    options = {"executor": _executor(args), "chunk_size": _chunk_size(args, runs, args.particles)
+               if args.chunk_size is not None else max(1, -(-runs // 2))}
+    settings = {"particles": args.particles, "runs": runs, "seed": args.seed, "moves": args.moves}
+
+    def reporter(prefix: str):
+        if args.no_progress:
+            return None
+        return lambda step, beta, ess, accepted: print(
+            f"{prefix}step {step}: beta {beta:.4g}, effective sample size {ess:.1f} of {args.particles}, "
+            f"{100 * accepted:.0f}% of moves accepted", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    fit = joint_calibration(cases, ranges, report=reporter("calibrate: "), **settings, **options)
+    in_sample = fit.forecasts()
+    in_sample["p_reference"] = reference_forecasts_of(cases, runs, args.seed, **options)
+    in_sample["observed_regional_escalation"] = [case.regional_escalation for case in cases]
+    in_sample["committing_tie"] = [case.committing_tie for case in cases]
+    loo = split_table = None
+    if folds is not None:
+        loo = cross_validate(cases, folds, ranges, **settings, **options,
+                             report=reporter("calibrate, a fold: "))
+        loo = loo.merge(in_sample[["case", "p_in_sample", "p_reference"]], on="case")
+    if split is not None:
+        training = [case for i, case in enumerate(cases) if i not in set(split[0])]
+        split_table = cross_validate(cases, split, ranges, **settings, **options,
+                                     report=reporter("calibrate, the time split: "))
+    elapsed = time.perf_counter() - started
+    parameters = fit.parameters()
+    positives = sum(case.regional_escalation for case in cases)
+    seed = "each case's own seed, sampler seed 0" if args.seed is None else f"seed {args.seed}"
+    title = (f"{count(len(cases), 'case')} of {args.cases} ({positives} with an outside power in combat), "
+             f"{count(args.particles, 'particle')}, {count(runs, 'run')} per particle and case, {seed}.")
+    partial = claim_folder(args.out, "calibrate")
+    posterior = fit.particles.copy()
+    posterior["log_likelihood"] = fit.evaluation.total.sum(axis=1)
+    posterior.to_csv(partial / "posterior.csv", index=False)
+    parameters.to_csv(partial / "parameters.csv", index=False)
+    pd.DataFrame({"step": range(1, len(fit.smc.ess) + 1), "beta": fit.smc.betas[1:], "ess": fit.smc.ess,
+                  "acceptance": fit.smc.acceptance}).to_csv(partial / "steps.csv", index=False)
+    in_sample.to_csv(partial / "in_sample.csv", index=False)
+    (partial / "fitted_dynamics.yaml").write_text(posterior_yaml(parameters, [
+        f"escalation calibrate: {title}",
+        "Posterior mean of each dynamic the library identifies; one it does not identify keeps its sourced",
+        f"reference value. Effective sample size {fit.ess:.1f} (report.md)."]), encoding="utf-8")
+    scores = split_score_table = None
+    slopes = {}
+    if loo is not None:
+        loo.to_csv(partial / "loo.csv", index=False)
+        scores = calibrated_scores(loo)
+        scores.to_csv(partial / "scores.csv", index=False)
+        slopes["out of sample (folds)"] = calibration_slope(loo["p_loo"], loo["observed_regional_escalation"])
+        save(forecasts_figure(loo), partial / "figures" / "loo_forecasts.png")
+    slopes["in sample"] = calibration_slope(in_sample["p_in_sample"], in_sample["observed_regional_escalation"])
+    if split_table is not None:
+        split_table.to_csv(partial / "time_split.csv", index=False)
+        split_score_table = split_scores(split_table, training)
+        split_score_table.to_csv(partial / "time_split_scores.csv", index=False)
+        slopes["after the time split"] = calibration_slope(split_table["p_loo"],
+                                                           split_table["observed_regional_escalation"])
+    report = smc_markdown(title_line=title, parameters=parameters, fit=fit, in_sample=in_sample, scores=scores,
+                          folds=args.folds, split_year=args.split_year, split_scores=split_score_table,
+                          slopes=slopes, elapsed=elapsed)
+    (partial / "report.md").write_text(report, encoding="utf-8")
+    write_json(partial / "manifest.json", {
+        "kind": "calibration", "method": "smc", "command": ["escalation", *sys.argv[1:]], "cases": fit.cases,
+        "ranges": {name: list(bounds) for name, bounds in fit.ranges.items()}, "particles": args.particles,
+        "runs": runs, "moves": args.moves, "seed": args.seed, "chunk_size": options["chunk_size"], "ess": fit.ess,
+        "distinct_particles": fit.smc.distinct, "evaluations": fit.smc.evaluations, "folds": args.folds,
+        "split_year": args.split_year, "wall_seconds": elapsed, "versions": versions(), "status": "complete"})
+    save(posterior_figure(fit.particles, parameters), partial / "figures" / "posterior.png")
+    folder = publish(partial)
     print(report.rstrip())
     print(f"\nResults: {folder}")
     return 0
@@ -533,7 +683,14 @@ def command_plot(args: argparse.Namespace) -> int:
 
 def command_rerun(args: argparse.Namespace) -> int:
     """``escalation rerun``: the same run again from its manifest; say whether summary.json matches."""
-    from sim.output.results import check_folder, execute_run, manifest_scenario, read_manifest, read_summary
+    from sim.output.results import (
+        check_folder,
+        execute_run,
+        manifest_design,
+        manifest_scenario,
+        read_manifest,
+        read_summary,
+    )
 
     old = args.results
     manifest = read_manifest(old, _notify)
@@ -544,10 +701,13 @@ def command_rerun(args: argparse.Namespace) -> int:
     loaded = manifest_scenario(manifest, old)
     out = args.out or old.with_name(old.name + "-rerun")
     check_folder(out)
+    design = manifest_design(manifest)  # a run with --posterior: the same draws again
     outcome = execute_run(loaded, runs=manifest["runs"], seed=manifest["seed"], out=out,
                           chunk_size=manifest["chunk_size"], executor=_executor(args),
                           progress=not args.no_progress, command=["escalation", *sys.argv[1:]], notify=_notify,
-                          table_format=manifest.get("table_format", "csv"))
+                          table_format=manifest.get("table_format", "csv"), design=design,
+                          design_kind=None if design is None else manifest["design"]["kind"],
+                          design_source=None if design is None else manifest["design"].get("source"))
     same = original == (outcome.folder / "summary.json").read_bytes()
     print(f"rerun written to {outcome.folder}")
     print("summary.json is identical to the original" if same else "summary.json DIFFERS from the original")

@@ -200,7 +200,8 @@ def test_a_small_calibration_writes_its_files(cases: Path, tmp_path: Path, capsy
     parameters = tmp_path / "parameters.yaml"
     parameters.write_text("capitulation_resolve: [0.05, 0.95]\nspiral_gain: [0, 2]\n", encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["calibrate", str(cases), "--parameters", str(parameters), "--candidates", "8", "--runs", "100",
+    assert main(["calibrate", str(cases), "--parameters", str(parameters), "--method", "design", "--candidates", "8",
+                 "--runs", "100",
                  "--out", str(out), "--no-progress", "--workers", "1"]) == 0
     for name in ("fitted_dynamics.yaml", "candidates.csv", "loo.csv", "report.md", "manifest.json",
                  "figures/weights.png", "figures/loo_forecasts.png"):
@@ -258,8 +259,9 @@ def test_same_seed_same_candidates_whatever_the_workers(cases: Path, tmp_path: P
         out = tmp_path / f"workers_{workers}"
         parameters = tmp_path / "parameters.yaml"
         parameters.write_text("capitulation_resolve: [0.05, 0.95]\n", encoding="utf-8")
-        assert main(["calibrate", str(cases), "--parameters", str(parameters), "--candidates", "4", "--runs", "120",
-                     "--chunk-size", "60", "--seed", "9", "--workers", workers, "--out", str(out),
+        assert main(["calibrate", str(cases), "--parameters", str(parameters), "--method", "design",
+                     "--candidates", "4", "--runs", "120", "--chunk-size", "60", "--seed", "9", "--workers", workers,
+                     "--out", str(out),
                      "--no-progress"]) == 0
         tables.append((out / "candidates.csv").read_bytes())
     assert tables[0] == tables[1]

@@ -39,7 +39,7 @@ COMMANDS = {
                   "--param", "actors.patron_a.party.strength=0.5:2", "--param", "actors.patron_b.party.strength=0.5:2",
                   "--param", "actors.north.party.resolve=0.5:1", "--param", "actors.south.party.war_weariness=0:0.01"),
     "backtest": ("backtest", "scenarios/cases", "--runs", "20"),
-    "calibrate": ("calibrate", "scenarios/cases", "--candidates", "4", "--runs", "20"),
+    "calibrate": ("calibrate", "scenarios/cases", "--method", "design", "--candidates", "4", "--runs", "20"),
 }
 
 

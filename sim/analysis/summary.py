@@ -8,6 +8,7 @@ exactly rounded, so the summary is bit-identical whatever the worker count or ex
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -101,6 +102,36 @@ class Accumulator:
             [np.bincount(point, weights=runs[f"casualties_{actor_id}"], minlength=points) for actor_id in self.fighters]
             + [np.bincount(point, weights=runs[f"control_{front_id}"], minlength=points) for front_id in self.fronts],
             axis=1))
+
+    def pooled(self) -> Accumulator:
+        """The counts of every point added together, as one point: the posterior predictive of a run whose
+        points are draws of the shared dynamics from a calibration's posterior (the points differ only in
+        their dynamics, so the definitions of point 0 hold for all)."""
+        pooled = copy.copy(self)
+        for name in ("runs", "outcomes", "escalation_days", "war_days", "truce_days", "truces_brokered",
+                     "truces_broken", "rungs", "forms", "combat_days", "war_size", "winners", "endings",
+                     "halt_brokers", "casualties"):
+            setattr(pooled, name, getattr(self, name).sum(axis=0, keepdims=True))
+        pooled.float_sums = [sums.sum(axis=0, keepdims=True) for sums in self.float_sums]
+        pooled.chunks = set(self.chunks)
+        return pooled
+
+    def calibration_spread(self) -> dict[str, Any]:
+        """How much P(regional escalation) moves over the points (draws of the dynamics from a posterior):
+        the points' mean, and their 90% interval with each point's own Monte Carlo noise taken out (the
+        spread of the estimates shrunk by sqrt(1 - mean binomial variance / variance of the estimates))."""
+        runs = self.runs.astype(float)
+        estimates = self.escalation_days.sum(axis=1) / runs
+        mean = float(estimates.mean())
+        total = float(estimates.var(ddof=1)) if estimates.size > 1 else 0.0
+        noise = float(np.mean(estimates * (1 - estimates) / np.maximum(runs - 1, 1)))
+        spread = max(total - noise, 0.0)
+        shrink = math.sqrt(spread / total) if total > 0 else 0.0
+        low, high = np.quantile(estimates, (0.05, 0.95))
+        return {"points": int(estimates.size), "runs_per_point": int(self.runs.min()), "mean": mean,
+                "sd": math.sqrt(spread),
+                "interval_90": [float(mean + shrink * (low - mean)), float(mean + shrink * (high - mean))],
+                "estimates_interval_90": [float(low), float(high)]}
 
     def _total(self, point: int, column: int) -> float:
         """An exactly rounded total over chunks (math.fsum), whatever order they arrived in."""

@@ -155,3 +155,124 @@ def calibration_markdown(*, title_line: str, parameters: pd.DataFrame, ess: floa
         lines += ["", "## Notes", "", *(f"- {note}" for note in notes)]
     lines += ["", f"Wall time: {elapsed:.0f} s.", ""]
     return "\n".join(lines)
+
+
+def posterior_yaml(parameters: pd.DataFrame, header: Sequence[str]) -> str:
+    """A ``dynamics:`` block from a joint calibration: the posterior mean of each identified dynamic, the
+    reference value of one the library does not identify, the interval and contraction in the comment."""
+    lines = [f"# {line}" for line in header]
+    lines.append("dynamics:")
+    width = max(len(name) for name in parameters["parameter"]) + 1
+    for row in parameters.itertuples():
+        value = row.mean if row.identified else row.reference
+        why = ("posterior mean" if row.identified else
+               f"not identified (contraction {row.contraction:.2f}): reference value; "
+               f"posterior mean {_number(row.mean)}")
+        lines.append(f"  {row.parameter + ':':<{width}} {_number(value):<8}  # {why}, 90% interval "
+                     f"[{_number(row.low_90)}, {_number(row.high_90)}], prior [{_number(row.prior_low)}, "
+                     f"{_number(row.prior_high)}]")
+    return "\n".join(lines) + "\n"
+
+
+@plain_text
+def posterior_figure(particles: pd.DataFrame, parameters: pd.DataFrame) -> Figure:
+    """One panel per dynamic: the histogram of the posterior sample over the whole prior range (flat: the
+    prior), with the 90% interval, the mean and the reference value; the title says whether the library
+    identifies it."""
+    names = list(particles.columns)
+    columns = min(4, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure = Figure(figsize=(3.2 * columns, 2.6 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    table = parameters.set_index("parameter")
+    for axis, name in zip(axes, names, strict=False):
+        row = table.loc[name]
+        axis.axvspan(row["low_90"], row["high_90"], color="#c6dbef", label="90% interval")
+        axis.hist(particles[name], bins=np.linspace(row["prior_low"], row["prior_high"], 21), density=True,
+                  color="#2c7fb8", alpha=0.8, label="posterior")
+        axis.axhline(1 / (row["prior_high"] - row["prior_low"]), color="0.4", linewidth=1, label="prior")
+        axis.axvline(row["reference"], color="grey", linestyle="--", label="reference value")
+        axis.axvline(row["mean"], color="#c0392b", label="posterior mean")
+        axis.set_xlim(row["prior_low"], row["prior_high"])
+        verdict = "" if row["identified"] else " (not identified)"
+        axis.set_title(f"{name}{verdict}", fontsize=9)
+        axis.tick_params(labelsize=7)
+    for axis in axes[len(names):]:
+        axis.set_visible(False)
+    axes[0].set_ylabel("density")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=5, fontsize=8)
+    figure.suptitle(f"Posterior of the shared dynamics: {len(particles)} particles over each prior range",
+                    fontsize=10)
+    return figure
+
+
+def _score_rows(scores: pd.DataFrame) -> list[str]:
+    rows = ["| forecaster | Brier | log score | model minus this (Brier) | Brier skill of the model |",
+            "|---|---|---|---|---|"]
+    for row in scores.itertuples():
+        difference = ("" if not isinstance(row.model_minus_this_brier, float) or math.isnan(row.model_minus_this_brier)
+                      else f"{row.model_minus_this_brier:+.3f} {_interval(row.model_minus_this_brier_ci)}")
+        skill = "" if math.isnan(row.model_brier_skill) else f"{row.model_brier_skill:+.3f}"
+        rows.append(f"| {row.forecaster} | {row.brier:.3f} {_interval(row.brier_ci)} | "
+                    f"{row.log_score:.3f} {_interval(row.log_score_ci)} | {difference} | {skill} |")
+    return rows
+
+
+def smc_markdown(*, title_line: str, parameters: pd.DataFrame, fit: Any, in_sample: pd.DataFrame,
+                 scores: pd.DataFrame | None, folds: int | None, split_year: int | None,
+                 split_scores: pd.DataFrame | None, slopes: dict[str, float | None], elapsed: float) -> str:
+    """report.md of a joint calibration: the posterior, how the sampler got there, the scores in sample,
+    out of sample (folds) and after a split in time, and the limits."""
+    smc = fit.smc
+    lines = ["# Joint calibration of the shared dynamics (sequential Monte Carlo)", "", title_line, "",
+             "## Posterior", "",
+             "| parameter | prior range | reference | posterior mean | sd | 90% interval | contraction | identified |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in parameters.itertuples():
+        lines.append(f"| {row.parameter} | [{_number(row.prior_low)}, {_number(row.prior_high)}] | "
+                     f"{_number(row.reference)} | {_number(row.mean)} | {_number(row.sd)} | "
+                     f"[{_number(row.low_90)}, {_number(row.high_90)}] | {row.contraction:.2f} | "
+                     f"{'yes' if row.identified else '**no**'} |")
+    unidentified = [row.parameter for row in parameters.itertuples() if not row.identified]
+    lines += ["", "Contraction is 1 - posterior variance / prior variance: 0 when the cases say nothing of a dynamic, "
+              "1 when they pin it down. A dynamic with a contraction below 0.5 is not identified by the library: "
+              "fitted_dynamics.yaml keeps its sourced reference value."]
+    if unidentified:
+        lines += ["", f"Not identified: {', '.join(unidentified)}."]
+    lines += ["", "## The sampler", "",
+              f"- {len(smc.ess)} tempering steps from the prior (beta 0) to the posterior (beta 1); at every step the "
+              f"effective sample size was kept at half the particles or more (smallest {min(smc.ess):.1f}, at the "
+              f"last reweighting {fit.ess:.1f} of {len(fit.particles)}).",
+              f"- {smc.distinct} distinct particles in the final population; moves accepted per step: "
+              f"{', '.join(f'{100 * a:.0f}%' for a in smc.acceptance)}.",
+              f"- {smc.evaluations:,} sets of dynamics simulated on every case; log evidence {smc.log_evidence:.2f} "
+              "(to compare models on the same cases).", ""]
+    lines += ["## Regional escalation, in sample", "",
+              "| | Brier | calibration slope |", "|---|---|---|"]
+    happened = in_sample["observed_regional_escalation"].astype(float).to_numpy()
+    for column, label in (("p_in_sample", "posterior predictive, in sample"), ("p_reference", "reference dynamics")):
+        brier = float(((in_sample[column].to_numpy(dtype=float) - happened) ** 2).mean())
+        slope = slopes.get("in sample") if column == "p_in_sample" else None
+        lines.append(f"| {label} | {brier:.3f} | {'' if slope is None else f'{slope:.2f}'} |")
+    if scores is not None:
+        slope = slopes.get("out of sample (folds)")
+        lines += ["", f"## Out of sample: {folds} folds, the whole fit rerun without each", "",
+                  "Each case is forecast by the posterior predictive mixture of a fit that never simulated it nor "
+                  "read its outcome. The reference forecasters are fitted leave-one-out. 95% bootstrap intervals "
+                  f"over cases. Calibration slope {'n/a' if slope is None else f'{slope:.2f}'}.", "",
+                  *_score_rows(scores)]
+    if split_scores is not None:
+        slope = slopes.get("after the time split")
+        lines += ["", f"## Out of sample in time: fitted on the crises before {split_year}, scored on the later ones",
+                  "", "The reference forecasters are fitted on the earlier cases too. Calibration slope "
+                  f"{'n/a' if slope is None else f'{slope:.2f}'}.", "", *_score_rows(split_scores)]
+    lines += ["", "## Limits", "",
+              "- Each particle's likelihood is a Monte Carlo estimate on common random numbers: a fixed function of "
+              "the dynamics, which the sampler explores exactly, but whose roughness at a few hundred runs per case "
+              "can leave particles on local bumps.",
+              "- War length is scored on bins of days, truces on whether one broke and one held, the ending on its "
+              "coded kind, regional escalation on the strict coding; unrecorded outcomes are not scored.",
+              "- Case facts are never fitted; every case's own value of a fitted dynamic is replaced.",
+              "", f"Wall time: {elapsed:.0f} s.", ""]
+    return "\n".join(lines)

@@ -31,6 +31,14 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
         f"  P(regional escalation)   {percent(escalation)}   "
         f"({escalation['count']:,} of {count(runs, 'run')}; 95% Wilson)",
     ]
+    calibration = summary.get("calibration")
+    if calibration:
+        low, high = calibration["interval_90"]
+        lines += [
+            f"    calibration: {100 * low:.2f}% to {100 * high:.2f}% over 90% of the posterior of the shared dynamics "
+            f"({count(calibration['points'], 'draw')} x {count(calibration['runs_per_point'], 'run')})",
+            "    (the first interval is Monte Carlo error alone; the second is what the dynamics fitted across the "
+            "case library leave open)"]
     if summary.get("regional_escalation_definition"):
         lines.append(f"    regional escalation here: {summary['regional_escalation_definition']}, on any day")
     parts = [f"{OUTCOME_NAMES[code]} {100 * outcomes[code]['estimate']:.2f}%"

@@ -75,6 +75,10 @@ class RunOutcome:
     manifest: dict[str, Any]
 
 
+#: The design kind of a run whose points are draws of the shared dynamics from a posterior.
+POSTERIOR = "posterior"
+
+
 def versions() -> dict[str, str]:
     """Versions of this package and of what it stands on, for the manifest."""
     found = {"python": platform.python_version()}
@@ -348,8 +352,12 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
                 progress: bool = True, figures: bool = True, command: Sequence[str] | None = None,
                 notify: Callable[[str], None] | None = None, design: pd.DataFrame | None = None,
                 design_kind: str | None = None, target_ci_width: float | None = None,
-                max_runs: int | None = None, table_format: str = "auto") -> RunOutcome:
+                max_runs: int | None = None, table_format: str = "auto",
+                design_source: str | None = None) -> RunOutcome:
     """Run a scenario (or a sweep ``design`` over it) into a new results folder.
+
+    A design of kind :data:`POSTERIOR` (draws of the shared dynamics from a calibration, named by
+    ``design_source``) is a run: its summary pools the draws and adds their spread as ``calibration``.
 
     The folder is ``out`` or ``results/<scenario>/<UTC timestamp>``. With ``target_ci_width``,
     replication blocks are added until every point's 95% interval of P(regional escalation) is
@@ -361,7 +369,7 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
     table_format = choose_table_format(table_format, rows * points, notify)
     partial = claim_folder(out, loaded.scenario.name)
     extra: dict[str, Any] = {
-        "kind": "run" if design is None else "sweep",
+        "kind": "run" if design is None or design_kind == POSTERIOR else "sweep",
         "executor": getattr(executor, "name", "processes" if workers != 1 else "serial"),
         "workers": getattr(executor, "workers", workers or os.cpu_count()),
         "table_format": table_format,
@@ -369,6 +377,8 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
     if design is not None:
         extra["design"] = {"kind": design_kind or "grid", "columns": list(design.columns),
                            "rows": design.to_numpy(dtype=object).tolist()}
+        if design_source is not None:
+            extra["design"]["source"] = design_source
     if target_ci_width is not None:
         extra.update(target_ci_width=target_ci_width, max_runs=max_runs or runs)
     manifest = build_manifest(loaded, runs=runs, seed=seed, chunk_size=chunk_size, command=command, extra=extra)
@@ -580,7 +590,16 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
         "chunk_size": manifest["chunk_size"],
     }
     design = manifest_design(manifest)
-    if design is None:
+    posterior = design is not None and manifest["design"]["kind"] == POSTERIOR
+    if design is None or posterior:
+        if posterior:
+            # every point a draw of the shared dynamics from a posterior: one run, pooled over the draws
+            sweep_table(design, accumulator).to_csv(partial / "posterior_points.csv", index=False,
+                                                    lineterminator="\n")
+            spread = accumulator.calibration_spread()
+            accumulator = accumulator.pooled()
+            head["calibration"] = {"posterior": manifest["design"].get("source"),
+                                   "dynamics": list(design.columns), **spread}
         summary = {**head, **accumulator.summary()}
         distributions = {"title": manifest["scenario"]["title"], **accumulator.distributions()}
         outputs = non_finite_paths(distributions, "distributions") + non_finite_paths(summary, "summary", nan=False)

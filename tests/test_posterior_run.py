@@ -1,0 +1,96 @@
+"""Forecasts that carry the calibration's uncertainty: ``escalation run --posterior`` draws the shared
+dynamics from a posterior, pools the draws exactly, and reports their spread as a second interval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis.calibrate import DEFAULT_DYNAMICS
+from sim.analysis.smc_calibration import read_posterior
+from sim.analysis.summary import Accumulator
+from sim.cli import main
+from tests.test_calibrate import _write_case
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    return _write_case(tmp_path, "patron", 0.1, True, 20, seed=7)
+
+
+@pytest.fixture
+def posterior(tmp_path: Path) -> Path:
+    """Two draws that differ in the shared pace of entry, which the patron takes (it sets its own rate: the
+    escalation rate is dropped from its profile)."""
+    path = tmp_path / "posterior.csv"
+    pd.DataFrame({"capitulation_resolve": [0.1, 0.3], "spiral_gain": [0.5, 1.5],
+                  "log_likelihood": [-3.0, -4.0]}).to_csv(path, index=False)
+    return path
+
+
+def test_the_run_pools_its_draws_exactly_and_reports_their_spread(scenario: Path, posterior: Path, tmp_path: Path,
+                                                                  capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--posterior", str(posterior), "--runs", "999", "--out", str(out),
+                 "--no-progress", "--no-figures", "--workers", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    points = pd.read_csv(out / "posterior_points.csv")
+    assert list(points["runs"]) == [500, 500]  # ceil(999 / 2) runs per draw
+    assert summary["runs"] == 1000
+    escalated = (points["p_regional_escalation"] * points["runs"]).round().astype(int)
+    assert summary["p_regional_escalation"]["count"] == escalated.sum()
+    spread = summary["calibration"]
+    assert spread["points"] == 2 and spread["runs_per_point"] == 500
+    assert spread["mean"] == pytest.approx(points["p_regional_escalation"].mean())
+    low, high = spread["interval_90"]
+    assert points["p_regional_escalation"].min() <= low + 1e-12 <= high <= points["p_regional_escalation"].max()
+    printed = capsys.readouterr().out
+    assert "calibration:" in printed and "over 90% of the posterior" in printed
+    # the same draws again, and the same summary
+    assert main(["rerun", str(out), "--out", str(tmp_path / "again"), "--no-progress", "--workers", "2"]) == 0
+
+
+def test_the_spread_takes_each_draws_monte_carlo_noise_out() -> None:
+    # 4 draws of 100 runs with the same true probability: the spread of their estimates is noise alone
+    same = SimpleNamespace(runs=np.full(4, 100), escalation_days=np.array([[30], [30], [30], [30]]))
+    assert Accumulator.calibration_spread(same)["sd"] == 0.0
+    assert Accumulator.calibration_spread(same)["interval_90"] == [0.3, 0.3]
+    apart = SimpleNamespace(runs=np.full(2, 10_000), escalation_days=np.array([[1_000], [5_000]]))
+    spread = Accumulator.calibration_spread(apart)
+    total = np.var([0.1, 0.5], ddof=1)
+    noise = np.mean([0.1 * 0.9, 0.5 * 0.5]) / 9_999
+    assert spread["sd"] == pytest.approx(np.sqrt(total - noise), rel=1e-12)
+    shrink = np.sqrt((total - noise) / total)
+    quantiles = np.quantile([0.1, 0.5], (0.05, 0.95))
+    assert spread["interval_90"] == pytest.approx(list(0.3 + shrink * (quantiles - 0.3)), rel=1e-12)
+
+
+def test_the_shipped_posterior_holds_every_shared_dynamic_inside_its_prior() -> None:
+    design = read_posterior()
+    assert len(design) >= 100
+    assert set(design.columns) == {f"dynamics.{name}" for name in DEFAULT_DYNAMICS}
+    for name, (low, high) in DEFAULT_DYNAMICS.items():
+        values = design[f"dynamics.{name}"]
+        assert values.between(low, high).all(), name
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "no such file; allowed: a posterior.csv written by escalation calibrate"),
+    ("spiral_gain\n0.5\n", "fewer than two draws"),
+    ("colour,size\n1,2\n3,4\n", "found no dynamics columns"),
+    ("spiral_gain,clash_rate\n0.5,0.1\n0.7,1.5\n", "posterior.csv:3: clash_rate: found 1.5; allowed: a number"),
+    ("spiral_gain,clash_rate\n0.5,0.1\n0.7,abc\n", "posterior.csv:3: clash_rate: found 'abc'"),
+])
+def test_a_bad_posterior_is_one_message_and_exit_2(scenario: Path, tmp_path: Path, capsys, text: str | None,
+                                                   message: str) -> None:
+    path = tmp_path / "posterior.csv"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    assert main(["run", str(scenario), "--posterior", str(path), "--runs", "10", "--out", str(tmp_path / "out"),
+                 "--no-progress", "--no-figures"]) == 2
+    assert message in capsys.readouterr().err
