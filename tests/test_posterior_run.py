@@ -94,3 +94,17 @@ def test_a_bad_posterior_is_one_message_and_exit_2(scenario: Path, tmp_path: Pat
     assert main(["run", str(scenario), "--posterior", str(path), "--runs", "10", "--out", str(tmp_path / "out"),
                  "--no-progress", "--no-figures"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_every_draw_plays_replications_of_its_own(scenario: Path, tmp_path: Path) -> None:
+    """Two identical draws: with common random numbers they would give identical runs, and the pooled
+    Wilson interval would count the same replications twice. Each draw has random streams of its own."""
+    path = tmp_path / "same.csv"
+    pd.DataFrame({"capitulation_resolve": [0.2, 0.2], "spiral_gain": [1.0, 1.0]}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--posterior", str(path), "--runs", "400", "--out", str(out),
+                 "--no-progress", "--no-figures", "--workers", "1"]) == 0
+    runs = pd.read_csv(out / "runs.csv")
+    first, second = (runs[runs["point"] == p].reset_index(drop=True) for p in (0, 1))
+    assert len(first) == len(second) == 200
+    assert not first["casualties_a"].equals(second["casualties_a"])

@@ -87,6 +87,24 @@ def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE, poin
     return chunks
 
 
+def plan_independent_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                            points: int = 1) -> list[Chunk]:
+    """Like :func:`plan_chunks`, but every point draws its own replications: point p's blocks of
+    replications have random streams of their own (blocks ``p * B .. p * B + B - 1`` for B blocks a point),
+    so no two points share random numbers. For draws of the dynamics from a posterior, whose runs are
+    pooled: with common random numbers the pooled runs would hold only ``runs`` independent replications."""
+    if runs < 1 or chunk_size < 1 or points < 1:
+        raise ValueError("runs, chunk_size and points must be at least 1")
+    per_point = -(-runs // chunk_size)
+    chunks = []
+    for point in range(points):
+        for block in range(per_point):
+            chunks.append(Chunk(index=len(chunks), first=block * chunk_size,
+                                replications=min(chunk_size, runs - block * chunk_size), seed=seed,
+                                block=point * per_point + block, point_start=point, point_stop=point + 1))
+    return chunks
+
+
 def chunk_count(runs: int, chunk_size: int, points: int = 1) -> int:
     """How many chunks :func:`plan_chunks` makes, without making them."""
     per_chunk = max(1, MAX_LANES_PER_CHUNK // min(chunk_size, runs))

@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim.analysis.designs import point_values
 from sim.analysis.summary import Accumulator, sweep_table
-from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, plan_chunks
+from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, plan_chunks, plan_independent_chunks
 from sim.ensemble.executors import WorkerDiedError, make_executor
 from sim.ensemble.finite import non_finite_error, non_finite_paths
 from sim.ensemble.runner import stream_chunks
@@ -507,7 +507,8 @@ def _compute(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *,
     params = study_parameters(loaded, design)
     target = manifest.get("target_ci_width")
     cap = manifest["max_runs"] if target is not None else manifest["runs"]
-    chunks = plan_chunks(cap, manifest["seed"], manifest["chunk_size"], params.points)
+    plan = plan_independent_chunks if design is not None and manifest["design"]["kind"] == POSTERIOR else plan_chunks
+    chunks = plan(cap, manifest["seed"], manifest["chunk_size"], params.points)
     blocks: dict[int, list[Chunk]] = {}
     for chunk in chunks:
         blocks.setdefault(chunk.block, []).append(chunk)
