@@ -51,14 +51,18 @@ def _write_case(folder: Path, name: str, rate: float, entered: bool, war_days: i
     return path
 
 
-@pytest.fixture
-def cases(tmp_path: Path) -> Path:
-    folder = tmp_path / "cases"
+def write_library(folder: Path) -> Path:
+    """Three synthetic cases in a new folder: one fast entry, one middle, one that never escalates."""
     folder.mkdir()
     _write_case(folder, "fast", 0.3, True, 20, weariness=0.02, ended_by="ongoing", seed=3)
     _write_case(folder, "middle", 0.08, True, 9, seed=4)
     _write_case(folder, "never", 0.0, False, 6, seed=5)
     return folder
+
+
+@pytest.fixture
+def cases(tmp_path: Path) -> Path:
+    return write_library(tmp_path / "cases")
 
 
 # ---- exact results over a design -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sim.analysis.smc_calibration import (
     time_split,
 )
 from sim.cli import main
-from tests.test_calibrate import _write_case
+from tests.test_calibrate import _write_case, write_library
 
 RANGES = {"capitulation_resolve": (0.05, 0.95), "spiral_gain": (0.0, 2.0)}
 
@@ -86,11 +86,7 @@ def test_systematic_resampling_gives_each_particle_its_expected_count_to_within_
 
 @pytest.fixture
 def cases(tmp_path: Path) -> Path:
-    folder = tmp_path / "cases"
-    folder.mkdir()
-    _write_case(folder, "fast", 0.3, True, 20, weariness=0.02, ended_by="ongoing", seed=3)
-    _write_case(folder, "middle", 0.08, True, 9, seed=4)
-    _write_case(folder, "never", 0.0, False, 6, seed=5)
+    folder = write_library(tmp_path / "cases")
     _write_case(folder, "slow", 0.02, False, 12, seed=6)
     for name, year in (("fast", 1970), ("middle", 1980), ("never", 1995), ("slow", 2005)):
         path = folder / f"{name}.yaml"

@@ -133,9 +133,7 @@ def check_ranges(ranges: Mapping[str, Any], source: str = "--parameters",
             continue
         low, high = float(value[0]), float(value[1])
         bounds = field_bounds(fields[name])
-        inside = all((("ge" not in bounds or v >= bounds["ge"]) and ("gt" not in bounds or v > bounds["gt"])
-                      and ("le" not in bounds or v <= bounds["le"]) and ("lt" not in bounds or v < bounds["lt"]))
-                     for v in (low, high))
+        inside = bool(within_bounds(np.array([low, high]), bounds).all())
         if not low < high:
             problem((name,), name, f"found [{low:g}, {high:g}]; allowed: [low, high] with low below high")
         elif not inside:
@@ -145,6 +143,16 @@ def check_ranges(ranges: Mapping[str, Any], source: str = "--parameters",
     if problems:
         raise UserError(problems)
     return checked
+
+
+def within_bounds(values: np.ndarray, bounds: Mapping[str, float]) -> np.ndarray:
+    """Which values are finite and inside a field's bounds (``ge``, ``gt``, ``le``, ``lt``)."""
+    values = np.asarray(values, dtype=float)
+    inside = np.isfinite(values)
+    for key, compare in (("ge", np.greater_equal), ("gt", np.greater), ("le", np.less_equal), ("lt", np.less)):
+        if key in bounds:
+            inside &= compare(values, bounds[key])
+    return inside
 
 
 def read_ranges(path: str | Path) -> dict[str, tuple[float, float]]:

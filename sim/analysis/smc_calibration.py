@@ -35,6 +35,7 @@ from sim.analysis.calibrate import (
     simulate_case,
     sobol_design,
     weighted_quantile,
+    within_bounds,
 )
 from sim.analysis.smc import SMCResult, sample
 from sim.scenario.errors import Problem, UserError
@@ -108,19 +109,6 @@ def evaluate(cases: Sequence[Case], design: pd.DataFrame, runs: int, seed: int |
     return Evaluation(per_outcome, p_escalation)
 
 
-def monte_carlo_sd(cases: Sequence[Case], design: pd.DataFrame, runs: int, seed: int | None = None,
-                   **options: Any) -> np.ndarray:
-    """The Monte Carlo standard deviation of each point's summed log-likelihood, by the delta method: a
-    share p of n runs has var(log p) ~ (1 - p) / (n p), summed over the recorded outcomes of every case."""
-    variance = np.zeros(len(design))
-    for case in cases:
-        forecast = simulate_case(case.loaded, design, runs, seed, progress=False, **options)
-        for name, categories in case.observed.items():
-            share = np.clip(forecast.probability(name, categories), 1 / (2 * runs), 1 - 1 / (2 * runs))
-            variance += (1 - share) / (runs * share)
-    return np.sqrt(variance)
-
-
 @dataclass
 class JointCalibration:
     """What the sampler found: the posterior sample of the shared dynamics and each case's forecasts."""
@@ -190,13 +178,23 @@ def joint_calibration(cases: Sequence[Case], ranges: Mapping[str, tuple[float, f
     start = sobol_design({name: (0.0, 1.0) for name in ranges}, particles, 0 if seed is None else seed)
     rng = np.random.default_rng(np.random.SeedSequence(0 if seed is None else seed, spawn_key=(20,)))
 
+    seen: dict[tuple[float, ...], tuple[dict[str, np.ndarray], np.ndarray]] = {}
+
     def log_likelihood(unit: np.ndarray) -> np.ndarray:
-        return evaluate(cases, to_values(unit, ranges), runs, seed, **options).total
+        values = to_values(unit, ranges)
+        evaluation = evaluate(cases, values, runs, seed, **options)
+        for i, point in enumerate(values.itertuples(index=False, name=None)):
+            seen[point] = ({name: rows[i] for name, rows in evaluation.per_outcome.items()},
+                           evaluation.p_escalation[i])
+        return evaluation.total
 
     result = sample(log_likelihood, start.to_numpy(), rng, target_fraction=target_fraction, moves=moves,
                     report=report)
     values = to_values(result.particles, ranges)
-    evaluation = evaluate(cases, values, runs, seed, **options)
+    # the final particles were all evaluated on the way (common random numbers: the same values again)
+    found = [seen[point] for point in values.itertuples(index=False, name=None)]
+    evaluation = Evaluation({name: np.array([outcomes[name] for outcomes, _ in found]) for name in OUTCOMES},
+                            np.array([p for _, p in found]))
     return JointCalibration(dict(ranges), [case.name for case in cases], values, evaluation, result, runs, seed,
                             elapsed=time.perf_counter() - started)
 
@@ -344,15 +342,7 @@ def read_posterior(path: str | Path | None = None) -> pd.DataFrame:
     for name in names:
         values = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
         bounds = field_bounds(fields[name])
-        inside = np.isfinite(values)
-        if "ge" in bounds:
-            inside &= values >= bounds["ge"]
-        if "gt" in bounds:
-            inside &= values > bounds["gt"]
-        if "le" in bounds:
-            inside &= values <= bounds["le"]
-        if "lt" in bounds:
-            inside &= values < bounds["lt"]
+        inside = within_bounds(values, bounds)
         if not inside.all():
             row = int(np.flatnonzero(~inside)[0])
             text = table[name].iloc[row]

@@ -33,15 +33,32 @@ def fitted_dynamics_yaml(parameters: pd.DataFrame, header: Sequence[str]) -> str
     return "\n".join(lines) + "\n"
 
 
+def _panels(names: Sequence[str]) -> tuple[Figure, np.ndarray]:
+    """A figure of one panel per parameter, four to a row."""
+    columns = min(4, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure = Figure(figsize=(3.2 * columns, 2.6 * rows + 0.6), layout="constrained")
+    return figure, np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+
+
+def _finish_panels(figure: Figure, axes: np.ndarray, used: int, ylabel: str, legend_columns: int,
+                   title: str) -> Figure:
+    """Hide the unused panels, label the first, put the first panel's legend below and the title above."""
+    for axis in axes[used:]:
+        axis.set_visible(False)
+    axes[0].set_ylabel(ylabel)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=legend_columns, fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    return figure
+
+
 @plain_text
 def weights_figure(design: pd.DataFrame, weights: np.ndarray, parameters: pd.DataFrame) -> Figure:
     """One panel per parameter: each candidate's value against its posterior weight, with the prior
     range, the reference value, the MAP and the 90% interval."""
     names = list(design.columns)
-    columns = min(4, len(names))
-    rows = math.ceil(len(names) / columns)
-    figure = Figure(figsize=(3.2 * columns, 2.6 * rows + 0.6), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    figure, axes = _panels(names)
     for axis, name in zip(axes, names, strict=False):
         row = parameters.set_index("parameter").loc[name]
         axis.axvspan(row["low_90"], row["high_90"], color="#c6dbef", label="90% interval")
@@ -53,13 +70,8 @@ def weights_figure(design: pd.DataFrame, weights: np.ndarray, parameters: pd.Dat
         axis.set_ylim(0, max(1e-9, float(np.max(weights))) * 1.08)
         axis.set_title(name, fontsize=9)
         axis.tick_params(labelsize=7)
-    for axis in axes[len(names):]:
-        axis.set_visible(False)
-    axes[0].set_ylabel("posterior weight")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8)
-    figure.suptitle(f"Posterior weight of each of {len(design)} candidates over its prior range", fontsize=10)
-    return figure
+    return _finish_panels(figure, axes, len(names), "posterior weight", 4,
+                          f"Posterior weight of each of {len(design)} candidates over its prior range")
 
 
 @plain_text
@@ -180,10 +192,7 @@ def posterior_figure(particles: pd.DataFrame, parameters: pd.DataFrame) -> Figur
     prior), with the 90% interval, the mean and the reference value; the title says whether the library
     identifies it."""
     names = list(particles.columns)
-    columns = min(4, len(names))
-    rows = math.ceil(len(names) / columns)
-    figure = Figure(figsize=(3.2 * columns, 2.6 * rows + 0.6), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    figure, axes = _panels(names)
     table = parameters.set_index("parameter")
     for axis, name in zip(axes, names, strict=False):
         row = table.loc[name]
@@ -197,14 +206,8 @@ def posterior_figure(particles: pd.DataFrame, parameters: pd.DataFrame) -> Figur
         verdict = "" if row["identified"] else " (not identified)"
         axis.set_title(f"{name}{verdict}", fontsize=9)
         axis.tick_params(labelsize=7)
-    for axis in axes[len(names):]:
-        axis.set_visible(False)
-    axes[0].set_ylabel("density")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=5, fontsize=8)
-    figure.suptitle(f"Posterior of the shared dynamics: {len(particles)} particles over each prior range",
-                    fontsize=10)
-    return figure
+    return _finish_panels(figure, axes, len(names), "density", 5,
+                          f"Posterior of the shared dynamics: {len(particles)} particles over each prior range")
 
 
 def _score_rows(scores: pd.DataFrame) -> list[str]:
