@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--calibrated", type=Path, metavar="FOLDER",
                           help="also score the leave-one-out and in-sample forecasts of an escalation calibrate "
                                "folder (its loo.csv)")
+    backtest.add_argument("--posterior", nargs="?", const="shipped", default=None, metavar="FILE",
+                          help="forecast every case with the shared dynamics drawn from a calibration's posterior "
+                               "(the shipped one, or a posterior.csv of escalation calibrate): the posterior "
+                               "predictive, its runs split over the draws")
     _add_execution(backtest)
 
     calibrate = commands.add_parser("calibrate", help="fit the shared dynamics across the case library, with "
@@ -422,8 +426,14 @@ def command_backtest(args: argparse.Namespace) -> int:
     from sim.output.results import check_folder, claim_folder, publish, versions, write_json
 
     check_folder(args.out)
-    result = backtest(args.cases, runs=args.runs, seed=args.seed, calibrated=args.calibrated,
-                      executor=_executor(args), chunk_size=_chunk_size(args, args.runs),
+    posterior = None
+    if args.posterior is not None:
+        from sim.analysis.smc_calibration import read_posterior
+
+        posterior = read_posterior(None if args.posterior == "shipped" else args.posterior)
+    per_draw = args.runs if posterior is None else -(-args.runs // len(posterior))
+    result = backtest(args.cases, runs=args.runs, seed=args.seed, calibrated=args.calibrated, posterior=posterior,
+                      executor=_executor(args), chunk_size=_chunk_size(args, per_draw),
                       progress=not args.no_progress)
     partial = claim_folder(args.out, "backtest")
     result.cases.to_csv(partial / "backtest.csv", index=False)
@@ -431,10 +441,12 @@ def command_backtest(args: argparse.Namespace) -> int:
         result.calibrated_scores.to_csv(partial / "calibrated_scores.csv", index=False)
     result.facts.to_csv(partial / "stylised_facts.csv", index=False)
     write_json(partial / "backtest.json", {**result.to_dict(), "runs_per_case": args.runs, "seed": args.seed,
+                                           "posterior": args.posterior,
                                            "command": ["escalation", *sys.argv[1:]], "versions": versions()})
     save(reliability_figure(result.cases, result.scores), partial / "figures" / "reliability.png")
     folder = publish(partial)
-    print(backtest_report(result, args.runs, str(folder)))
+    print(backtest_report(result, args.runs if posterior is None else per_draw * len(posterior), str(folder),
+                          posterior=None if posterior is None else (args.posterior, len(posterior))))
     return 0
 
 

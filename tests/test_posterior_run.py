@@ -108,3 +108,26 @@ def test_every_draw_plays_replications_of_its_own(scenario: Path, tmp_path: Path
     first, second = (runs[runs["point"] == p].reset_index(drop=True) for p in (0, 1))
     assert len(first) == len(second) == 200
     assert not first["casualties_a"].equals(second["casualties_a"])
+
+
+def test_the_backtest_scores_the_posterior_predictive_of_each_case(posterior: Path, tmp_path: Path, capsys) -> None:
+    """``backtest --posterior``: each case's forecast is the same pooled posterior predictive that ``run
+    --posterior`` gives for it (same seed, same draws, same chunks), with the draws' interval beside it."""
+    from tests.test_calibrate import write_library
+
+    cases = write_library(tmp_path / "cases")
+    out = tmp_path / "backtest"
+    assert main(["backtest", str(cases), "--posterior", str(posterior), "--runs", "400", "--out", str(out),
+                 "--no-progress", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "Posterior predictive" in printed and "2 draws, 200 runs each" in printed
+    table = pd.read_csv(out / "backtest.csv").set_index("case")
+    assert (table["runs"] == 400).all()
+    assert (table["calibration_low"] <= table["calibration_high"]).all()
+    run = tmp_path / "run"
+    assert main(["run", str(cases / "fast.yaml"), "--posterior", str(posterior), "--runs", "400", "--out",
+                 str(run), "--no-progress", "--no-figures", "--workers", "1"]) == 0
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert table.loc["fast", "p_regional_escalation"] == summary["p_regional_escalation"]["estimate"]
+    assert [table.loc["fast", "calibration_low"], table.loc["fast", "calibration_high"]] == \
+        pytest.approx(summary["calibration"]["interval_90"])

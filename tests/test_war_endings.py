@@ -207,3 +207,38 @@ def test_a_camp_consents_as_one_with_its_parties_weighted_by_their_power() -> No
 def test_reserves_with_no_mobilisation_time_are_in_line_from_day_0() -> None:
     model = _model(replications=10, a={"reserves": 0.5, "mobilisation_days": 0.0})
     assert np.allclose(fronts.base_power(model)[0], 1.5)
+
+
+def test_a_beaten_insurgent_fights_on_where_a_state_capitulates() -> None:
+    """B loses ground and tires by 1/8 a day: its resolve falls below the threshold 0.2 on day 7. A state
+    capitulates that day. An insurgent (7.8.8) fights on: the ground falls to A (B's power is gone), A holds
+    its aim and offers a halt every day, B never follows it, and the war goes on to the horizon unwon."""
+    kwargs = {"horizon": 30, "replications": 500, "a": {"strength": 2.0},
+              "dynamics": {"casualty_noise": 0.0, "halt_acceptance": 1.0}}
+    state, _ = _run(b={"war_weariness": 0.125}, **kwargs)
+    assert np.all(state["ended_by"] == endings.CAPITULATION) and np.all(state["war_days"] == 7)
+    insurgent, _ = _run(b={"war_weariness": 0.125, "insurgent": True}, **kwargs)
+    assert np.all(insurgent["ended_by"] == endings.ONGOING) and np.all(insurgent["winner"] == -1)
+    assert np.all(insurgent["war_days"] == 30) and np.allclose(insurgent["control_front"], 1.0)
+
+
+def test_a_beaten_insurgent_accepts_a_brokered_truce_at_the_mediators_rate() -> None:
+    """The same beaten insurgent accepts a mediator's truce as any party does: with full leverage over
+    both and attempt rate r, the first truce starts on day 1 + J with P(J = j) = r (1 - r)^j."""
+    r = 0.2
+    runs, _ = _run(horizon=60, a={"strength": 2.0}, b={"war_weariness": 0.125, "insurgent": True},
+                   mediators={"un": {"attempt_rate": r, "leverage": {"a": 1.0, "b": 1.0}}}, brokered=True,
+                   dynamics={"casualty_noise": 0.0, "halt_acceptance": 1.0})
+    first = runs["war_days"]
+    assert np.all(runs["winner"] == -1)
+    assert_share(int((first == 1).sum()), RUNS, r)
+    assert_share(int((first <= 10).sum()), RUNS, 1 - (1 - r) ** 10)
+
+
+def test_an_exhausted_insurgent_still_holding_its_start_line_withdraws_like_a_state() -> None:
+    """Persistence replaces capitulation only: an insurgent that tires while it still holds the ground it
+    started from withdraws to its start line on the same day a state would."""
+    kwargs = {"horizon": 30, "replications": 500, "dynamics": {"casualty_noise": 0.0}}
+    for insurgent in (False, True):
+        runs, _ = _run(a={"strength": 2.0, "war_weariness": 0.125, "insurgent": insurgent}, **kwargs)
+        assert np.all(runs["ended_by"] == endings.WITHDRAWAL) and np.all(runs["war_days"] == 7)

@@ -221,6 +221,8 @@ def case_row(path: Path, scenario: Scenario, result: Any) -> tuple[dict[str, Any
         "observed_truces_broken": observed.truces_broken,
         "horizon_days": scenario.horizon_days,
     }
+    if "calibration" in summary:  # a posterior predictive forecast: the draws' 90% interval
+        row["calibration_low"], row["calibration_high"] = summary["calibration"]["interval_90"]
     facts = []
     for fact in observed.stylised_facts:
         value = statistic(summary, fact.statistic)
@@ -232,17 +234,21 @@ def case_row(path: Path, scenario: Scenario, result: Any) -> tuple[dict[str, Any
 
 
 def backtest(folder: str | Path, runs: int = 10_000, seed: int | None = None, *,
-             calibrated: str | Path | None = None, **options: Any) -> Backtest:
+             calibrated: str | Path | None = None, posterior: pd.DataFrame | None = None,
+             **options: Any) -> Backtest:
     """Run every case and score its forecast of regional escalation against what happened.
 
     With ``calibrated`` (a folder written by ``escalation calibrate``), the calibration's leave-one-out
-    and in-sample forecasts are scored too (:func:`calibrated_scores`).
+    and in-sample forecasts are scored too (:func:`calibrated_scores`). With ``posterior`` (draws of the
+    shared dynamics, :func:`sim.analysis.smc_calibration.read_posterior`), every case's forecast is the
+    posterior predictive: its runs split over the draws and pooled (``run_ensemble(dynamics=)``).
     """
     if calibrated is not None and not (Path(calibrated) / "loo.csv").is_file():
         read_calibration(calibrated, pd.DataFrame({"case": []}))  # the message, before anything runs
     rows, facts = [], []
     for path, scenario in load_cases(folder):
-        result = run_ensemble(scenario, runs=runs, seed=scenario.seed if seed is None else seed, **options)
+        result = run_ensemble(scenario, runs=runs, seed=scenario.seed if seed is None else seed, dynamics=posterior,
+                              **options)
         row, case_facts = case_row(path, scenario, result)
         rows.append(row)
         facts.extend(case_facts)

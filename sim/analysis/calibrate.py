@@ -78,6 +78,9 @@ DEFAULT_DYNAMICS: dict[str, tuple[float, float]] = {
     # reference 0 (one form at a time): from climbing form by form to a decision that goes straight to the
     # commitment's ceiling
     "readiness": (0.0, 1.0),
+    # reference 1 (docs/MODEL.md 7.5.8): a rival's posture deters with the rivalry's intensity times the local
+    # balance; from no deterrence at all to that chance taken at face value
+    "deterrence": (0.0, 1.0),
 }
 
 DEFAULT_CANDIDATES = 64

@@ -17,13 +17,13 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis.summary import Accumulator
-from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks
+from sim.ensemble.chunks import DEFAULT_CHUNK_SIZE, Chunk, ChunkResult, plan_chunks, plan_independent_chunks
 from sim.ensemble.executors import WorkerDiedError, make_executor
 from sim.ensemble.progress import progress_bar
 from sim.ensemble.tables import concatenate, runs_table, truces_table
 from sim.model.params import Parameters, compile_scenarios
 from sim.scenario.loader import load_scenario
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Dynamics, Scenario
 
 
 @dataclass
@@ -66,7 +66,7 @@ def stream_chunks(params: Parameters, chunks: Sequence[Chunk], *, workers: int |
 
 def run_ensemble(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, *,
                  workers: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, executor: Any = None,
-                 progress: bool = True) -> EnsembleResult:
+                 progress: bool = True, dynamics: pd.DataFrame | None = None) -> EnsembleResult:
     """Run a scenario many times and return the tables and the summary (for notebooks).
 
     Args:
@@ -77,24 +77,47 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | None = None, seed:
         chunk_size: replications per chunk; results depend on it, not on ``workers``.
         executor: an executor object (``sim.ensemble.executors``), e.g. a Dask executor.
         progress: show a progress bar for runs longer than a second.
+        dynamics: draws of the shared dynamics from a posterior (``dynamics.<name>`` columns, as
+            :func:`sim.analysis.smc_calibration.read_posterior` gives them): the runs are split evenly over
+            the draws (rounded up), each draw with random streams of its own, and the summary pools them
+            (the posterior predictive), with the draws' spread under ``calibration``.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     runs = scenario.runs if runs is None else runs
     seed = scenario.seed if seed is None else seed
-    params = compile_scenarios([scenario])
-    chunks = plan_chunks(runs, seed, chunk_size)
+    if dynamics is None:
+        params = compile_scenarios([scenario])
+        chunks = plan_chunks(runs, seed, chunk_size)
+    else:
+        params = compile_scenarios(dynamics_variants(scenario, dynamics))
+        chunks = plan_independent_chunks(-(-runs // len(dynamics)), seed, chunk_size, params.points)
     accumulator = Accumulator(params)
     collected: dict[int, ChunkResult] = {}
     for result in stream_chunks(params, chunks, workers=workers, executor=executor, progress=progress):
         accumulator.add(result)
         collected[result.chunk.index] = result
     ordered = [collected[k] for k in sorted(collected)]
-    summary = {"scenario": scenario.name, "title": scenario.title, "seed": seed, "chunk_size": chunk_size,
-               **accumulator.summary()}
+    head = {"scenario": scenario.name, "title": scenario.title, "seed": seed, "chunk_size": chunk_size}
+    if dynamics is not None:
+        head["calibration"] = {"dynamics": list(dynamics.columns), **accumulator.calibration_spread()}
+        accumulator = accumulator.pooled()
+    summary = {**head, **accumulator.summary()}
     return EnsembleResult(
         runs=runs_table(params, concatenate([r.runs for r in ordered])),
         truces=truces_table(params, concatenate([r.truces for r in ordered])),
         summary=summary,
         distributions=accumulator.distributions(),
     )
+
+
+def dynamics_variants(scenario: Scenario, dynamics: pd.DataFrame) -> list[Scenario]:
+    """One scenario per row of ``dynamics`` (``dynamics.<name>`` columns): the scenario with those shared
+    dynamics, validated by the schema."""
+    names = [column.removeprefix("dynamics.") for column in dynamics.columns]
+    base = scenario.dynamics.model_dump()
+    variants = []
+    for row in dynamics.itertuples(index=False, name=None):
+        values = Dynamics.model_validate({**base, **dict(zip(names, row, strict=True))})
+        variants.append(scenario.model_copy(update={"dynamics": values}))
+    return variants

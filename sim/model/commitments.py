@@ -192,7 +192,62 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
         top = ceiling[best, columns[climbs]]
         jump = per_lane(model, draws["ready"][a], where) < per_lane(model, outside["readiness"][a], where)
         new_form = np.where(jump, top, np.minimum(model.form[a][where] + 1, top)).astype(np.int8)
+        if a in model.rivals_of:
+            # Given the climb, its draw over the rate is uniform on (0, 1): deterred where it is above 1 - p.
+            fraction = per_lane(model, draws["climb"][a], where) / np.maximum(rate[climbs], 1e-300)
+            new_form = deterred(model, a, where, new_form, s.protected[chosen], fraction)
         climb_to(model, a, where, new_form, s.protected[chosen], s.entry_front[chosen])
+
+
+def side(model: EscalationModel, a: int, lanes: Lanes, leaning: bool = False) -> Array:
+    """The camp outside power ``a`` fights or helps at ``lanes`` (-1 if none): its own camp at war, its
+    client's, or (``leaning``) for a power posturing without a client, the camp of the actor it leans to."""
+    backed = model.client[a][lanes]
+    if leaning:
+        lean = per_lane(model, model.lean[a], lanes)
+        backed = np.where(backed >= 0, backed, np.where(model.form[a][lanes] >= POSTURING, lean, -1))
+    helped = np.where(backed >= 0, at(model.camp, backed, lanes), -1)
+    camp = model.camp[a][lanes]
+    return np.where(camp >= 0, camp, helped)
+
+
+def deterrence(model: EscalationModel, a: int, lanes: Lanes, camp: Array) -> Array:
+    """(lanes): the probability that outside power ``a``, about to enter the war in ``camp`` (per lane of
+    ``lanes``), is deterred by its declared rivals' postures (7.5.11): each rival visibly backing an
+    opposing camp short of combat (posturing to indirect) deters with ``deterrence`` x the rivalry's
+    intensity x the rival's share of their combined intervention power (the local balance, Huth and
+    Russett 1984); several rivals deter independently."""
+    power = model.params.outside["intervention_power"]
+    through = np.ones(lanes[0].size)
+    for rival, r in model.rivals_of[a]:
+        form = model.form[rival][lanes]
+        rival_side = side(model, rival, lanes, leaning=True)
+        posture = (form >= POSTURING) & (form < LIMITED) & (rival_side >= 0) & (rival_side != camp)
+        if not posture.any():
+            continue
+        balance = power[rival] / np.maximum(power[rival] + power[a], 1e-300)
+        strength = model.dynamics["deterrence"] * model.params.rivalry_intensity[r] * balance
+        through = through * (1.0 - np.where(posture, per_lane(model, strength, lanes), 0.0))
+    return 1.0 - through
+
+
+def deterred(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,
+             fraction: Array) -> Array:
+    """``new_form`` for actor ``a``'s climb at ``lanes``, with deterrence decided once a crisis: the first
+    climb into combat that meets a rival's posture is deterred where ``fraction`` (uniform on (0, 1) per
+    lane) is at or above 1 - :func:`deterrence`; a deterred power goes no further than indirect support for
+    as long as a rival's posture stands against it."""
+    entering = (new_form >= LIMITED) & (model.camp[a][lanes] < 0)
+    if not entering.any():
+        return new_form
+    into = select(lanes, entering)
+    chance = deterrence(model, a, into, entry_camp(model, protected[entering], into))
+    decided = model.deterred[a][into]
+    held_back = (decided | (fraction[entering] >= 1.0 - chance)) & (chance > 0)
+    model.deterred[a][into] = decided | held_back
+    capped = new_form.copy()
+    capped[entering] = np.where(held_back, np.maximum(model.form[a][into], INDIRECT), new_form[entering])
+    return capped
 
 
 def climb_to(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,
@@ -207,15 +262,20 @@ def climb_to(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, prot
     if entering.any():
         into = select(lanes, entering)
         protected, front = protected[entering], front[entering]
-        camp = model.camp[protected, *into]
-        attacker = model.attacker[protected, *into]
-        camp = np.where(camp >= 0, camp, opposing_camp(model, attacker, into))
+        camp = entry_camp(model, protected, into)
         front = np.where(front >= 0, front, model.main_front[protected, *into])
         cannot = camp < 0
         new_form = new_form.copy()
         new_form[entering] = np.where(cannot, INDIRECT, new_form[entering])
         _enter(model, a, select(into, ~cannot), camp[~cannot], front[~cannot])
     model.form[a][lanes] = np.maximum(model.form[a][lanes], new_form)
+
+
+def entry_camp(model: EscalationModel, protected: Array, lanes: Lanes) -> Array:
+    """(lanes): the camp an outside power entering for ``protected`` (per lane of ``lanes``) joins: the
+    protected actor's camp, or, for an actor at war on no front, the camp opposing whoever attacked it."""
+    camp = model.camp[protected, *lanes]
+    return np.where(camp >= 0, camp, opposing_camp(model, model.attacker[protected, *lanes], lanes))
 
 
 def opposing_camp(model: EscalationModel, attacker: Array, lanes: Lanes | None = None) -> Array:
@@ -291,13 +351,6 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         0.0, 0.0, 0.0, d["deniable_visibility"], d["indirect_visibility"], d["limited_visibility"], 1.0))
     most_visible = visibility.max(axis=0)
 
-    def side(a: int, lanes: Lanes) -> Array:
-        """The camp an outside power fights or helps (-1 if none), at ``lanes``."""
-        client = model.client[a][lanes]
-        helped = np.where(client >= 0, at(model.camp, client, lanes), -1)
-        camp = model.camp[a][lanes]
-        return np.where(camp >= 0, camp, helped)
-
     for r, (x, y) in enumerate(model.params.structure.rivalry_pairs):
         scale = d["clash_rate"] * model.params.rivalry_intensity[r]
         # The rate is at most the scale times the highest visibility twice: only lanes whose draw is below
@@ -306,7 +359,7 @@ def clashes(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         if not lanes[0].size:
             continue
         form_x, form_y = model.form[x][lanes], model.form[y][lanes]
-        side_x, side_y = side(x, lanes), side(y, lanes)
+        side_x, side_y = side(model, x, lanes), side(model, y, lanes)
         engaged = (side_x >= 0) & (side_y >= 0) & (side_x != side_y) & (form_x >= DENIABLE) & (form_y >= DENIABLE)
         rate = per_lane(model, scale, lanes) * at(visibility, form_x, lanes) * at(visibility, form_y, lanes)
         clash = select(lanes, engaged & (per_lane(model, draws["clash"][r], lanes) < rate))

@@ -56,8 +56,8 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     """A camp whose parties all hold their aims stops and offers a halt, from tomorrow; the other camps
     follow with ``halt_acceptance`` a day, each camp as one (its actors weighted by the power they
     bring), an actor willing if it holds its own aim, or else as far as the war goes badly for it (its
-    distress): a side short of its aims and not hurting answers the halt. A halt not followed
-    leaves the war going on (a punitive raid that the other side answers)."""
+    distress; an insurgent never for that): a side short of its aims and not hurting answers the halt. A
+    halt not followed leaves the war going on (a punitive raid that the other side answers)."""
     open_lanes = war_open(model, active)
     if not open_lanes.any():
         return
@@ -76,8 +76,11 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     every_actor = np.arange(model.actor_count)
     in_offering_camp = rows_at(model.own_camp(content), every_actor, lanes) & rows_at(model.camp >= 0, every_actor,
                                                                                        lanes)
-    # An actor follows a halt if it holds its own aim, or as far as the war is going badly for it.
-    willing = np.where(rows_at(held, every_actor, lanes), 1.0, rows_at(model.distress, every_actor, lanes))
+    # An actor follows a halt if it holds its own aim, or as far as the war is going badly for it; an
+    # insurgent only if it holds its aim (7.8.8: stopping when its enemy stops would concede the war).
+    hurting = rows_at(model.distress, every_actor, lanes) * (1.0 - rows_at(model.params.party["insurgent"],
+                                                                          every_actor, lanes))
+    willing = np.where(rows_at(held, every_actor, lanes), 1.0, hurting)
     follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing), lanes)
     succeeded = per_lane(model, draws["halt"], lanes) < per_lane(model, d["halt_acceptance"], lanes) * follow
     _halt_by_the_parties(model, lanes, succeeded, UNILATERAL)

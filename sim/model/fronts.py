@@ -319,7 +319,8 @@ def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array
 
 def _leave_the_war(model: EscalationModel, active: Array) -> None:
     """An actor whose resolve falls to its threshold leaves: a party capitulates, or, if it still holds
-    the ground it started from, withdraws to the start line; an outside power withdraws. When every
+    the ground it started from, withdraws to the start line; an outside power withdraws; an insurgent
+    that would capitulate fights on instead. When every
     camp but one is gone, that camp has won, unless the last to go withdrew (no one was defeated).
     Worked out in the lanes where some actor breaks today only."""
     d = model.dynamics
@@ -330,6 +331,14 @@ def _leave_the_war(model: EscalationModel, active: Array) -> None:
         return
     every_actor = np.arange(model.actor_count)
     broken = breaking[:, *lanes]
+    fronts_of = front_rows(model)
+    holding = holdings(model, model.held_now, fronts_of=fronts_of, lanes=lanes)
+    at_start = holdings(model, model.held_at_entry, fronts_of=fronts_of, lanes=lanes)
+    day0_party = model.day0_party[:, :, 0]
+    would_withdraw = day0_party & (holding >= at_start - 1e-9)
+    # An insurgent beaten on the fronts fights on (7.8.8): it may withdraw, accept a halt or be left
+    # alone by its camp, but it does not capitulate.
+    broken &= ~(day0_party & ~would_withdraw & (rows_at(model.params.party["insurgent"], every_actor, lanes) > 0))
     camp = rows_at(model.camp, every_actor, lanes)
     at_war = camp >= 0
     staying = at_war & ~broken
@@ -342,11 +351,7 @@ def _leave_the_war(model: EscalationModel, active: Array) -> None:
         best = np.stack([np.where(at_war & (camp == c), resolve, -np.inf).max(axis=0) for c in range(camps)])
         survivor = np.argmax(best, axis=0)
         broken &= ~(everyone_breaks & (camp == survivor))
-    fronts_of = front_rows(model)
-    holding = holdings(model, model.held_now, fronts_of=fronts_of, lanes=lanes)
-    at_start = holdings(model, model.held_at_entry, fronts_of=fronts_of, lanes=lanes)
-    day0_party = model.day0_party[:, :, 0]
-    withdrawing = broken & day0_party & (holding >= at_start - 1e-9)
+    withdrawing = broken & would_withdraw
     capitulating = broken & day0_party & ~withdrawing
     fronts_left = (withdrawing[:, None] & (model.share[:, :, *lanes] > 0)).any(axis=0)       # (F, lanes)
     model.leave(broken, lanes)

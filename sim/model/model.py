@@ -136,6 +136,11 @@ class EscalationModel(mesa.Model):
                                if np.any(s.committed[self.climbable] == a)}
         self.cross_pairs = [(i, o) for i, c in enumerate(self.climbable) for o in range(len(s.committed))
                             if c != o and s.committed[c] == s.committed[o]]
+        # Each outside power's declared rivals, with the rivalry's row (deterrence, 7.5.11).
+        self.rivals_of: dict[int, list[tuple[int, int]]] = {}
+        for r, (x, y) in enumerate(s.rivalry_pairs):
+            self.rivals_of.setdefault(x, []).append((y, r))
+            self.rivals_of.setdefault(y, []).append((x, r))
         self.outside_pairs = [(x, y) for i, x in enumerate(self.outside_index) for y in self.outside_index[i + 1:]
                               if not (s.initial_camp[x] >= 0 and s.initial_camp[y] >= 0)]
         self.camp_first_front = np.array([
@@ -212,6 +217,7 @@ class EscalationModel(mesa.Model):
         self.days_fought = np.zeros(actors, dtype=np.int16)
         self.attacker = np.full(actors, -1, dtype=np.int16)
         self.left = np.zeros(actors, dtype=bool)
+        self.deterred = np.zeros(actors, dtype=bool)    # turned back from combat by a rival's posture (7.5.11)
         self.ever_at_war = self.camp >= 0
         self.rung = np.zeros(actors, dtype=np.int8)
         self.highest_rung = np.zeros(actors, dtype=np.int8)

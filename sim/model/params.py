@@ -32,7 +32,7 @@ OUTSIDE_WAR_RUNG = 11
 #: Defaults of a fighting profile for an outside power that enters without a ``party:`` section.
 ENTRANT_PARTY = {"strength": 0.0, "resolve": 1.0, "war_weariness": None, "casualty_sensitivity": None,
                  "territory_sensitivity": 0.0, "truce_compliance": 0.7, "retaliation_propensity": 0.8,
-                 "deep_strike_propensity": 0.0, "recognised_territory": 1.0, "war_aim": 1.0,
+                 "deep_strike_propensity": 0.0, "recognised_territory": 1.0, "insurgent": 0.0, "war_aim": 1.0,
                  "operation_days": 0.0, "reserves": 0.0, "mobilisation_days": 0.0}
 PARTY_FIELDS = tuple(name for name in PartyProfile.model_fields if name != "front_shares")
 OUTSIDE_FIELDS = ("escalation_rate", "readiness", "indirect_support", "intervention_power", "limited_share",

@@ -144,15 +144,24 @@ def _score_lines(scores: Any, difference: str) -> list[str]:
     return lines
 
 
-def backtest_report(result: Any, runs: int, folder: str) -> str:
-    """Per-case forecasts next to history, the scores with intervals and the stylised facts."""
+def backtest_report(result: Any, runs: int, folder: str, posterior: tuple[str, int] | None = None) -> str:
+    """Per-case forecasts next to history, the scores with intervals and the stylised facts; with
+    ``posterior`` (its source and number of draws), each forecast is the posterior predictive and the
+    draws' 90% interval follows the Monte Carlo one."""
     cases = result.cases
     overview = result.summary
     lines = [f"Backtest of {count(len(cases), 'case')} ({overview['positives']} with an outside power in combat), "
-             f"{count(runs, 'run')} each", "",
-             f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<9} {'war days model/history':<24}"]
+             f"{count(runs, 'run')} each"]
+    if posterior is not None:
+        source, draws = posterior
+        named = "the shipped posterior" if source == "shipped" else source
+        lines.append(f"Posterior predictive: the shared dynamics drawn from {named} ({count(draws, 'draw')}, "
+                     f"{count(runs // draws, 'run')} each); [calibration: the draws' 90% interval]")
+    lines += ["", f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<9} {'war days model/history':<24}"]
     for row in cases.itertuples():
         forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
+        if posterior is not None:
+            forecast += f" [calibration {100 * row.calibration_low:.1f}-{100 * row.calibration_high:.1f}]"
         happened = "yes" if row.observed_regional_escalation else ("broad" if row.observed_broad_entry else "no")
         history = "-" if row.observed_war_days is None or row.observed_war_days != row.observed_war_days \
             else f"{int(row.observed_war_days)}"

@@ -98,6 +98,10 @@ class PartyProfile(Strict):
         True, description="whether it has recognised territory of its own that can be struck (false for a "
         "non-state armed group)"
     )
+    insurgent: bool = Field(
+        False, description="a non-state armed group fighting as irregulars: beaten on the fronts it fights on "
+        "rather than capitulate (it may still withdraw, accept a halt, or be left alone)"
+    )
     war_aim: Probability = Field(
         1.0, description="share of the contested ground it fights to hold; once it holds that much, "
         "momentum no longer tempts it to break truces or refuse them"
@@ -330,6 +334,7 @@ class Dynamics(Strict):
     stalemate_momentum: Probability = 0.2
     escalation_rate: Probability = 0.2334
     readiness: Probability = 0.1427
+    deterrence: Probability = 1.0
 
 
 STATISTICS = (
