@@ -193,9 +193,7 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
         jump = per_lane(model, draws["ready"][a], where) < per_lane(model, outside["readiness"][a], where)
         new_form = np.where(jump, top, np.minimum(model.form[a][where] + 1, top)).astype(np.int8)
         if a in model.rivals_of:
-            # Given the climb, its draw over the rate is uniform on (0, 1): deterred where it is above 1 - p.
-            fraction = per_lane(model, draws["climb"][a], where) / np.maximum(rate[climbs], 1e-300)
-            new_form = deterred(model, a, where, new_form, s.protected[chosen], fraction)
+            new_form = deterred(model, a, where, new_form, s.protected[chosen])
         climb_to(model, a, where, new_form, s.protected[chosen], s.entry_front[chosen])
 
 
@@ -231,19 +229,19 @@ def deterrence(model: EscalationModel, a: int, lanes: Lanes, camp: Array) -> Arr
     return 1.0 - through
 
 
-def deterred(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array,
-             fraction: Array) -> Array:
+def deterred(model: EscalationModel, a: int, lanes: Lanes, new_form: Array, protected: Array) -> Array:
     """``new_form`` for actor ``a``'s climb at ``lanes``, with deterrence decided once a crisis: the first
-    climb into combat that meets a rival's posture is deterred where ``fraction`` (uniform on (0, 1) per
-    lane) is at or above 1 - :func:`deterrence`; a deterred power goes no further than indirect support for
-    as long as a rival's posture stands against it."""
+    climb into combat that meets a rival's posture is deterred where the actor's draw of the crisis
+    (``model.deterrence_draw``) is below :func:`deterrence`; a deterred power goes no further than indirect
+    support for as long as a rival's posture stands against it."""
     entering = (new_form >= LIMITED) & (model.camp[a][lanes] < 0)
     if not entering.any():
         return new_form
     into = select(lanes, entering)
     chance = deterrence(model, a, into, entry_camp(model, protected[entering], into))
     decided = model.deterred[a][into]
-    held_back = (decided | (fraction[entering] >= 1.0 - chance)) & (chance > 0)
+    draw = model.deterrence_draw[model.deterrence_row[a]][into]
+    held_back = (decided | (draw < chance)) & (chance > 0)
     model.deterred[a][into] = decided | held_back
     capped = new_form.copy()
     capped[entering] = np.where(held_back, np.maximum(model.form[a][into], INDIRECT), new_form[entering])

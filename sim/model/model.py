@@ -90,6 +90,9 @@ class EscalationModel(mesa.Model):
         # Draws of the mechanisms of war termination (tolerance, halts, settlements, stepping down) come from
         # a stream of their own too: switched off, they leave every other draw as it was.
         self.ending_rngs = [generator.spawn(1)[0] for generator in self.block_rngs]
+        # Deterrence is decided once a crisis from a stream of its own (7.5.11): every other draw stays as it
+        # was, and a faster or slower climb meets the same decision.
+        self.deterrence_rngs = [generator.spawn(1)[0] for generator in self.block_rngs]
         self._create_world()
         self._create_actors()
         self.record_series = record_series
@@ -227,6 +230,10 @@ class EscalationModel(mesa.Model):
         self.incidents = np.zeros(actors, dtype=np.int32)
         self.willing = self._uniform(self.block_rngs, len(s.commitment_ids), np.float64)[:, None, :] \
             < p.commitment["reliability"]
+        # Each outside power with declared rivals: one uniform a crisis against which deterrence is decided.
+        self.deterrence_row = {a: row for row, a in enumerate(sorted(self.rivals_of))}
+        draw = self._uniform(self.deterrence_rngs, len(self.deterrence_row), np.float64)[:, None, :]
+        self.deterrence_draw = np.broadcast_to(draw, (len(self.deterrence_row), *shape)).copy()
         self.control = np.broadcast_to(p.front["control"], (self.fronts, *shape)).copy()
         self.front_memory = np.zeros((self.fronts, *shape))
         self.front_momentum = np.zeros((self.fronts, *shape))

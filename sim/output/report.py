@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from sim.model.endings import ENDING_NAMES
@@ -33,9 +34,9 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
     ]
     calibration = summary.get("calibration")
     if calibration:
-        low, high = calibration["interval_90"]
+        spread = _calibration_interval(calibration["interval_90"], 2)
         lines += [
-            f"    calibration: {100 * low:.2f}% to {100 * high:.2f}% over 90% of the posterior of the shared dynamics "
+            f"    calibration: {spread} over 90% of the posterior of the shared dynamics "
             f"({count(calibration['points'], 'draw')} x {count(calibration['runs_per_point'], 'run')})",
             "    (the first interval is Monte Carlo error alone; the second is what the dynamics fitted across the "
             "case library leave open)"]
@@ -144,6 +145,15 @@ def _score_lines(scores: Any, difference: str) -> list[str]:
     return lines
 
 
+def _calibration_interval(interval: Sequence[float], digits: int) -> str:
+    """The draws' 90% interval, ``low% to high%``; one that the draws' own Monte Carlo noise swallows whole (a
+    spread of zero once the noise is taken out) is said so instead."""
+    low, high = (100 * float(value) for value in interval)
+    if round(high - low, digits) == 0:
+        return "within Monte Carlo noise"
+    return f"{low:.{digits}f}% to {high:.{digits}f}%"
+
+
 def backtest_report(result: Any, runs: int, folder: str, posterior: tuple[str, int] | None = None) -> str:
     """Per-case forecasts next to history, the scores with intervals and the stylised facts; with
     ``posterior`` (its source and number of draws), each forecast is the posterior predictive and the
@@ -157,15 +167,18 @@ def backtest_report(result: Any, runs: int, folder: str, posterior: tuple[str, i
         named = "the shipped posterior" if source == "shipped" else source
         lines.append(f"Posterior predictive: the shared dynamics drawn from {named} ({count(draws, 'draw')}, "
                      f"{count(runs // draws, 'run')} each); [calibration: the draws' 90% interval]")
-    lines += ["", f"  {'case':<28} {'P(regional escalation) [95%]':<30} {'happened':<9} {'war days model/history':<24}"]
+    width = 30 if posterior is None else 62
+    lines += ["", f"  {'case':<28} {'P(regional escalation) [95%]':<{width}} {'happened':<9} "
+              f"{'war days model/history':<24}"]
     for row in cases.itertuples():
         forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
         if posterior is not None:
-            forecast += f" [calibration {100 * row.calibration_low:.1f}-{100 * row.calibration_high:.1f}]"
+            spread = _calibration_interval((row.calibration_low, row.calibration_high), 1)
+            forecast = f"{forecast:<30} calibration {spread}"
         happened = "yes" if row.observed_regional_escalation else ("broad" if row.observed_broad_entry else "no")
         history = "-" if row.observed_war_days is None or row.observed_war_days != row.observed_war_days \
             else f"{int(row.observed_war_days)}"
-        lines.append(f"  {row.case:<28} {forecast:<30} {happened:<9} {row.median_war_days:>5.0f} / {history}")
+        lines.append(f"  {row.case:<28} {forecast:<{width}} {happened:<9} {row.median_war_days:>5.0f} / {history}")
     lines += ["", "  Scores on regional escalation (Brier: lower is better; log score: higher is better; "
               "95% bootstrap intervals over cases)"]
     lines += _score_lines(result.scores, "model minus this")

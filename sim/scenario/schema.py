@@ -99,8 +99,9 @@ class PartyProfile(Strict):
         "non-state armed group)"
     )
     insurgent: bool = Field(
-        False, description="a non-state armed group fighting as irregulars: beaten on the fronts it fights on "
-        "rather than capitulate (it may still withdraw, accept a halt, or be left alone)"
+        False, description="a non-state armed group fighting as irregulars: beaten, it fights on rather than "
+        "capitulate (it may still withdraw to its start line or accept a mediator's truce), and it follows a halt only "
+        "once it holds its aim"
     )
     war_aim: Probability = Field(
         1.0, description="share of the contested ground it fights to hold; once it holds that much, "
@@ -334,7 +335,7 @@ class Dynamics(Strict):
     stalemate_momentum: Probability = 0.2
     escalation_rate: Probability = 0.2334
     readiness: Probability = 0.1427
-    deterrence: Probability = 1.0
+    deterrence: Probability = 0.5
 
 
 STATISTICS = (
