@@ -320,9 +320,9 @@ def _deep_strikes(model: EscalationModel, draws: dict[str, Array], fought: Array
 def _leave_the_war(model: EscalationModel, active: Array) -> None:
     """An actor whose resolve falls to its threshold leaves: a party capitulates, or, if it still holds
     the ground it started from, withdraws to the start line; an outside power withdraws; an insurgent
-    that would capitulate fights on instead. When every
-    camp but one is gone, that camp has won, unless the last to go withdrew (no one was defeated).
-    Worked out in the lanes where some actor breaks today only."""
+    that would capitulate fights on instead. When every camp but one is gone, that camp has won, unless
+    the last to go withdrew (no one was defeated). Worked out in the lanes where some actor breaks today
+    only (a beaten insurgent's lanes among them, every day)."""
     d = model.dynamics
     threshold = np.where(model.withdraws, d["withdrawal_resolve"], d["capitulation_resolve"])
     breaking = active & (model.camp >= 0) & (model.resolve <= threshold)
