@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--set-b", dest="second_overrides", action="append", default=[], metavar="PATH=VALUE")
     compare.add_argument("--runs", type=_positive_int(MAX_RUNS), default=10_000, help="paired replications")
     compare.add_argument("--seed", type=_seed, help="master seed (default: the first scenario's seed)")
+    compare.add_argument("--posterior", nargs="?", const="shipped", default=None, metavar="FILE",
+                         help="draw the shared dynamics from a calibration's posterior (the shipped one, or a "
+                              "posterior.csv of escalation calibrate): both variants are paired at every draw, "
+                              "and each risk and the difference get a second interval, the draws' 90%%")
     compare.add_argument("--out", type=Path, help="results folder")
     _add_execution(compare)
 
@@ -399,9 +403,17 @@ def command_compare(args: argparse.Namespace) -> int:
         raise UserError(Problem("give a second scenario, or --set-a/--set-b overrides that make two variants",
                                 source="escalation compare"))
     seed = first.scenario.seed if args.seed is None else args.seed
+    posterior = None
+    if args.posterior is not None:
+        from sim.analysis.smc_calibration import read_posterior
+
+        posterior = read_posterior(None if args.posterior == "shipped" else args.posterior)
+    draws = 1 if posterior is None else len(posterior)
+    runs = -(-args.runs // draws) * draws
     result = compare(first, second, first_overrides=args.first_overrides, second_overrides=args.second_overrides,
-                     runs=args.runs, seed=seed, chunk_size=_chunk_size(args, args.runs, 2), executor=_executor(args),
-                     progress=not args.no_progress, origins=("--set-a", "--set-b"))
+                     runs=args.runs, seed=seed, chunk_size=_chunk_size(args, runs // draws, 2 * draws),
+                     executor=_executor(args), progress=not args.no_progress, origins=("--set-a", "--set-b"),
+                     dynamics=posterior)
     partial = claim_folder(args.out, first.scenario.name)
     data = result.to_dict()
     write_json(partial / "comparison.json", data)
@@ -411,10 +423,11 @@ def command_compare(args: argparse.Namespace) -> int:
                                                                           "sha256": second.sha256,
                                                                           "text": second.text},
                "first_overrides": args.first_overrides, "second_overrides": args.second_overrides,
-               "status": "complete"}))
+               "posterior": args.posterior, "status": "complete"}))
     save(comparison_figure(data), partial / "figures" / "comparison.png")
     folder = publish(partial)
-    print(comparison_report(result, first.scenario.title, args.runs, seed, str(folder)))
+    print(comparison_report(result, first.scenario.title, runs, seed, str(folder),
+                            posterior=None if posterior is None else (args.posterior, draws)))
     return 0
 
 

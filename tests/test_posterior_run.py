@@ -131,3 +131,41 @@ def test_the_backtest_scores_the_posterior_predictive_of_each_case(posterior: Pa
     assert table.loc["fast", "p_regional_escalation"] == summary["p_regional_escalation"]["estimate"]
     assert [table.loc["fast", "calibration_low"], table.loc["fast", "calibration_high"]] == \
         pytest.approx(summary["calibration"]["interval_90"])
+
+
+def test_compare_pairs_both_variants_at_every_draw(scenario: Path, posterior: Path, tmp_path: Path, capsys) -> None:
+    """``compare --posterior``: each variant's forecast is exactly the posterior predictive ``run --posterior``
+    gives for it (the same draws on the same streams), the two variants play the same replications at each draw,
+    and the difference carries the draws' interval too."""
+    out = tmp_path / "compare"
+    assert main(["compare", str(scenario), "--set-b", "actors.a.party.strength=1.5", "--posterior", str(posterior),
+                 "--runs", "400", "--out", str(out), "--no-progress", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "Posterior predictive" in printed and "2 draws, 200 paired runs each" in printed
+    assert printed.count("calibration") >= 4  # the header, both variants and the difference
+    data = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    run = tmp_path / "run"
+    assert main(["run", str(scenario), "--posterior", str(posterior), "--runs", "400", "--out", str(run),
+                 "--no-progress", "--no-figures", "--workers", "1"]) == 0
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert data["first"]["p_regional_escalation"] == summary["p_regional_escalation"]
+    assert data["first"]["calibration"]["interval_90"] == pytest.approx(summary["calibration"]["interval_90"])
+    difference = data["difference_in_p_regional_escalation"]
+    assert difference["runs"] == 400
+    low, high = difference["calibration"]["interval_90"]
+    assert low <= high
+
+
+def test_compare_of_a_variant_with_itself_differs_by_nothing_at_any_draw(scenario: Path, posterior: Path) -> None:
+    """The same variant twice, paired at every draw: every pair agrees, so the difference and its spread over
+    the draws are exactly zero (a test that pairing holds inside each draw, not only on average)."""
+    from sim.analysis.compare import compare
+
+    result = compare(scenario, first_overrides=["actors.a.party.strength=1.0"],
+                     second_overrides=["actors.a.party.strength=1.0"], runs=300, workers=1, progress=False,
+                     dynamics=read_posterior(posterior))
+    assert result.exact_common_random_numbers
+    assert result.difference["estimate"] == 0.0
+    assert result.difference["discordant_first"] == result.difference["discordant_second"] == 0
+    assert result.difference["calibration"]["interval_90"] == [0.0, 0.0]
+    assert result.summaries[0]["calibration"]["points"] == 2

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.analysis.stats import cumulative_proportion, histogram_quantile, proportion, wilson_interval
+from sim.analysis.stats import (
+    cumulative_proportion,
+    histogram_quantile,
+    proportion,
+    spread_beyond_noise,
+    wilson_interval,
+)
 from sim.ensemble.chunks import ChunkResult
 from sim.model.endings import ENDING_NAMES, ENDINGS, HALTS
 from sim.model.model import OUTCOME_NAMES, OUTCOMES, REGIONAL
@@ -103,35 +110,35 @@ class Accumulator:
             + [np.bincount(point, weights=runs[f"control_{front_id}"], minlength=points) for front_id in self.fronts],
             axis=1))
 
-    def pooled(self) -> Accumulator:
-        """The counts of every point added together, as one point: the posterior predictive of a run whose
-        points are draws of the shared dynamics from a calibration's posterior (the points differ only in
-        their dynamics, so the definitions of point 0 hold for all)."""
+    def pooled(self, points: Sequence[int] | None = None) -> Accumulator:
+        """The counts of ``points`` (default: every point) added together, as one point: the posterior
+        predictive of a run whose points are draws of the shared dynamics from a calibration's posterior
+        (the points differ only in their dynamics, so the definitions of point 0 hold for all)."""
+        chosen = slice(None) if points is None else np.asarray(points, dtype=np.intp)
         pooled = copy.copy(self)
         for name in ("runs", "outcomes", "escalation_days", "war_days", "truce_days", "truces_brokered",
                      "truces_broken", "rungs", "forms", "combat_days", "war_size", "winners", "endings",
                      "halt_brokers", "casualties"):
-            setattr(pooled, name, getattr(self, name).sum(axis=0, keepdims=True))
-        pooled.float_sums = [sums.sum(axis=0, keepdims=True) for sums in self.float_sums]
+            setattr(pooled, name, getattr(self, name)[chosen].sum(axis=0, keepdims=True))
+        pooled.float_sums = [sums[chosen].sum(axis=0, keepdims=True) for sums in self.float_sums]
         pooled.chunks = set(self.chunks)
         return pooled
 
-    def calibration_spread(self) -> dict[str, Any]:
-        """How much P(regional escalation) moves over the points (draws of the dynamics from a posterior):
-        the points' mean, and their 90% interval with each point's own Monte Carlo noise taken out (the
-        spread of the estimates shrunk by sqrt(1 - mean binomial variance / variance of the estimates))."""
-        runs = self.runs.astype(float)
-        estimates = self.escalation_days.sum(axis=1) / runs
-        mean = float(estimates.mean())
-        total = float(estimates.var(ddof=1)) if estimates.size > 1 else 0.0
-        noise = float(np.mean(estimates * (1 - estimates) / np.maximum(runs - 1, 1)))
-        spread = max(total - noise, 0.0)
-        shrink = math.sqrt(spread / total) if total > 0 else 0.0
-        low, high = np.quantile(estimates, (0.05, 0.95))
-        return {"points": int(estimates.size), "runs_per_point": int(self.runs.min()), "mean": mean,
-                "sd": math.sqrt(spread),
-                "interval_90": [float(mean + shrink * (low - mean)), float(mean + shrink * (high - mean))],
-                "estimates_interval_90": [float(low), float(high)]}
+    def calibration_spread(self, points: Sequence[int] | None = None) -> dict[str, Any]:
+        """How much P(regional escalation) moves over ``points`` (default: every point; draws of the dynamics
+        from a posterior): the points' mean, and their 90% interval with each point's own Monte Carlo noise
+        taken out (:func:`sim.analysis.stats.spread_beyond_noise`)."""
+        chosen = slice(None) if points is None else np.asarray(points, dtype=np.intp)
+        runs = self.runs[chosen].astype(float)
+        estimates = self.escalation_days[chosen].sum(axis=1) / runs
+        noise = estimates * (1 - estimates) / np.maximum(runs - 1, 1)
+        spread = spread_beyond_noise(estimates, noise)
+        return {"points": spread.pop("points"), "runs_per_point": int(runs.min()), **spread}
+
+    def posterior_predictive(self, points: Sequence[int] | None = None) -> tuple[Accumulator, dict[str, Any]]:
+        """The runs of ``points`` (draws of the shared dynamics from a posterior, each with runs of its own)
+        pooled into one point, and how much P(regional escalation) moves over the draws."""
+        return self.pooled(points), self.calibration_spread(points)
 
     def _total(self, point: int, column: int) -> float:
         """An exactly rounded total over chunks (math.fsum), whatever order they arrived in."""

@@ -88,20 +88,23 @@ def plan_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE, poin
 
 
 def plan_independent_chunks(runs: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                            points: int = 1) -> list[Chunk]:
-    """Like :func:`plan_chunks`, but every point draws its own replications: point p's blocks of
-    replications have random streams of their own (blocks ``p * B .. p * B + B - 1`` for B blocks a point),
-    so no two points share random numbers. For draws of the dynamics from a posterior, whose runs are
-    pooled: with common random numbers the pooled runs would hold only ``runs`` independent replications."""
-    if runs < 1 or chunk_size < 1 or points < 1:
-        raise ValueError("runs, chunk_size and points must be at least 1")
-    per_point = -(-runs // chunk_size)
+                            points: int = 1, group: int = 1) -> list[Chunk]:
+    """Like :func:`plan_chunks`, but every group of ``group`` consecutive points draws its own replications:
+    group g's blocks of replications have random streams of their own (blocks ``g * B .. g * B + B - 1`` for
+    B blocks a group), so no two groups share random numbers, while the points of a group share them (common
+    random numbers). For draws of the dynamics from a posterior, whose runs are pooled: with common random
+    numbers the pooled runs would hold only ``runs`` independent replications. A group holds the variants
+    played at one draw (``escalation compare --posterior``: both variants, paired)."""
+    if runs < 1 or chunk_size < 1 or points < 1 or group < 1 or points % group:
+        raise ValueError("runs, chunk_size, points and group must be at least 1, and group must divide points")
+    per_group = -(-runs // chunk_size)
     chunks = []
-    for point in range(points):
-        for block in range(per_point):
+    for first_point in range(0, points, group):
+        for block in range(per_group):
             chunks.append(Chunk(index=len(chunks), first=block * chunk_size,
                                 replications=min(chunk_size, runs - block * chunk_size), seed=seed,
-                                block=point * per_point + block, point_start=point, point_stop=point + 1))
+                                block=first_point // group * per_group + block, point_start=first_point,
+                                point_stop=first_point + group))
     return chunks
 
 

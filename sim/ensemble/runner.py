@@ -100,8 +100,8 @@ def run_ensemble(scenario: Scenario | str | Path, runs: int | None = None, seed:
     ordered = [collected[k] for k in sorted(collected)]
     head = {"scenario": scenario.name, "title": scenario.title, "seed": seed, "chunk_size": chunk_size}
     if dynamics is not None:
-        head["calibration"] = {"dynamics": list(dynamics.columns), **accumulator.calibration_spread()}
-        accumulator = accumulator.pooled()
+        accumulator, spread = accumulator.posterior_predictive()
+        head["calibration"] = {"dynamics": list(dynamics.columns), **spread}
     summary = {**head, **accumulator.summary()}
     return EnsembleResult(
         runs=runs_table(params, concatenate([r.runs for r in ordered])),

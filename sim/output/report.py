@@ -114,19 +114,29 @@ def sensitivity_report(result: Any, title: str, runs: int, seed: int, folder: st
     ])
 
 
-def comparison_report(result: Any, title: str, runs: int, seed: int, folder: str) -> str:
-    """Both variants' risks and their paired difference, after ``escalation compare``."""
+def comparison_report(result: Any, title: str, runs: int, seed: int, folder: str,
+                      posterior: tuple[str, int] | None = None) -> str:
+    """Both variants' risks and their paired difference, after ``escalation compare``; with ``posterior`` (its
+    source and number of draws), the posterior predictive, with the draws' 90% interval after each figure."""
     d = result.difference
     pairing = "" if result.exact_common_random_numbers else " (structures differ: paired by replication seed)"
     width = max(len(label) for label in result.labels) + 2
     lines = [f"{title} - comparison on {runs:,} paired runs, seed {seed}{pairing}"]
+    if posterior is not None:
+        source, draws = posterior
+        named = "the shipped posterior" if source == "shipped" else source
+        lines.append(f"  Posterior predictive: the shared dynamics drawn from {named} ({count(draws, 'draw')}, "
+                     f"{count(runs // draws, 'paired run')} each); calibration: the draws' 90% interval")
     for label, summary in zip(result.labels, result.summaries, strict=True):
-        lines.append(f"  {label:<{width}} P(regional escalation) {percent(summary['p_regional_escalation'])}")
-    lines += [
-        f"  {'difference (first - second)':<{width}} {100 * d['estimate']:+.2f} points "
-        f"[{100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}] (paired 95%, Newcombe)",
-        f"  Results: {folder}",
-    ]
+        text = f"  {label:<{width}} P(regional escalation) {percent(summary['p_regional_escalation'])}"
+        if "calibration" in summary:
+            text += f"; calibration {_calibration_interval(summary['calibration']['interval_90'], 2)}"
+        lines.append(text)
+    difference = (f"  {'difference (first - second)':<{width}} {100 * d['estimate']:+.2f} points "
+                  f"[{100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}] (paired 95%, Newcombe)")
+    if "calibration" in d:
+        difference += f"; calibration {_calibration_interval(d['calibration']['interval_90'], 2, points=True)}"
+    lines += [difference, f"  Results: {folder}"]
     return "\n".join(lines)
 
 
@@ -145,12 +155,15 @@ def _score_lines(scores: Any, difference: str) -> list[str]:
     return lines
 
 
-def _calibration_interval(interval: Sequence[float], digits: int) -> str:
-    """The draws' 90% interval, ``low% to high%``; one that the draws' own Monte Carlo noise swallows whole (a
-    spread of zero once the noise is taken out) is said so instead."""
+def _calibration_interval(interval: Sequence[float], digits: int, points: bool = False) -> str:
+    """The draws' 90% interval, ``low% to high%`` (with ``points``: of a difference, ``+low to +high points``);
+    one that the draws' own Monte Carlo noise swallows whole (a spread of zero once the noise is taken out) is
+    said so instead."""
     low, high = (100 * float(value) for value in interval)
     if round(high - low, digits) == 0:
         return "within Monte Carlo noise"
+    if points:
+        return f"{low:+.{digits}f} to {high:+.{digits}f} points"
     return f"{low:.{digits}f}% to {high:.{digits}f}%"
 
 

@@ -597,8 +597,7 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
             # every point a draw of the shared dynamics from a posterior: one run, pooled over the draws
             sweep_table(design, accumulator).to_csv(partial / "posterior_points.csv", index=False,
                                                     lineterminator="\n")
-            spread = accumulator.calibration_spread()
-            accumulator = accumulator.pooled()
+            accumulator, spread = accumulator.posterior_predictive()
             head["calibration"] = {"posterior": manifest["design"].get("source"),
                                    "dynamics": list(design.columns), **spread}
         summary = {**head, **accumulator.summary()}
