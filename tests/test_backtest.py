@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -150,3 +151,14 @@ def test_the_model_never_reads_the_observed_block() -> None:
         assert np.array_equal(first.runs[name], second.runs[name]), name
     for name in first.truces:
         assert np.array_equal(first.truces[name], second.truces[name]), name
+
+
+def test_short_wars_count_the_wars_history_ended_within_ten_days_and_the_model_as_fast() -> None:
+    from sim.analysis.backtest import SHORT_WAR_DAYS, _short_wars
+
+    recorded = pd.DataFrame({"case": ["raid", "blitz", "long", "edge"], "observed_war_days": [4, 10, 40, 11],
+                             "median_war_days": [3.5, 25.0, 8.0, 2.0]})
+    result = _short_wars(recorded)
+    assert SHORT_WAR_DAYS == 10
+    # "long" and "edge" are not short in history, whatever the model says; "blitz" is missed
+    assert (result["short_wars"], result["short_wars_reproduced"], result["short_wars_missed"]) == (2, 1, ["blitz"])

@@ -212,6 +212,11 @@ def backtest_report(result: Any, runs: int, folder: str, posterior: tuple[str, i
         rank = overview.get("war_days_rank_correlation")
         lines.append(f"  War length: mean CRPS {overview['mean_crps_war_days']:.1f} days; rank correlation of median "
                      f"war length with history {'n/a' if rank is None else f'{rank:.2f}'}")
+    if overview.get("short_wars"):
+        lines.append(f"  Short wars ({overview['short_war_days']} days or less in history): the model's median war "
+                     f"is as short in {overview['short_wars_reproduced']} of {overview['short_wars']}"
+                     + (f" (not in {', '.join(overview['short_wars_missed'])})" if overview["short_wars_missed"]
+                        else ""))
     if overview.get("endings_recorded"):
         lines.append(f"  How wars ended: the model's most likely ending is the recorded one in "
                      f"{overview['modal_ending_matches']} of {overview['endings_recorded']} cases; mean log "
