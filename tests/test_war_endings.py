@@ -37,24 +37,32 @@ def test_a_punitive_operation_the_other_side_never_answers_ends_on_its_last_day(
     assert np.all(truces["kind"] == UNILATERAL) and not truces["broken"].any()
 
 
-def test_a_halt_followed_with_daily_probability_h_leaves_a_geometric_tail() -> None:
-    """After the operation's k days, B follows the halt with probability h a day: war length = k + J with
-    P(J = j) = h (1 - h)^j."""
+def test_a_halt_followed_with_daily_probability_h_times_distress_leaves_a_product_law_tail() -> None:
+    """After the operation's k days, B (losing ground, so short of its aim: no reprisal holds it) follows the halt
+    with probability h x its distress d_t a day. Without noise every lane has the same distress while the war
+    goes on, read from a one-lane model whose war never stops:
+    P(war over by day k + j) = 1 - prod over i <= j of (1 - h d_(k-1+i))."""
     k, h = 3, 0.3
-    runs, _ = _run(horizon=80, a={"strength": 2.0, "operation_days": k}, b={"war_aim": 0.0},
-                   dynamics={"halt_acceptance": h})
-    extra = runs["war_days"] - k
-    assert extra.min() == 0
-    assert_share(int((extra == 0).sum()), RUNS, h)
-    assert_share(int((extra <= 4).sum()), RUNS, 1 - (1 - h) ** 5)
-    standard_error = np.sqrt(1 - h) / h / np.sqrt(RUNS)
-    assert abs(extra.mean() - (1 - h) / h) < 4 * standard_error
+    kwargs = {"horizon": 40, "a": {"strength": 2.0, "operation_days": k}, "b": {"strength": 0.2},
+              "dynamics": {"halt_acceptance": h}}
+    probe = _model(replications=1, **{**kwargs, "dynamics": {"halt_acceptance": 0.0}})  # a war that goes on
+    distress = []
+    for _ in range(k + 5):
+        probe.step()
+        distress.append(float(probe.distress[1].ravel()[0]))
+    runs, _ = _run(**kwargs)
+    assert runs["war_days"].min() == k
+    going_on = 1.0
+    for j in range(5):
+        going_on *= 1 - h * distress[k - 1 + j]
+        assert_share(int((runs["war_days"] <= k + j).sum()), RUNS, 1 - going_on)
 
 
 def test_a_side_short_of_its_aim_follows_a_halt_only_as_far_as_the_war_goes_badly_for_it() -> None:
-    """B, short of its aim (all the ground), follows A's halt with probability its distress; without noise
-    every lane has the same distress on day 1, read from a one-lane model. B winning ground answers the
-    raid (distress 0): the war goes on."""
+    """B, short of its aim (all the ground) and losing ground, follows A's halt with probability its distress;
+    without noise every lane has the same distress on day 1, read from a one-lane model. B winning ground has
+    answered the two-day raid in kind and holds its start line: nothing is left to fight for, and the halt is
+    followed at once."""
     for b in ({"strength": 0.5, "war_weariness": 0.05}, {"strength": 3.0}):
         kwargs = {"horizon": 20, "a": {"operation_days": 2}, "b": b, "dynamics": {"halt_acceptance": 1.0}}
         probe = _model(replications=1, **kwargs)
@@ -63,10 +71,22 @@ def test_a_side_short_of_its_aim_follows_a_halt_only_as_far_as_the_war_goes_badl
         distress = float(probe.distress[1].ravel()[0])
         runs, _ = _run(**kwargs)
         if b["strength"] > 1:
-            assert distress == 0.0 and np.all(runs["war_days"] > 2)
+            assert distress == 0.0 and np.all(runs["war_days"] == 2)
         else:
             assert 0.05 < distress < 0.95
             assert_share(int((runs["war_days"] == 2).sum()), RUNS, distress)
+
+
+def test_a_raid_answered_in_kind_ends_when_both_sides_hold_their_aims() -> None:
+    """A raids for k days; B, as strong, keeps its start line and answers for as many days (a reprisal in kind,
+    7.8.1). Then every camp holds its aim and the halt is followed at once, even with a halt acceptance of 0:
+    every war lasts exactly k days. A B that loses ground has not restored the status quo and fights on."""
+    k = 3
+    runs, truces = _run(horizon=30, a={"operation_days": k}, b={}, dynamics={"halt_acceptance": 0.0})
+    assert np.all(runs["war_days"] == k)
+    assert np.all(runs["ended_by"] == endings.UNILATERAL_HALT) and not truces["broken"].any()
+    losing, _ = _run(horizon=30, a={"strength": 2.0, "operation_days": k}, b={}, dynamics={"halt_acceptance": 0.0})
+    assert np.all(losing["war_days"] > k)
 
 
 def test_a_tolerant_truce_collapses_at_the_rate_of_unabsorbed_exchanges() -> None:

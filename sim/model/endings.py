@@ -53,11 +53,13 @@ def _per_camp_all(model: EscalationModel, holds: Array, among: Array) -> Array:
 
 
 def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
-    """A camp whose parties all hold their aims stops and offers a halt, from tomorrow; the other camps
-    follow with ``halt_acceptance`` a day, each camp as one (its actors weighted by the power they
-    bring), an actor willing if it holds its own aim, or else as far as the war goes badly for it (its
-    distress; an insurgent never for that): a side short of its aims and not hurting answers the halt. A
-    halt not followed leaves the war going on (a punitive raid that the other side answers)."""
+    """A camp whose parties all hold their aims stops and offers a halt, from tomorrow. Where every other camp
+    holds its aims too, nothing is left to fight for and the halt is followed at once (Blainey 1973, Fearon
+    1995: a war goes on only while the sides disagree). Elsewhere the other camps follow with
+    ``halt_acceptance`` a day, each camp as one (its actors weighted by the power they bring), an actor
+    willing if it holds its own aim, or else as far as the war goes badly for it (its distress; an insurgent
+    never for that): a side short of its aims and not hurting answers the halt. A halt not followed leaves
+    the war going on."""
     open_lanes = war_open(model, active)
     if not open_lanes.any():
         return
@@ -68,7 +70,13 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     offering = content.any(axis=0) & open_lanes
     if not offering.any():
         return
-    # Only the lanes whose draw falls below the acceptance rate can follow (consent is at most 1).
+    # Where every camp at war holds its aims, no one has anything left to fight for: the halt is followed at once.
+    at_war = np.stack([(parties & (model.camp == c)).any(axis=0) for c in range(model.camp_count)])
+    satisfied = offering & (content | ~at_war).all(axis=0)
+    if satisfied.any():
+        _halt_by_the_parties(model, find(satisfied), np.ones(int(satisfied.sum()), dtype=bool), UNILATERAL)
+        offering &= ~satisfied
+    # Elsewhere only the lanes whose draw falls below the acceptance rate can follow (consent is at most 1).
     candidates = offering & (draws["halt"] < d["halt_acceptance"] * (1.0 + 1e-9))
     if not candidates.any():
         return

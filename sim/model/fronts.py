@@ -127,17 +127,36 @@ def holdings(model: EscalationModel, ground: Array, rows: Array | slice = slice(
     return result
 
 
+def reprisal_days(model: EscalationModel) -> Array:
+    """(A, points, 1): for each day-0 party, the longest punitive operation (``operation_days``) of a day-0 party
+    of another camp: the days of fighting that answer it in kind (7.8.1); 0 where no other camp raids."""
+    s, operation = model.params.structure, model.params.party["operation_days"]
+    days = np.zeros_like(operation)
+    for a in np.flatnonzero((s.initial_camp >= 0) & s.has_party):
+        raiders = (s.initial_camp >= 0) & s.has_party & (s.initial_camp != s.initial_camp[a])
+        if raiders.any():
+            days[a] = operation[raiders].max(axis=0)
+    return days
+
+
 def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
              fronts_of: list[list[int]] | None = None) -> Array:
     """(A, lanes): whether each actor holds its war aim: the ground it fights for (all of it, for an aim
-    of 1), or the days of a punitive or coercive operation fought. ``fronts_of``: :func:`front_rows` of
-    ``rows``, if known."""
+    of 1), or the days of a punitive or coercive operation fought, or, raided by such an operation, as
+    many days of answer fought while it still holds its start line (a reprisal in kind, 7.8.1).
+    ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
     actors = np.arange(model.actor_count)[rows]
     party = model.params.party
     aim = party["war_aim"][actors]
     holding = holdings(model, model.held_now, actors, fronts_of)
     operation = party["operation_days"][actors]
-    return (holding >= aim) | ((operation > 0) & (model.days_fought[actors] >= operation))
+    fought = model.days_fought[actors]
+    held = (holding >= aim) | ((operation > 0) & (fought >= operation))
+    if model.raided:
+        reprisal = model.reprisal_days[actors]
+        at_start = holdings(model, model.held_at_entry, actors, fronts_of)
+        held |= (reprisal > 0) & (fought >= reprisal) & (holding >= at_start - 1e-9)
+    return held
 
 
 def pressing(model: EscalationModel, rows: Array | slice = slice(None),

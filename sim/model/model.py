@@ -241,9 +241,12 @@ class EscalationModel(mesa.Model):
         self.momentum_now = np.zeros(actors)
         self.pressing_now = np.zeros(actors)
         self.aim_held_now = np.zeros(actors, dtype=bool)
+        # Days of answer that hold the aim of a party raided by a punitive operation (7.8.1), and whether any is.
+        self.reprisal_days = fronts.reprisal_days(self)
+        self.raided = bool(self.reprisal_days.any())
         self.power_now = np.zeros(actors)
-        fronts.survey(self)
         self.held_at_entry = self.held_now.copy()
+        fronts.survey(self)
         self.camps_changed: set[int] = set()
         engaged = (p.party["strength"][:, None] * p.front_shares * self.day0_party[:, None]).sum(axis=0)
         self.engaged_at_start = engaged                          # (F, points, 1); 0 for a front opening later
