@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.console import terminate
 from sim.ensemble.chunks import MAX_CHUNK_SIZE
@@ -20,6 +21,9 @@ from sim.output.results import RunInterruptedError, RunOutcome
 from sim.scenario.errors import Problem, UserError
 from sim.scenario.schema import MAX_RUNS
 from sim.scenario.words import count
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -58,6 +62,23 @@ def _probability_width(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"found {value}; allowed: a width strictly between 0 and 1")
     return value
+
+
+
+def _add_posterior(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--posterior [FILE]``: draw the shared dynamics from a calibration's posterior; ``what`` says what it does."""
+    parser.add_argument("--posterior", nargs="?", const="shipped", default=None, metavar="FILE",
+                        help="draw the shared dynamics from a calibration's posterior (the shipped one, or a "
+                             f"posterior.csv of escalation calibrate): {what}")
+
+
+def _posterior(args: argparse.Namespace) -> pd.DataFrame | None:
+    """The draws ``--posterior`` names (None without it)."""
+    if getattr(args, "posterior", None) is None:
+        return None
+    from sim.analysis.smc_calibration import read_posterior
+
+    return read_posterior(None if args.posterior == "shipped" else args.posterior)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,10 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scenario many times and save the results")
     run.add_argument("scenario", nargs="?", help="scenario YAML file")
     run.add_argument("--runs", type=_positive_int(MAX_RUNS), help="replications (default: the scenario's runs)")
-    run.add_argument("--posterior", nargs="?", const="shipped", default=None, metavar="FILE",
-                     help="draw the shared dynamics from a calibration's posterior (the shipped one, or a "
-                          "posterior.csv of escalation calibrate): the headline gets a second interval, the "
-                          "calibration's")
+    _add_posterior(run, "the headline gets a second interval, the calibration's")
     _add_saved_study(run, "run")
     _add_execution(run)
 
@@ -147,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "declared uncertainties)")
     sweep.add_argument("--samples", type=_positive_int(100_000), help="points of a Latin hypercube")
     sweep.add_argument("--runs", type=_positive_int(MAX_RUNS), help=f"replications per point (default {SWEEP_RUNS:,})")
+    _add_posterior(sweep, "at every point the runs are split over the draws (the points on common random numbers at "
+                          "each draw), and P(regional escalation) gets the draws' 90%% interval")
     _add_saved_study(sweep, "sweep")
     _add_execution(sweep)
 
@@ -171,10 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--set-b", dest="second_overrides", action="append", default=[], metavar="PATH=VALUE")
     compare.add_argument("--runs", type=_positive_int(MAX_RUNS), default=10_000, help="paired replications")
     compare.add_argument("--seed", type=_seed, help="master seed (default: the first scenario's seed)")
-    compare.add_argument("--posterior", nargs="?", const="shipped", default=None, metavar="FILE",
-                         help="draw the shared dynamics from a calibration's posterior (the shipped one, or a "
-                              "posterior.csv of escalation calibrate): both variants are paired at every draw, "
-                              "and each risk and the difference get a second interval, the draws' 90%%")
+    _add_posterior(compare, "both variants paired at every draw, each risk and the difference with a second "
+                            "interval, the draws' 90%%")
     compare.add_argument("--out", type=Path, help="results folder")
     _add_execution(compare)
 
@@ -186,10 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--calibrated", type=Path, metavar="FOLDER",
                           help="also score the leave-one-out and in-sample forecasts of an escalation calibrate "
                                "folder (its loo.csv)")
-    backtest.add_argument("--posterior", nargs="?", const="shipped", default=None, metavar="FILE",
-                          help="forecast every case with the shared dynamics drawn from a calibration's posterior "
-                               "(the shipped one, or a posterior.csv of escalation calibrate): the posterior "
-                               "predictive, its runs split over the draws")
+    _add_posterior(backtest, "every case forecast as its posterior predictive, the runs split over the draws")
     _add_execution(backtest)
 
     calibrate = commands.add_parser("calibrate", help="fit the shared dynamics across the case library, with "
@@ -320,16 +335,16 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
             raise UserError(Problem("--samples is for --design lhs", source="--samples"))
         design, kind = study_design(loaded.scenario, args.parameters, args.design, args.samples, seed)
     runs = args.runs or (SWEEP_RUNS if sweep else loaded.scenario.runs)
-    source = None
-    if not sweep and getattr(args, "posterior", None) is not None:
-        from sim.analysis.smc_calibration import read_posterior
+    source, posterior = None, _posterior(args)
+    if posterior is not None:
+        from sim.output.results import POSTERIOR, posterior_sweep_design
 
         if args.target_ci_width is not None:
             raise UserError(Problem("--target-ci-width does not go with --posterior (the draws share the runs)",
                                     source="--posterior"))
         source = "shipped" if args.posterior == "shipped" else str(args.posterior)
-        design, kind = read_posterior(None if args.posterior == "shipped" else args.posterior), "posterior"
-        runs = -(-runs // len(design))  # per draw
+        runs = -(-runs // len(posterior))  # per draw
+        design, kind = (posterior_sweep_design(design, posterior), kind) if sweep else (posterior, POSTERIOR)
     points = 1 if design is None else len(design)
     chunk_size = _chunk_size(args, args.max_runs or runs if args.target_ci_width else runs, points)
     return execute_run(loaded, runs=runs, seed=seed, out=args.out,
@@ -337,7 +352,8 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
                        figures=not args.no_figures, command=["escalation", *sys.argv[1:]], notify=_notify,
                        design=design, design_kind=kind if sweep or source else None,
                        target_ci_width=args.target_ci_width, max_runs=args.max_runs or MAX_RUNS,
-                       table_format=args.table_format, design_source=source)
+                       table_format=args.table_format, design_source=source,
+                       posterior_sweep=posterior if sweep else None)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -403,11 +419,7 @@ def command_compare(args: argparse.Namespace) -> int:
         raise UserError(Problem("give a second scenario, or --set-a/--set-b overrides that make two variants",
                                 source="escalation compare"))
     seed = first.scenario.seed if args.seed is None else args.seed
-    posterior = None
-    if args.posterior is not None:
-        from sim.analysis.smc_calibration import read_posterior
-
-        posterior = read_posterior(None if args.posterior == "shipped" else args.posterior)
+    posterior = _posterior(args)
     draws = 1 if posterior is None else len(posterior)
     runs = -(-args.runs // draws) * draws
     result = compare(first, second, first_overrides=args.first_overrides, second_overrides=args.second_overrides,
@@ -439,11 +451,7 @@ def command_backtest(args: argparse.Namespace) -> int:
     from sim.output.results import check_folder, claim_folder, publish, versions, write_json
 
     check_folder(args.out)
-    posterior = None
-    if args.posterior is not None:
-        from sim.analysis.smc_calibration import read_posterior
-
-        posterior = read_posterior(None if args.posterior == "shipped" else args.posterior)
+    posterior = _posterior(args)
     per_draw = args.runs if posterior is None else -(-args.runs // len(posterior))
     result = backtest(args.cases, runs=args.runs, seed=args.seed, calibrated=args.calibrated, posterior=posterior,
                       executor=_executor(args), chunk_size=_chunk_size(args, per_draw),

@@ -169,3 +169,40 @@ def test_compare_of_a_variant_with_itself_differs_by_nothing_at_any_draw(scenari
     assert result.difference["discordant_first"] == result.difference["discordant_second"] == 0
     assert result.difference["calibration"]["interval_90"] == [0.0, 0.0]
     assert result.summaries[0]["calibration"]["points"] == 2
+
+
+def test_a_sweep_pools_every_point_over_the_draws(scenario: Path, posterior: Path, tmp_path: Path, capsys) -> None:
+    """``sweep --posterior``: every sweep point is played at every draw, the points of a draw on common random
+    numbers and each draw on streams of its own, so a point's pooled forecast is exactly the ``run
+    --posterior`` of the scenario set to that point; the draws' interval sits beside it in sweep.csv."""
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--param", "actors.a.party.strength=1.0,1.5", "--posterior", str(posterior),
+                 "--runs", "400", "--chunk-size", "100", "--out", str(out), "--no-progress", "--no-figures",
+                 "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "Posterior predictive at every point" in printed and "2 draws, 200 runs each" in printed
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table["runs"]) == [400, 400]
+    assert (table["calibration_low"] <= table["calibration_high"]).all()
+    assert len(pd.read_csv(out / "sweep_draws.csv")) == 4
+    run = tmp_path / "run"
+    assert main(["run", str(scenario), "--set", "actors.a.party.strength=1.5", "--posterior", str(posterior),
+                 "--runs", "400", "--chunk-size", "100", "--out", str(run), "--no-progress", "--no-figures",
+                 "--workers", "1"]) == 0
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert table.loc[1, "p_regional_escalation"] == summary["p_regional_escalation"]["estimate"]
+    assert [table.loc[1, "calibration_low"], table.loc[1, "calibration_high"]] == \
+        pytest.approx(summary["calibration"]["interval_90"])
+    # the same sweep on two workers: the same table
+    assert main(["sweep", str(scenario), "--param", "actors.a.party.strength=1.0,1.5", "--posterior", str(posterior),
+                 "--runs", "400", "--chunk-size", "100", "--out", str(tmp_path / "again"), "--no-progress",
+                 "--no-figures", "--workers", "2"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again" / "sweep.csv"), table)
+
+
+def test_a_sweep_of_a_dynamic_the_posterior_draws_is_one_message(scenario: Path, posterior: Path, tmp_path: Path,
+                                                                 capsys) -> None:
+    assert main(["sweep", str(scenario), "--param", "dynamics.spiral_gain=0.5,1.0", "--posterior", str(posterior),
+                 "--runs", "100", "--out", str(tmp_path / "out"), "--no-progress", "--no-figures"]) == 2
+    message = capsys.readouterr().err
+    assert "dynamics.spiral_gain is drawn from the posterior" in message and "--param" in message

@@ -114,13 +114,19 @@ class Accumulator:
         """The counts of ``points`` (default: every point) added together, as one point: the posterior
         predictive of a run whose points are draws of the shared dynamics from a calibration's posterior
         (the points differ only in their dynamics, so the definitions of point 0 hold for all)."""
-        chosen = slice(None) if points is None else np.asarray(points, dtype=np.intp)
+        return self.pooled_groups([range(self.runs.size) if points is None else points])
+
+    def pooled_groups(self, groups: Sequence[Sequence[int]]) -> Accumulator:
+        """One point per group of points, its counts those of the group's points added together (a sweep
+        point pooled over the draws of a posterior it was played at)."""
+        indices = [np.asarray(group, dtype=np.intp) for group in groups]
         pooled = copy.copy(self)
         for name in ("runs", "outcomes", "escalation_days", "war_days", "truce_days", "truces_brokered",
                      "truces_broken", "rungs", "forms", "combat_days", "war_size", "winners", "endings",
                      "halt_brokers", "casualties"):
-            setattr(pooled, name, getattr(self, name)[chosen].sum(axis=0, keepdims=True))
-        pooled.float_sums = [sums[chosen].sum(axis=0, keepdims=True) for sums in self.float_sums]
+            counts = getattr(self, name)
+            setattr(pooled, name, np.stack([counts[index].sum(axis=0) for index in indices]))
+        pooled.float_sums = [np.stack([sums[index].sum(axis=0) for index in indices]) for sums in self.float_sums]
         pooled.chunks = set(self.chunks)
         return pooled
 

@@ -95,13 +95,23 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
 def sweep_report(summary: dict[str, Any], folder: str) -> str:
     """The lines printed after ``escalation sweep``."""
     low, high = summary["p_regional_escalation_range"]
-    return "\n".join([
+    lines = [
         f"{summary['title']} - sweep of {', '.join(summary['parameters'])}: {count(summary['points'], 'point')} x "
         f"{count(summary['runs_per_point'], 'run')}, seed {summary['seed']}",
         f"  P(regional escalation) ranges from {100 * low:.2f}% to {100 * high:.2f}% over the points; "
         f"widest 95% interval {100 * summary['max_ci_width']:.2f} points",
-        f"  Results: {folder} (sweep.csv, figures/)",
-    ])
+    ]
+    calibration = summary.get("calibration")
+    if calibration:
+        source, draws = calibration["posterior"], calibration["draws"]
+        named = "the shipped posterior" if source == "shipped" else source
+        lines.append(f"  Posterior predictive at every point: the shared dynamics drawn from {named} "
+                     f"({count(draws, 'draw')}, {count(summary['runs_per_point'] // draws, 'run')} each); the draws' "
+                     "90% interval per point in sweep.csv (calibration_low, calibration_high)"
+                     + ("; at every point it is within Monte Carlo noise (more --runs tell the draws apart)"
+                        if round(100 * calibration["widest_interval_90"], 2) == 0 else ""))
+    lines.append(f"  Results: {folder} (sweep.csv, figures/)")
+    return "\n".join(lines)
 
 
 def sensitivity_report(result: Any, title: str, runs: int, seed: int, folder: str) -> str:

@@ -353,11 +353,13 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
                 notify: Callable[[str], None] | None = None, design: pd.DataFrame | None = None,
                 design_kind: str | None = None, target_ci_width: float | None = None,
                 max_runs: int | None = None, table_format: str = "auto",
-                design_source: str | None = None) -> RunOutcome:
+                design_source: str | None = None, posterior_sweep: pd.DataFrame | None = None) -> RunOutcome:
     """Run a scenario (or a sweep ``design`` over it) into a new results folder.
 
     A design of kind :data:`POSTERIOR` (draws of the shared dynamics from a calibration, named by
     ``design_source``) is a run: its summary pools the draws and adds their spread as ``calibration``.
+    A sweep with ``posterior_sweep`` (its draws of the shared dynamics) has for design every sweep point at
+    every draw (:func:`posterior_sweep_design`): each point's runs are pooled over the draws.
 
     The folder is ``out`` or ``results/<scenario>/<UTC timestamp>``. With ``target_ci_width``,
     replication blocks are added until every point's 95% interval of P(regional escalation) is
@@ -379,6 +381,9 @@ def execute_run(loaded: LoadedScenario, *, runs: int, seed: int, out: Path | Non
                            "rows": design.to_numpy(dtype=object).tolist()}
         if design_source is not None:
             extra["design"]["source"] = design_source
+        if posterior_sweep is not None:
+            extra["design"]["posterior_draws"] = len(posterior_sweep)
+            extra["design"]["posterior_columns"] = list(posterior_sweep.columns)
     if target_ci_width is not None:
         extra.update(target_ci_width=target_ci_width, max_runs=max_runs or runs)
     manifest = build_manifest(loaded, runs=runs, seed=seed, chunk_size=chunk_size, command=command, extra=extra)
@@ -419,6 +424,33 @@ def manifest_design(manifest: dict[str, Any]) -> pd.DataFrame | None:
     if not design:
         return None
     return pd.DataFrame(design["rows"], columns=design["columns"])
+
+
+def posterior_sweep_design(design: pd.DataFrame, posterior: pd.DataFrame) -> pd.DataFrame:
+    """Every point of a sweep ``design`` at every draw of ``posterior`` (``dynamics.<name>`` columns), draw by
+    draw: rows ``d * K .. d * K + K - 1`` are the K sweep points at draw d.
+
+    Raises:
+        UserError: the sweep varies a dynamic that the posterior draws.
+    """
+    shared = sorted(set(design.columns) & set(posterior.columns))
+    if shared:
+        raise UserError(Problem(f"{', '.join(shared)} is drawn from the posterior; sweep it without --posterior, or "
+                                "sweep other parameters", source="--param"))
+    sweep = design.loc[np.tile(np.arange(len(design)), len(posterior))].reset_index(drop=True)
+    draws = posterior.loc[np.repeat(np.arange(len(posterior)), len(design))].reset_index(drop=True)
+    return pd.concat([sweep, draws], axis=1)
+
+
+def _posterior_groups(manifest: dict[str, Any]) -> tuple[int, int] | None:
+    """For a run or sweep whose points are draws from a posterior: (draws, points a draw), else None."""
+    design = manifest.get("design") or {}
+    if design.get("kind") == POSTERIOR:
+        return len(design["rows"]), 1
+    if design.get("posterior_draws"):
+        draws = int(design["posterior_draws"])
+        return draws, len(design["rows"]) // draws
+    return None
 
 
 def study_parameters(loaded: LoadedScenario, design: pd.DataFrame | None) -> Parameters:
@@ -507,8 +539,11 @@ def _compute(partial: Path, loaded: LoadedScenario, manifest: dict[str, Any], *,
     params = study_parameters(loaded, design)
     target = manifest.get("target_ci_width")
     cap = manifest["max_runs"] if target is not None else manifest["runs"]
-    plan = plan_independent_chunks if design is not None and manifest["design"]["kind"] == POSTERIOR else plan_chunks
-    chunks = plan(cap, manifest["seed"], manifest["chunk_size"], params.points)
+    groups = _posterior_groups(manifest)
+    if groups is None:
+        chunks = plan_chunks(cap, manifest["seed"], manifest["chunk_size"], params.points)
+    else:  # every draw with streams of its own; the sweep points of a draw on common random numbers
+        chunks = plan_independent_chunks(cap, manifest["seed"], manifest["chunk_size"], params.points, group=groups[1])
     blocks: dict[int, list[Chunk]] = {}
     for chunk in chunks:
         blocks.setdefault(chunk.block, []).append(chunk)
@@ -611,9 +646,24 @@ def finalise(partial: Path, params: Parameters, manifest: dict[str, Any], *, fig
 
             draw_figures(summary, distributions, partial / "figures")
     else:
+        groups = _posterior_groups(manifest)
+        if groups is not None:  # every sweep point pooled over the draws, with the draws' spread
+            sweep_table(design, accumulator).to_csv(partial / "sweep_draws.csv", index=False, lineterminator="\n")
+            draws, per_draw = groups
+            members = [[d * per_draw + k for d in range(draws)] for k in range(per_draw)]
+            spreads = [accumulator.calibration_spread(points) for points in members]
+            accumulator = accumulator.pooled_groups(members)
+            drawn = set(manifest["design"]["posterior_columns"])
+            design = design.iloc[:per_draw][[column for column in design.columns if column not in drawn]]
+            head["calibration"] = {"posterior": manifest["design"].get("source"), "draws": draws,
+                                   "widest_interval_90": max(high - low for low, high in
+                                                             (spread["interval_90"] for spread in spreads))}
         table = sweep_table(design, accumulator)
+        if groups is not None:
+            table["calibration_low"] = [spread["interval_90"][0] for spread in spreads]
+            table["calibration_high"] = [spread["interval_90"][1] for spread in spreads]
         table.to_csv(partial / "sweep.csv", index=False, lineterminator="\n")
-        summary = {**head, "kind": "sweep", "design": manifest["design"]["kind"], "points": params.points,
+        summary = {**head, "kind": "sweep", "design": manifest["design"]["kind"], "points": len(design),
                    "runs_per_point": int(accumulator.runs[0]), "parameters": list(design.columns),
                    "max_ci_width": accumulator.max_interval_width(),
                    "p_regional_escalation_range": [float(table["p_regional_escalation"].min()),

@@ -51,13 +51,17 @@ def _numeric(series: pd.Series) -> bool:
 
 @plain_text
 def line_figure(table: pd.DataFrame, parameter: str, summary: dict[str, Any]) -> Figure:
-    """P(regional escalation) against one parameter, with its band."""
+    """P(regional escalation) against one parameter, with its band (and, drawn from a posterior, the draws'
+    90% band)."""
     figure = Figure(figsize=(8, 5), layout="constrained")
     axes = figure.subplots()
     data = table.sort_values(parameter) if _numeric(table[parameter]) else table
     x = data[parameter] if _numeric(data[parameter]) else np.arange(len(data))
+    if "calibration_low" in data:
+        axes.fill_between(x, 100 * data["calibration_low"], 100 * data["calibration_high"], alpha=0.12,
+                          color="#2c3e50", label="calibration: the posterior's draws, 90%")
     axes.fill_between(x, 100 * data["ci_low"], 100 * data["ci_high"], alpha=0.25, color="#c0392b",
-                      label="95% interval")
+                      label="95% interval (Monte Carlo)" if "calibration_low" in data else "95% interval")
     axes.plot(x, 100 * data["p_regional_escalation"], marker="o", color="#c0392b", label="estimate")
     if not _numeric(data[parameter]):
         axes.set_xticks(x, [str(v) for v in data[parameter]])
