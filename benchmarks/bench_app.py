@@ -5,7 +5,10 @@ Target (issue 12): a new estimate in about a second. This measures the server si
 each refined estimate until 64,000, and drawing the page's figures to PNG. Prints the load average
 too: the machine is shared, and the figures scale with it.
 
-    python benchmarks/bench_app.py [--repeats R] [--scenario FILE] [--path DOTTED.PATH]
+    python benchmarks/bench_app.py [--repeats R] [--scenario FILE] [--path DOTTED.PATH] [--posterior]
+
+With ``--posterior``, the page's *calibration uncertainty* mode: the shared dynamics drawn from the page's
+draws of the shipped posterior (sim.app.components.page_posterior).
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scenario", type=Path, default=SCENARIO)
     parser.add_argument("--path", default=PATH, help="the control moved (a numeric --set path)")
+    parser.add_argument("--posterior", action="store_true", help="the page's calibration uncertainty mode")
     args = parser.parse_args()
+    dynamics = None
+    if args.posterior:
+        from sim.app.components import page_posterior
+
+        dynamics = page_posterior()
     print(f"python {platform.python_version()}, numpy {np.__version__}, mesa {mesa.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
@@ -44,7 +53,7 @@ def main() -> None:
     for repeat in range(args.repeats):
         value = 0.04 + 0.01 * repeat  # a new value each time, as a moved slider gives
         start = time.perf_counter()
-        refined = estimates(loaded, {args.path: value}, loaded.scenario.seed)
+        refined = estimates(loaded, {args.path: value}, loaded.scenario.seed, dynamics=dynamics)
         estimate = next(refined)
         first.append(time.perf_counter() - start)
         start = time.perf_counter()
@@ -55,7 +64,7 @@ def main() -> None:
           f"best {min(first):.3f} s")
     print(f"what-if figures to PNG: median {statistics.median(drawing):.3f} s, best {min(drawing):.3f} s")
     start = time.perf_counter()
-    for estimate in estimates(loaded, {args.path: 0.13}, loaded.scenario.seed):
+    for estimate in estimates(loaded, {args.path: 0.13}, loaded.scenario.seed, dynamics=dynamics):
         print(f"  {estimate.runs:>6,} paired runs after {time.perf_counter() - start:.2f} s: "
               f"P = {estimate.variant['p_regional_escalation']['estimate']:.4f}")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")

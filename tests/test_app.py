@@ -350,3 +350,23 @@ def test_the_page_figures_read_at_a_glance(path: Path) -> None:
                    figures.difference_figure(estimate), figures.single_run_figure(history, shipped.scenario.horizon_days),
                    figures.single_run_figure([], 60)):
         assert layout_problems(figure) == []
+
+
+def test_the_page_can_draw_the_shared_dynamics_from_the_posterior(loaded) -> None:
+    """With the posterior, each estimate pools both variants over the draws (paired at every draw), and carries
+    the draws' spread; the baseline's pooled risk is exactly ``run --posterior``'s with the same chunks."""
+    from sim.analysis.smc_calibration import read_posterior
+    from sim.app.components import calibration_text
+    from sim.ensemble.runner import run_ensemble
+
+    posterior = read_posterior().iloc[:4]
+    *_, last = estimates(loaded, {RATE: 0.8}, seed=7, first_runs=400, target_runs=800, dynamics=posterior)
+    assert last.runs == 800 and last.finished
+    assert last.calibration is not None and last.calibration[0]["points"] == 4
+    assert last.difference["runs"] == 800
+    assert calibration_text(last).startswith("calibration: ")
+    pooled = run_ensemble(loaded.scenario, runs=800, seed=7, chunk_size=100, workers=1, progress=False,
+                          dynamics=posterior)
+    assert last.baseline["p_regional_escalation"] == pooled.summary["p_regional_escalation"]
+    # without the posterior nothing changes: no calibration
+    assert next(estimates(loaded, {RATE: 0.8}, seed=7, first_runs=400, target_runs=400)).calibration is None

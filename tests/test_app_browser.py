@@ -267,3 +267,24 @@ def test_mesas_solaraviz_page_steps_one_run(mesa_server: str, browser) -> None:
         _click(browser, "//button[contains(., 'Step')]")
         WebDriverWait(browser, 30).until(lambda d, day=day: f"Day {day} of 60" in body(d))
     assert "Step: 2" in body(browser) or "Time: 2" in body(browser)  # Mesa's step counter (3.3; 3.5 says Time)
+
+
+def test_the_posterior_box_gives_the_estimate_a_calibration_interval(server: str, browser) -> None:
+    """Ticking the box draws the shared dynamics from the shipped posterior (every fourth draw): the headline is
+    then the pooled
+    posterior predictive the engine computes, with the draws' interval under it."""
+    from sim.app.components import calibration_text, page_posterior
+
+    loaded = load_with_provenance(KARABAKH)
+    *_, expected = estimates(loaded, {}, loaded.scenario.seed, target_runs=RUNS, dynamics=page_posterior())
+    browser.get(server)
+    _settled(browser, changed=False)
+    _click(browser, "//*[contains(@class, 'escalation-posterior')]//label")
+
+    def calibrated(d) -> bool:
+        return (f"{expected.runs:,} runs (done" in _text(d, ".escalation-estimate")
+                and _text(d, ".escalation-calibration").startswith("calibration: "))
+
+    WebDriverWait(browser, 180, poll_frequency=0.5).until(calibrated)
+    assert _text(browser, ".escalation-p") == interval_text(expected.variant["p_regional_escalation"])
+    assert _text(browser, ".escalation-calibration") == calibration_text(expected)

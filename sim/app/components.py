@@ -17,6 +17,7 @@ from typing import Any
 import solara
 import solara.lab
 
+from sim.analysis.smc_calibration import read_posterior
 from sim.app import adapter, figures
 from sim.app.engine import Control, Estimate, assignments, control_for, estimates, interval_text
 from sim.app.export import results_csv, variant_yaml
@@ -137,10 +138,12 @@ def EstimateHeadline(estimate: Estimate | None, updating: bool) -> None:
         change = ("as written: move a control to see what changes" if not estimate.changed else
                   f"change from the scenario as written: {100 * difference['estimate']:+.1f} points "
                   f"[{100 * difference['ci_low']:+.1f}, {100 * difference['ci_high']:+.1f}], paired")
+        calibration = calibration_text(estimate)
         solara.HTML(tag="div", unsafe_innerHTML=(
             f"<div style='font-size: 1.6em'>P(regional escalation) "
             f"<b class='escalation-p'>{interval_text(p)}</b></div>"
-            f"<div><span class='escalation-runs'>{estimate.runs:,}</span> runs ({status}; up to "
+            + (f"<div class='escalation-calibration'>{escape(calibration)}</div>" if calibration else "")
+            + f"<div><span class='escalation-runs'>{estimate.runs:,}</span> runs ({status}; up to "
             f"{estimate.target_runs:,}), 95% Wilson interval; {escape(change)}</div>"
         ))
         solara.ProgressLinear(updating)
@@ -271,13 +274,34 @@ def Downloads(loaded: LoadedScenario, estimate: Estimate, changed: dict[str, Any
                             icon_name="mdi-file-download-outline")
 
 
-def refine(loaded: LoadedScenario, changed: dict[str, Any], seed: int,
-           target_runs: int) -> Callable[[threading.Event], Iterator[Estimate]]:
+def refine(loaded: LoadedScenario, changed: dict[str, Any], seed: int, target_runs: int,
+           dynamics: Any = None) -> Callable[[threading.Event], Iterator[Estimate]]:
     """The background job of one set of controls: estimates on more and more runs, until the
-    controls move again (Solara sets ``cancel``; the job stops after the chunk it is on)."""
+    controls move again (Solara sets ``cancel``; the job stops after the chunk it is on). ``dynamics``:
+    draws of the shared dynamics from the shipped posterior, or None."""
     def job(cancel: threading.Event) -> Iterator[Estimate]:
-        yield from estimates(loaded, changed, seed, target_runs=target_runs, stop=cancel)
+        yield from estimates(loaded, changed, seed, target_runs=target_runs, stop=cancel, dynamics=dynamics)
     return job
+
+
+#: The page draws from every fourth draw of the shipped posterior: each draw's chunk is a model of its own, and
+#: 32 of them keep the first estimate to a few seconds.
+PAGE_DRAWS_EVERY = 4
+
+
+def page_posterior() -> Any:
+    """The draws of the shared dynamics the page uses: every :data:`PAGE_DRAWS_EVERY`-th of the shipped posterior."""
+    return read_posterior().iloc[::PAGE_DRAWS_EVERY].reset_index(drop=True)
+
+
+def calibration_text(estimate: Estimate) -> str:
+    """With the shared dynamics drawn from the posterior: how far the risk moves over the draws."""
+    if estimate.calibration is None:
+        return ""
+    low, high = (100 * value for value in estimate.calibration[1]["interval_90"])
+    spread = "within Monte Carlo noise" if round(high - low, 1) == 0 else f"{low:.1f}% to {high:.1f}%"
+    return (f"calibration: {spread} over 90% of the posterior ({estimate.calibration[1]['points']} draws of the "
+            "shared dynamics)")
 
 
 @solara.component
@@ -286,12 +310,18 @@ def WhatIfPage(loaded: LoadedScenario, controls_at_start: list[Control], seed: i
     controls = solara.use_reactive(controls_at_start)
     values: solara.Reactive[dict[str, Any]] = solara.use_reactive({})
     tab = solara.use_reactive(0)
+    calibrated = solara.use_reactive(False)
+    posterior = solara.use_memo(lambda: page_posterior() if calibrated.value else None,
+                                dependencies=[calibrated.value])
     changed = changed_values(controls.value, values.value)
     key = tuple(assignments(changed))
-    result = solara.use_thread(refine(loaded, changed, seed, target_runs), dependencies=[key], intrusive_cancel=False)
+    result = solara.use_thread(refine(loaded, changed, seed, target_runs, posterior),
+                               dependencies=[key, calibrated.value], intrusive_cancel=False)
     estimate: Estimate | None = result.value
     if estimate is not None and estimate.changed != key and result.state == solara.ResultState.ERROR:
         estimate = None
+    if estimate is not None and (estimate.calibration is not None) != calibrated.value:
+        estimate = None  # an estimate of the other mode, until the new one comes
     updating = estimate is None or estimate.changed != key or not estimate.finished
 
     solara.Title(f"What if: {loaded.scenario.title}")
@@ -299,6 +329,9 @@ def WhatIfPage(loaded: LoadedScenario, controls_at_start: list[Control], seed: i
         solara.AppBarTitle(f"What if: {loaded.scenario.title}")
     with solara.Sidebar():
         ControlsPanel(loaded, controls, values)
+        with solara.Div(classes=["escalation-posterior"]):
+            solara.Checkbox(label="calibration uncertainty: draw the shared dynamics from the shipped posterior "
+                                  "(slower)", value=calibrated)
         solara.Text(f"seed {seed}: every estimate uses the same random numbers",
                     style={"font-size": "0.75em", "color": "#666"})
     if isinstance(result.error, UserError):

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.analysis.stats import paired_difference
 from sim.analysis.summary import Accumulator
 from sim.app import adapter
-from sim.ensemble.chunks import plan_chunks
+from sim.ensemble.chunks import plan_independent_chunks
 from sim.ensemble.executors import SerialExecutor
-from sim.ensemble.runner import stream_chunks
+from sim.ensemble.runner import dynamics_variants, stream_chunks
 from sim.model.params import compile_scenarios
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.loader import LoadedScenario, load_variants
@@ -241,6 +242,8 @@ class Estimate:
     escalation_by_day: tuple[dict[str, list[float]], dict[str, list[float]]]  # baseline, variant
     exact_common_random_numbers: bool
     changed: tuple[str, ...] = field(default=())   # the overrides, as --set assignments
+    #: Drawn from a posterior: how much each risk moves over the draws (baseline, variant), as ``run --posterior``.
+    calibration: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     @property
     def finished(self) -> bool:
@@ -253,52 +256,75 @@ def assignments(overrides: Mapping[str, Any]) -> list[str]:
 
 
 def estimates(loaded: LoadedScenario, overrides: Mapping[str, Any], seed: int, *, first_runs: int = FIRST_RUNS,
-              target_runs: int = REFINED_RUNS, stop: threading.Event | None = None) -> Iterator[Estimate]:
+              target_runs: int = REFINED_RUNS, stop: threading.Event | None = None,
+              dynamics: pd.DataFrame | None = None) -> Iterator[Estimate]:
     """Estimates of the variant against the baseline, each on four times the runs of the one before.
 
     The first comes after ``first_runs`` paired replications (one chunk); the last after
     ``target_runs``. Chunks are ``first_runs`` replications each, so a result depends on the
     seed and these two numbers only. Setting ``stop`` ends the estimates after the current chunk.
 
+    ``dynamics``: draws of the shared dynamics from a posterior. The runs are then split evenly over the
+    draws (``target_runs`` rounded up to a whole number a draw), both variants paired at every draw and every
+    draw on streams of its own (as ``compare --posterior``); each round of chunks plays every draw once, and
+    each estimate carries the draws' spread.
+
     Raises:
         ScenarioError: an override the scenario does not accept (raised at the first ``next``).
     """
     changed = assignments(overrides)
     baseline, variant = load_variants(loaded, [[], changed], origin="control")
-    try:
-        groups = [compile_scenarios([baseline, variant])]
+    draws = 1 if dynamics is None else len(dynamics)
+    baselines, variants = ([baseline], [variant]) if dynamics is None else (
+        dynamics_variants(baseline, dynamics), dynamics_variants(variant, dynamics))
+    chunk, per_draw = max(1, first_runs // draws), -(-target_runs // draws)
+    try:  # both variants of a draw side by side: [baseline, variant] at every draw
+        groups = [compile_scenarios([scenario for pair in zip(baselines, variants, strict=True) for scenario in pair])]
+        plans = [plan_independent_chunks(per_draw, seed, chunk, 2 * draws, group=2)]
     except ScenarioError:  # the variant changes the structure: same seeds side by side, still paired
-        groups = [compile_scenarios([baseline]), compile_scenarios([variant])]
+        groups = [compile_scenarios(baselines), compile_scenarios(variants)]
+        plans = [plan_independent_chunks(per_draw, seed, chunk, draws)] * 2
+    # Round by round: every draw's first block, then every draw's second, ...
+    plans = [sorted(plan, key=lambda c: (c.first, c.point_start)) for plan in plans]
     accumulators = [Accumulator(params) for params in groups]
-    escalated = np.zeros((2, target_runs), dtype=bool)
+    escalated = np.zeros((2 * draws, per_draw), dtype=bool)
     executor = SerialExecutor()
-    streams = [stream_chunks(params, plan_chunks(target_runs, seed, first_runs, params.points),
-                             executor=executor, progress=False) for params in groups]
-    done = 0
+    streams = [stream_chunks(params, plan, executor=executor, progress=False)
+               for params, plan in zip(groups, plans, strict=True)]
     report_at = first_runs
-    for results in zip(*streams, strict=True):
+    for step, results in enumerate(zip(*streams, strict=True), start=1):
         if stop is not None and stop.is_set():
             return
         for group, (accumulator, result) in enumerate(zip(accumulators, results, strict=True)):
             accumulator.add(result)
             records = result.runs
-            escalated[records["point"] + group, records["replication"]] = adapter.escalated(records)
-        done = int(accumulators[0].runs.min())
-        if (done >= report_at or done >= target_runs) and not (stop is not None and stop.is_set()):
+            rows = records["point"] * 2 + group if len(groups) == 2 else records["point"]
+            escalated[rows, records["replication"]] = adapter.escalated(records)
+        if step % draws:
+            continue  # a round is not over until every draw has played its block
+        done = int(accumulators[0].runs.min()) * draws
+        if (done >= report_at or done >= per_draw * draws) and not (stop is not None and stop.is_set()):
             report_at *= REFINE_FACTOR
-            yield _estimate(accumulators, escalated[:, :done], done, target_runs, tuple(changed))
+            yield _estimate(accumulators, escalated[:, :done // draws], done, per_draw * draws, tuple(changed),
+                            posterior=dynamics is not None)
 
 
 def _estimate(accumulators: list[Accumulator], escalated: np.ndarray, runs: int, target_runs: int,
-              changed: tuple[str, ...]) -> Estimate:
-    points = [(accumulators[0], 0), (accumulators[0], 1)] if len(accumulators) == 1 else \
-        [(accumulators[0], 0), (accumulators[1], 0)]
-    summaries = [accumulator.summary(point) for accumulator, point in points]
-    curves = [accumulator.distributions(point)["escalation_by_day"] for accumulator, point in points]
+              changed: tuple[str, ...], posterior: bool = False) -> Estimate:
+    """The estimate from the counts so far: ``escalated`` rows alternate baseline and variant, draw by draw."""
+    draws = escalated.shape[0] // 2
+    if len(accumulators) == 1:
+        sides = [(accumulators[0], range(0, 2 * draws, 2)), (accumulators[0], range(1, 2 * draws, 2))]
+    else:
+        sides = [(accumulators[0], range(draws)), (accumulators[1], range(draws))]
+    pooled = [accumulator.posterior_predictive(list(points)) for accumulator, points in sides]
+    summaries = [accumulator.summary(0) for accumulator, _ in pooled]
+    curves = [accumulator.distributions(0)["escalation_by_day"] for accumulator, _ in pooled]
     return Estimate(runs=runs, target_runs=target_runs, baseline=summaries[0], variant=summaries[1],
-                    difference=paired_difference(escalated[1], escalated[0]),
+                    difference=paired_difference(escalated[1::2].ravel(), escalated[0::2].ravel()),
                     escalation_by_day=(curves[0], curves[1]),
-                    exact_common_random_numbers=len(accumulators) == 1, changed=changed)
+                    exact_common_random_numbers=len(accumulators) == 1, changed=changed,
+                    calibration=(pooled[0][1], pooled[1][1]) if posterior else None)
 
 
 def percent(value: float) -> str:
