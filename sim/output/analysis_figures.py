@@ -100,13 +100,15 @@ def reliability_figure(cases: pd.DataFrame, scores: pd.DataFrame) -> Figure:
     binned.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     edges = np.array([0.0, 0.05, 0.15, 0.35, 1.0 + 1e-9])
     bins = np.clip(np.digitize(forecast, edges) - 1, 0, len(edges) - 2)
+    # The cases per bin go in the legend, below the axes: counts written beside the squares collide when two
+    # bins' means lie close together.
+    names = ("<5%", "5-15%", "15-35%", ">35%")
+    counts = ", ".join(f"{names[b]}: {int((bins == b).sum())}" for b in np.unique(bins))
     for b in np.unique(bins):
         inside = bins == b
         x, y = forecast[inside].mean(), happened[inside].mean()
         binned.plot(x, y, marker="s", markersize=10, color=CONTAINED_COLOUR, linestyle="none",
-                    label="binned mean (forecast <5%, 5-15%, 15-35%, >35%)" if b == bins.min() else None)
-        binned.annotate(f"n={int(inside.sum())}", (x, y), textcoords="offset points", xytext=(6, -8), ha="left",
-                        va="top", fontsize=8, color=CONTAINED_COLOUR)  # below right: away from the diagonal
+                    label=f"binned mean (cases per bin of forecast: {counts})" if b == bins.min() else None)
     binned.set_xlim(-0.05, 1.05)
     binned.set_ylim(-0.1, 1.05)
     binned.set_xlabel("mean forecast P(regional escalation) in the bin")
