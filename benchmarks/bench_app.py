@@ -8,7 +8,7 @@ too: the machine is shared, and the figures scale with it.
     python benchmarks/bench_app.py [--repeats R] [--scenario FILE] [--path DOTTED.PATH] [--posterior]
 
 With ``--posterior``, the page's *calibration uncertainty* mode: the shared dynamics drawn from the page's
-draws of the shipped posterior (sim.app.components.page_posterior).
+draws of the shipped posterior (sim.app.engine.page_posterior).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     dynamics = None
     if args.posterior:
-        from sim.app.components import page_posterior
+        from sim.app.engine import page_posterior
 
         dynamics = page_posterior()
     print(f"python {platform.python_version()}, numpy {np.__version__}, mesa {mesa.__version__}, "

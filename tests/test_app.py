@@ -356,7 +356,7 @@ def test_the_page_can_draw_the_shared_dynamics_from_the_posterior(loaded) -> Non
     """With the posterior, each estimate pools both variants over the draws (paired at every draw), and carries
     the draws' spread; the baseline's pooled risk is exactly ``run --posterior``'s with the same chunks."""
     from sim.analysis.smc_calibration import read_posterior
-    from sim.app.components import calibration_text
+    from sim.app.engine import calibration_text
     from sim.ensemble.runner import run_ensemble
 
     posterior = read_posterior().iloc[:4]

@@ -273,7 +273,7 @@ def test_the_posterior_box_gives_the_estimate_a_calibration_interval(server: str
     """Ticking the box draws the shared dynamics from the shipped posterior (every fourth draw): the headline is
     then the pooled
     posterior predictive the engine computes, with the draws' interval under it."""
-    from sim.app.components import calibration_text, page_posterior
+    from sim.app.engine import calibration_text, page_posterior
 
     loaded = load_with_provenance(KARABAKH)
     *_, expected = estimates(loaded, {}, loaded.scenario.seed, target_runs=RUNS, dynamics=page_posterior())

@@ -17,9 +17,17 @@ from typing import Any
 import solara
 import solara.lab
 
-from sim.analysis.smc_calibration import read_posterior
 from sim.app import adapter, figures
-from sim.app.engine import Control, Estimate, assignments, control_for, estimates, interval_text
+from sim.app.engine import (
+    Control,
+    Estimate,
+    assignments,
+    calibration_text,
+    control_for,
+    estimates,
+    interval_text,
+    page_posterior,
+)
 from sim.app.export import results_csv, variant_yaml
 from sim.app.meanings import Label, describe
 from sim.model.model import OUTCOMES, EscalationModel
@@ -284,24 +292,6 @@ def refine(loaded: LoadedScenario, changed: dict[str, Any], seed: int, target_ru
     return job
 
 
-#: The page draws from every fourth draw of the shipped posterior: each draw's chunk is a model of its own, and
-#: 32 of them keep the first estimate to a few seconds.
-PAGE_DRAWS_EVERY = 4
-
-
-def page_posterior() -> Any:
-    """The draws of the shared dynamics the page uses: every :data:`PAGE_DRAWS_EVERY`-th of the shipped posterior."""
-    return read_posterior().iloc[::PAGE_DRAWS_EVERY].reset_index(drop=True)
-
-
-def calibration_text(estimate: Estimate) -> str:
-    """With the shared dynamics drawn from the posterior: how far the risk moves over the draws."""
-    if estimate.calibration is None:
-        return ""
-    low, high = (100 * value for value in estimate.calibration[1]["interval_90"])
-    spread = "within Monte Carlo noise" if round(high - low, 1) == 0 else f"{low:.1f}% to {high:.1f}%"
-    return (f"calibration: {spread} over 90% of the posterior ({estimate.calibration[1]['points']} draws of the "
-            "shared dynamics)")
 
 
 @solara.component

@@ -335,3 +335,25 @@ def percent(value: float) -> str:
 def interval_text(value: Mapping[str, float]) -> str:
     """A probability with its interval as the page shows it: ``10.9% [9.6, 12.3]``."""
     return f"{percent(value['estimate'])} [{100 * value['ci_low']:.1f}, {100 * value['ci_high']:.1f}]"
+
+
+#: The page draws from every fourth draw of the shipped posterior: each draw's chunk is a model of its own, and
+#: 32 of them keep the first estimate to a few seconds.
+PAGE_DRAWS_EVERY = 4
+
+
+def page_posterior() -> pd.DataFrame:
+    """The draws of the shared dynamics the page uses: every :data:`PAGE_DRAWS_EVERY`-th of the shipped posterior."""
+    from sim.analysis.smc_calibration import read_posterior
+
+    return read_posterior().iloc[::PAGE_DRAWS_EVERY].reset_index(drop=True)
+
+
+def calibration_text(estimate: Estimate) -> str:
+    """With the shared dynamics drawn from the posterior: how far the risk moves over the draws."""
+    if estimate.calibration is None:
+        return ""
+    low, high = (100 * value for value in estimate.calibration[1]["interval_90"])
+    spread = "within Monte Carlo noise" if round(high - low, 1) == 0 else f"{low:.1f}% to {high:.1f}%"
+    return (f"calibration: {spread} over 90% of the posterior ({estimate.calibration[1]['points']} draws of the "
+            "shared dynamics)")
