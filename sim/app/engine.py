@@ -26,6 +26,7 @@ from sim.ensemble.chunks import plan_independent_chunks
 from sim.ensemble.executors import SerialExecutor
 from sim.ensemble.runner import dynamics_variants, stream_chunks
 from sim.model.params import compile_scenarios
+from sim.output.report import calibration_interval
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.loader import LoadedScenario, load_variants
 from sim.scenario.overrides import allowed_fields, entry_label, format_value, model_of, resolve_path
@@ -353,7 +354,6 @@ def calibration_text(estimate: Estimate) -> str:
     """With the shared dynamics drawn from the posterior: how far the risk moves over the draws."""
     if estimate.calibration is None:
         return ""
-    low, high = (100 * value for value in estimate.calibration[1]["interval_90"])
-    spread = "within Monte Carlo noise" if round(high - low, 1) == 0 else f"{low:.1f}% to {high:.1f}%"
+    spread = calibration_interval(estimate.calibration[1]["interval_90"], 1)
     return (f"calibration: {spread} over 90% of the posterior ({estimate.calibration[1]['points']} draws of the "
             "shared dynamics)")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.lanes import Lanes, find, per_lane, rows_at, select
-from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, war_open
+from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, per_camp_any, war_open
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -46,10 +46,8 @@ FROZEN_EXCHANGE_SHARE = 0.5
 
 def _per_camp_all(model: EscalationModel, holds: Array, among: Array) -> Array:
     """(camps, lanes): whether ``holds`` is true of every actor in ``among`` of each camp (and there is one)."""
-    return np.stack([
-        (among & (model.camp == c)).any(axis=0) & ~(among & (model.camp == c) & ~holds).any(axis=0)
-        for c in range(model.camp_count)
-    ])
+    return per_camp_any(model.camp, among, model.camp_count) & ~per_camp_any(model.camp, among & ~holds,
+                                                                             model.camp_count)
 
 
 def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
@@ -71,7 +69,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     if not offering.any():
         return
     # Where every camp at war holds its aims, no one has anything left to fight for: the halt is followed at once.
-    at_war = np.stack([(parties & (model.camp == c)).any(axis=0) for c in range(model.camp_count)])
+    at_war = per_camp_any(model.camp, parties, model.camp_count)
     satisfied = offering & (content | ~at_war).all(axis=0)
     if satisfied.any():
         _halt_by_the_parties(model, find(satisfied), np.ones(int(satisfied.sum()), dtype=bool), UNILATERAL)

@@ -139,6 +139,12 @@ def reprisal_days(model: EscalationModel) -> Array:
     return days
 
 
+def keeps_start_line(holding: Array, at_start: Array) -> Array:
+    """Whether an actor still holds at least the ground it held when it joined the war (both weighted over its
+    fronts, :func:`holdings`), to rounding: withdrawal to the start line (7.8.3) and a reprisal in kind (7.8.1)."""
+    return holding >= at_start - 1e-9
+
+
 def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
              fronts_of: list[list[int]] | None = None) -> Array:
     """(A, lanes): whether each actor holds its war aim: the ground it fights for (all of it, for an aim
@@ -155,7 +161,7 @@ def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
     if model.raided:
         reprisal = model.reprisal_days[actors]
         at_start = holdings(model, model.held_at_entry, actors, fronts_of)
-        held |= (reprisal > 0) & (fought >= reprisal) & (holding >= at_start - 1e-9)
+        held |= (reprisal > 0) & (fought >= reprisal) & keeps_start_line(holding, at_start)
     return held
 
 
@@ -354,7 +360,7 @@ def _leave_the_war(model: EscalationModel, active: Array) -> None:
     holding = holdings(model, model.held_now, fronts_of=fronts_of, lanes=lanes)
     at_start = holdings(model, model.held_at_entry, fronts_of=fronts_of, lanes=lanes)
     day0_party = model.day0_party[:, :, 0]
-    would_withdraw = day0_party & (holding >= at_start - 1e-9)
+    would_withdraw = day0_party & keeps_start_line(holding, at_start)
     # An insurgent beaten on the fronts fights on (7.8.8): it may withdraw, accept a halt or be left
     # alone by its camp, but it does not capitulate.
     broken &= ~(day0_party & ~would_withdraw & (rows_at(model.params.party["insurgent"], every_actor, lanes) > 0))

@@ -54,14 +54,14 @@ def start_scheduled(model: EscalationModel, active: Array) -> None:
                               per_lane(model, params.truce_terms[index], due))
 
 
-def _per_camp_any(camp: Array, mask: Array, camps: int) -> Array:
+def per_camp_any(camp: Array, mask: Array, camps: int) -> Array:
     """(camps, lanes): whether ``mask`` holds for any actor of each camp (``camp``: each actor's camp)."""
     return np.stack([(mask & (camp == c)).any(axis=0) for c in range(camps)])
 
 
 def _by_other_camps(camp: Array, mask: Array, camps: int) -> Array:
     """(A, lanes): whether ``mask`` holds for an actor in a camp other than each actor's own."""
-    per_camp = _per_camp_any(camp, mask, camps)
+    per_camp = per_camp_any(camp, mask, camps)
     total = per_camp.sum(axis=0)
     own = own_camp(camp, per_camp)
     return (total - np.where(camp >= 0, own, 0)) > 0

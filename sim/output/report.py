@@ -34,7 +34,7 @@ def run_report(summary: dict[str, Any], folder: str | None = None) -> str:
     ]
     calibration = summary.get("calibration")
     if calibration:
-        spread = _calibration_interval(calibration["interval_90"], 2)
+        spread = calibration_interval(calibration["interval_90"], 2)
         lines += [
             f"    calibration: {spread} over 90% of the posterior of the shared dynamics "
             f"({count(calibration['points'], 'draw')} x {count(calibration['runs_per_point'], 'run')})",
@@ -103,10 +103,9 @@ def sweep_report(summary: dict[str, Any], folder: str) -> str:
     ]
     calibration = summary.get("calibration")
     if calibration:
-        source, draws = calibration["posterior"], calibration["draws"]
-        named = "the shipped posterior" if source == "shipped" else source
-        lines.append(f"  Posterior predictive at every point: the shared dynamics drawn from {named} "
-                     f"({count(draws, 'draw')}, {count(summary['runs_per_point'] // draws, 'run')} each); the draws' "
+        draws = calibration["draws"]
+        header = _posterior_header(calibration["posterior"], draws, summary["runs_per_point"] // draws)
+        lines.append(f"  Posterior predictive at every point: {header}; the draws' "
                      "90% interval per point in sweep.csv (calibration_low, calibration_high)"
                      + ("; at every point it is within Monte Carlo noise (more --runs tell the draws apart)"
                         if round(100 * calibration["widest_interval_90"], 2) == 0 else ""))
@@ -134,18 +133,17 @@ def comparison_report(result: Any, title: str, runs: int, seed: int, folder: str
     lines = [f"{title} - comparison on {runs:,} paired runs, seed {seed}{pairing}"]
     if posterior is not None:
         source, draws = posterior
-        named = "the shipped posterior" if source == "shipped" else source
-        lines.append(f"  Posterior predictive: the shared dynamics drawn from {named} ({count(draws, 'draw')}, "
-                     f"{count(runs // draws, 'paired run')} each); calibration: the draws' 90% interval")
+        lines.append(f"  Posterior predictive: {_posterior_header(source, draws, runs // draws, 'paired run')}; "
+                     "calibration: the draws' 90% interval")
     for label, summary in zip(result.labels, result.summaries, strict=True):
         text = f"  {label:<{width}} P(regional escalation) {percent(summary['p_regional_escalation'])}"
         if "calibration" in summary:
-            text += f"; calibration {_calibration_interval(summary['calibration']['interval_90'], 2)}"
+            text += f"; calibration {calibration_interval(summary['calibration']['interval_90'], 2)}"
         lines.append(text)
     difference = (f"  {'difference (first - second)':<{width}} {100 * d['estimate']:+.2f} points "
                   f"[{100 * d['ci_low']:+.2f}, {100 * d['ci_high']:+.2f}] (paired 95%, Newcombe)")
     if "calibration" in d:
-        difference += f"; calibration {_calibration_interval(d['calibration']['interval_90'], 2, points=True)}"
+        difference += f"; calibration {calibration_interval(d['calibration']['interval_90'], 2, points=True)}"
     lines += [difference, f"  Results: {folder}"]
     return "\n".join(lines)
 
@@ -165,7 +163,13 @@ def _score_lines(scores: Any, difference: str) -> list[str]:
     return lines
 
 
-def _calibration_interval(interval: Sequence[float], digits: int, points: bool = False) -> str:
+def _posterior_header(source: str, draws: int, runs_each: int, unit: str = "run") -> str:
+    """``the shared dynamics drawn from the shipped posterior (128 draws, 200 runs each)``."""
+    named = "the shipped posterior" if source == "shipped" else source
+    return f"the shared dynamics drawn from {named} ({count(draws, 'draw')}, {count(runs_each, unit)} each)"
+
+
+def calibration_interval(interval: Sequence[float], digits: int, points: bool = False) -> str:
     """The draws' 90% interval, ``low% to high%`` (with ``points``: of a difference, ``+low to +high points``);
     one that the draws' own Monte Carlo noise swallows whole (a spread of zero once the noise is taken out) is
     said so instead."""
@@ -187,16 +191,15 @@ def backtest_report(result: Any, runs: int, folder: str, posterior: tuple[str, i
              f"{count(runs, 'run')} each"]
     if posterior is not None:
         source, draws = posterior
-        named = "the shipped posterior" if source == "shipped" else source
-        lines.append(f"Posterior predictive: the shared dynamics drawn from {named} ({count(draws, 'draw')}, "
-                     f"{count(runs // draws, 'run')} each); [calibration: the draws' 90% interval]")
+        lines.append(f"Posterior predictive: {_posterior_header(source, draws, runs // draws)}; "
+                     "[calibration: the draws' 90% interval]")
     width = 30 if posterior is None else 62
     lines += ["", f"  {'case':<28} {'P(regional escalation) [95%]':<{width}} {'happened':<9} "
               f"{'war days model/history':<24}"]
     for row in cases.itertuples():
         forecast = f"{100 * row.p_regional_escalation:6.2f}% [{100 * row.ci_low:.2f}, {100 * row.ci_high:.2f}]"
         if posterior is not None:
-            spread = _calibration_interval((row.calibration_low, row.calibration_high), 1)
+            spread = calibration_interval((row.calibration_low, row.calibration_high), 1)
             forecast = f"{forecast:<30} calibration {spread}"
         happened = "yes" if row.observed_regional_escalation else ("broad" if row.observed_broad_entry else "no")
         history = "-" if row.observed_war_days is None or row.observed_war_days != row.observed_war_days \
