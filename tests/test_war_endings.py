@@ -89,6 +89,21 @@ def test_a_raid_answered_in_kind_ends_when_both_sides_hold_their_aims() -> None:
     assert np.all(losing["war_days"] > k)
 
 
+def test_a_status_quo_side_holds_its_aim_exactly_while_it_keeps_its_start_line() -> None:
+    """A wants half the ground and holds it; B's aim is the status quo (7.8.1). As strong as A, B keeps its start
+    line: both camps hold their aims on day 0 and every war ends on its first day in a halt, even with a halt
+    acceptance of 0. With the default aim (all the ground) B is short of it, never hurts, and every war runs to
+    the horizon; so it does when a stronger A wanting more takes ground from B's start line."""
+    quiet = {"horizon": 30, "dynamics": {"halt_acceptance": 0.0}}
+    content, truces = _run(a={"war_aim": 0.5}, b={"status_quo": True}, **quiet)
+    assert np.all(content["war_days"] == 1)
+    assert np.all(content["ended_by"] == endings.UNILATERAL_HALT) and not truces["broken"].any()
+    short_of_all, _ = _run(a={"war_aim": 0.5}, b={}, **quiet)
+    assert np.all(short_of_all["war_days"] == 30)
+    pushed_back, _ = _run(a={"war_aim": 0.6, "strength": 2.0}, b={"status_quo": True}, **quiet)
+    assert np.all(pushed_back["war_days"] == 30)
+
+
 def test_a_tolerant_truce_collapses_at_the_rate_of_unabsorbed_exchanges() -> None:
     """A violates with probability v a day, B always answers, the truce absorbs a share t of exchanges:
     P(the first truce is broken within d days) = 1 - (1 - v (1 - t))^d."""

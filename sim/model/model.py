@@ -244,6 +244,8 @@ class EscalationModel(mesa.Model):
         # Days of answer that hold the aim of a party raided by a punitive operation (7.8.1), and whether any is.
         self.reprisal_days = fronts.reprisal_days(self)
         self.raided = bool(self.reprisal_days.any())
+        # Whether any party's aim is the status quo: its start line (7.8.1).
+        self.status_quo = bool(self.params.party["status_quo"].any())
         self.power_now = np.zeros(actors)
         self.held_at_entry = self.held_now.copy()
         fronts.survey(self)

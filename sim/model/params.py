@@ -33,7 +33,7 @@ OUTSIDE_WAR_RUNG = 11
 ENTRANT_PARTY = {"strength": 0.0, "resolve": 1.0, "war_weariness": None, "casualty_sensitivity": None,
                  "territory_sensitivity": 0.0, "truce_compliance": 0.7, "retaliation_propensity": 0.8,
                  "deep_strike_propensity": 0.0, "recognised_territory": 1.0, "insurgent": 0.0, "war_aim": 1.0,
-                 "operation_days": 0.0, "reserves": 0.0, "mobilisation_days": 0.0}
+                 "operation_days": 0.0, "status_quo": 0.0, "reserves": 0.0, "mobilisation_days": 0.0}
 PARTY_FIELDS = tuple(name for name in PartyProfile.model_fields if name != "front_shares")
 OUTSIDE_FIELDS = ("escalation_rate", "readiness", "indirect_support", "intervention_power", "limited_share",
                   "incident_absorption", "restraint", "step_down_rate")

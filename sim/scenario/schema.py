@@ -107,6 +107,10 @@ class PartyProfile(Strict):
         1.0, description="share of the contested ground it fights to hold; once it holds that much, "
         "momentum no longer tempts it to break truces or refuse them"
     )
+    status_quo: bool = Field(
+        False, description="its day-0 aim is the status quo: to keep the ground it held on day 0 (its start line), "
+        "not to take more; it holds its aim while it keeps that line (and also where war_aim or operation_days say so)"
+    )
     front_shares: dict[Identifier, Probability] | None = Field(
         None, description="per front id: share of its strength committed there (sum 1); default: equal"
     )
