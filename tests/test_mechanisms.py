@@ -119,6 +119,20 @@ def test_the_stronger_side_advances_and_loses_fewer() -> None:
     assert runs["casualties_a"].mean() < runs["casualties_b"].mean()
 
 
+@pytest.mark.parametrize(("terrain", "factor"), [(None, 1.0), ("rugged", 1.0), ("mixed", 2.0), ("open", 4.0)])
+def test_a_fronts_terrain_sets_its_pace(terrain: str | None, factor: float) -> None:
+    """Without noise, a day of fighting at 2:1 moves the front by mobility x open_terrain_pace ** (1 open,
+    1/2 mixed, 0 rugged or unset) x front_speed x (2 - 1) / (2 + 1) (docs/MODEL.md 7.3.2)."""
+    front = {"id": "front", "between": ["a", "b"], "control": 0.5, "mobility": 0.5}
+    if terrain is not None:
+        front["terrain"] = terrain
+    scenario = make_scenario(a={"strength": 2.0}, fronts=[front],
+                             dynamics={"front_speed": 0.03, "open_terrain_pace": 4.0})
+    model = EscalationModel(scenario, replications=1, rng=3, record_series=False)
+    model.step()
+    assert float(model.control.ravel()[0]) == pytest.approx(0.5 + 0.5 * factor * 0.03 / 3, rel=1e-12)
+
+
 def test_war_weariness_brings_capitulation_on_the_exact_day() -> None:
     weariness, threshold = 0.07, 0.2
     resolve, days = 1.0, 0

@@ -81,6 +81,9 @@ DEFAULT_DYNAMICS: dict[str, tuple[float, float]] = {
     # reference 1 (docs/MODEL.md 7.5.8): a rival's posture deters with the rivalry's intensity times the local
     # balance; from no deterrence at all to that chance taken at face value
     "deterrence": (0.0, 1.0),
+    # no reference (docs/MODEL.md 7.3.2): the pace of an open front against the rugged Karabakh front on which
+    # front_speed was set, from no difference to ten times as fast (Sinai in 1967 was crossed in four days)
+    "open_terrain_pace": (1.0, 10.0),
 }
 
 DEFAULT_CANDIDATES = 64

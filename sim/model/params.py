@@ -17,7 +17,15 @@ import numpy as np
 
 from sim.scenario.checks import KIND_DEFAULTS
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.schema import FORMS, SHARED_OUTSIDE_FIELDS, Dynamics, OutsideProfile, PartyProfile, Scenario
+from sim.scenario.schema import (
+    FORMS,
+    SHARED_OUTSIDE_FIELDS,
+    Dynamics,
+    Front,
+    OutsideProfile,
+    PartyProfile,
+    Scenario,
+)
 
 DESIGNS = ("bare", "monitored", "peacekept")
 FIELDING_DESIGN = {"none": 0, "monitors": 1, "peacekeepers": 2}
@@ -206,6 +214,15 @@ def _party_value(scenario: Scenario, actor_id: str, name: str) -> float:
     return float(default)
 
 
+#: The power of dynamics.open_terrain_pace that multiplies a front's pace, by its terrain (7.3.2).
+TERRAIN_EXPONENT = {None: 0.0, "rugged": 0.0, "mixed": 0.5, "open": 1.0}
+
+
+def front_pace(front: Front, dynamics: Dynamics) -> float:
+    """A front's pace relative to ``dynamics.front_speed``: its mobility times the pace of its terrain."""
+    return front.mobility * dynamics.open_terrain_pace ** TERRAIN_EXPONENT[front.terrain]
+
+
 def _front_shares(scenario: Scenario, structure: Structure) -> Array:
     """(A, F): the share of each day-0 party's strength on each front."""
     shares = np.zeros((len(structure.actor_ids), len(structure.front_ids)))
@@ -337,7 +354,8 @@ def compile_scenarios(scenarios: Sequence[Scenario]) -> Parameters:
         front_shares=shares,
         front={"control": _stack([[f.control for f in s.fronts] for s in scenarios], len(structure.front_ids)),
                "intensity": _stack([[f.intensity for f in s.fronts] for s in scenarios], len(structure.front_ids)),
-               "mobility": _stack([[f.mobility for f in s.fronts] for s in scenarios], len(structure.front_ids))},
+               "mobility": _stack([[front_pace(f, s.dynamics) for f in s.fronts] for s in scenarios],
+                                  len(structure.front_ids))},
         commitment=commitment,
         exposure=exposure,
         rivalry_intensity=_stack([[r.intensity for r in s.rivalries] for s in scenarios], len(structure.rivalry_pairs)),

@@ -43,6 +43,9 @@ CommitmentKind = Literal["defence_pact", "guarantee", "consultation", "patronage
                          "political_support", "proxy_forces"]
 Trigger = Literal["recognised_territory", "forces_anywhere", "defeat_likely", "rival_entry", "fighting_anywhere"]
 TruceDesign = Literal["bare", "monitored", "peacekept"]
+#: How open a front's ground is to manoeuvre (docs/MODEL.md 7.3.2): its pace is dynamics.open_terrain_pace to the
+#: power 1 (open), 1/2 (mixed) or 0 (rugged, the reference on which front_speed was set).
+Terrain = Literal["open", "mixed", "rugged"]
 Fielding = Literal["none", "monitors", "peacekeepers"]
 
 MAX_RUNS = 100_000_000
@@ -221,7 +224,12 @@ class Front(Strict):
     )
     mobility: bounded(0.01, 100.0) = Field(  # type: ignore[valid-type]
         1.0, description="how fast this front moves, relative to dynamics.front_speed (open desert above 1, "
-        "mountains or fortified lines below)"
+        "mountains or fortified lines below), before its terrain"
+    )
+    terrain: Terrain | None = Field(
+        None, description="open (desert, steppe, open plain), mixed (hills, savanna, river plains) or rugged "
+        "(mountains, jungle, dense towns, a fortified line): the front's pace is multiplied by "
+        "dynamics.open_terrain_pace (open), its square root (mixed) or 1 (rugged; also when unset)"
     )
 
 
@@ -308,6 +316,7 @@ class Dynamics(Strict):
     casualty_noise: bounded(0.0, 3.0) = 0.5  # type: ignore[valid-type]
     loss_exchange: bounded(0.0, 3.0) = 1.0  # type: ignore[valid-type]
     front_speed: bounded(1e-4, 1.0) = 0.04  # type: ignore[valid-type]
+    open_terrain_pace: bounded(1.0, 100.0) = 3.0  # type: ignore[valid-type]
     front_noise: bounded(0.0, 1.0) = 0.02  # type: ignore[valid-type]
     momentum_memory_days: bounded(1.0, 365.0) = 5.0  # type: ignore[valid-type]
     momentum_truce_breaking: bounded(0.0, 100.0) = 1.0  # type: ignore[valid-type]
