@@ -72,12 +72,16 @@ def scenario_data(*, horizon: int = 30, initial_state: str = "war", a: dict | No
     ]
     ties = [commitment(**tie) for tie in (ties or [])]
     for actor_id, profile in (backers or {}).items():
+        profile = dict(profile)
+        fighting = profile.pop("party", None)     # an entrant's own fighting profile (its aims among them)
+        fighting = None if fighting is None else party(**fighting)
         profile = outside(**profile)
         exposure = profile.pop("exposure", 0.0)
         if exposure:
             protected = next((t["to"] for t in ties if t["from"] == actor_id), "a")
             profile["exposure"] = {"b" if protected == "a" else "a": exposure}
-        actors.append({"id": actor_id, "name": actor_id.title(), "outside": profile})
+        actors.append({"id": actor_id, "name": actor_id.title(), "outside": profile,
+                       **({"party": fighting} if fighting is not None else {})})
     for actor_id, profile in (mediators or {}).items():
         actors.append({"id": actor_id, "name": actor_id.title(), "mediator": copy.deepcopy(profile)})
     data = {

@@ -8,9 +8,9 @@ import numpy as np
 
 from sim.model import endings, fronts
 from sim.model.model import WITHDRAWAL, EscalationModel
-from sim.model.params import INDIRECT, POSTURING
+from sim.model.params import INDIRECT, OPEN, POSTURING
 from sim.model.truces import IMPOSED, SETTLEMENT, UNILATERAL
-from tests.factory import make_scenario
+from tests.factory import entry_tie, make_scenario
 from tests.test_mechanisms import assert_share
 
 RUNS = 20_000
@@ -102,6 +102,51 @@ def test_a_status_quo_side_holds_its_aim_exactly_while_it_keeps_its_start_line()
     assert np.all(short_of_all["war_days"] == 30)
     pushed_back, _ = _run(a={"war_aim": 0.6, "strength": 2.0}, b={"status_quo": True}, **quiet)
     assert np.all(pushed_back["war_days"] == 30)
+
+
+def _entrant(party: dict, **kwargs) -> EscalationModel:
+    """A patron bound to A that enters on day 0 at once (its client struck every day, sure climbs to open
+    entry), with a fighting profile of its own."""
+    backer = {"escalation_rate": 1.0, "readiness": 1.0, "intervention_power": kwargs.pop("power", 1.0),
+              "party": party}
+    return _model(horizon=30, ties=[entry_tie(scope=kwargs.pop("scope", "recognised_territory"))],
+                  backers={"patron": backer}, **kwargs)
+
+
+def test_an_entrant_raiding_for_its_own_operation_holds_its_camps_halt_and_leaves_when_done() -> None:
+    """A's two-day raid is done on day 2 and B wants nothing: with a patron that came only to fight with its
+    camp, the halt is followed at once and every war lasts 2 days. A patron whose own aim is a raid of k days
+    (entered on day 0, fighting from day 1) keeps its camp from offering a halt until its raid is done; then it
+    leaves the war, back to posturing, and every war lasts exactly k + 1 days (7.8.1)."""
+    k = 5
+    quiet = {"a": {"operation_days": 2}, "b": {"war_aim": 0.0, "deep_strike_propensity": 1.0},
+             "dynamics": {"halt_acceptance": 0.0}}
+    follower = _entrant({"truce_compliance": 1.0}, replications=500, **quiet)
+    follower.run()
+    assert np.all(follower.results()["war_days"] == 2)
+    raider = _entrant({"operation_days": k}, replications=500, **quiet)
+    raider.run()
+    patron = raider.params.structure.actor_ids.index("patron")
+    assert np.all(raider.results()["war_days"] == k + 1)
+    assert np.all(raider.days_fought[patron] == k) and np.all(raider.camp[patron] == -1)
+    assert np.all(raider.form[patron] == POSTURING) and np.all(raider.results()["form_patron"] == OPEN)
+
+
+def test_an_entrants_status_quo_aim_is_its_camps_day0_line() -> None:
+    """A patron whose aim is the status quo holds it exactly while its camp holds at least the ground it held on
+    day 0 (the status quo ante, here half the front), whatever it held when it entered: checked every day in
+    every lane where it fights, through a front that swings both ways."""
+    model = _entrant({"status_quo": True}, replications=2000, power=1.5, scope="fighting_anywhere",
+                     b={"strength": 2.0}, dynamics={"halt_acceptance": 0.0, "front_noise": 0.05})
+    patron = model.params.structure.actor_ids.index("patron")
+    seen = np.zeros(2, dtype=int)
+    for _ in range(30):
+        model.step()
+        fighting = model.camp[patron] >= 0
+        held = model.aim_held_now[patron][fighting]
+        assert np.array_equal(held, model.control[0][fighting] >= 0.5 - 1e-9)
+        seen += [held.sum(), (~held).sum()]
+    assert seen.min() > 1000
 
 
 def test_a_tolerant_truce_collapses_at_the_rate_of_unabsorbed_exchanges() -> None:

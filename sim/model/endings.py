@@ -62,7 +62,8 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     if not open_lanes.any():
         return
     d = model.dynamics
-    parties = (model.camp >= 0) & model.day0_party
+    # The parties with aims: those at war on day 0, and entrants with aims of their own (the others follow their camp).
+    parties = (model.camp >= 0) & (model.day0_party | model.own_aim)
     held = model.aim_held_now     # as the fronts' survey of today found it (no one has joined since)
     content = _per_camp_all(model, held, parties)
     offering = content.any(axis=0) & open_lanes
@@ -90,6 +91,19 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing), lanes)
     succeeded = per_lane(model, draws["halt"], lanes) < per_lane(model, d["halt_acceptance"], lanes) * follow
     _halt_by_the_parties(model, lanes, succeeded, UNILATERAL)
+
+
+def end_raids(model: EscalationModel, active: Array) -> None:
+    """An outside power that entered for a punitive operation of its own leaves the war once it has fought its
+    days: it has done what it came to do (7.8.1). It withdraws to posturing and does not come back."""
+    operation = model.params.party["operation_days"]
+    for a in model.raiders:
+        done = active & (model.camp[a] >= 0) & model.own_aim[a] & (model.days_fought[a] >= operation[a])
+        if done.any():
+            lanes = find(done)
+            where = np.zeros((model.actor_count, lanes[0].size), dtype=bool)
+            where[a] = True
+            model.leave(where, lanes)
 
 
 def ripeness(model: EscalationModel, lanes: Lanes | None = None) -> Array:

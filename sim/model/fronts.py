@@ -149,8 +149,8 @@ def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
              fronts_of: list[list[int]] | None = None) -> Array:
     """(A, lanes): whether each actor holds its war aim: the ground it fights for (all of it, for an aim
     of 1), or the days of a punitive or coercive operation fought, or its start line where its aim is the
-    status quo, or, raided by such an operation, as many days of answer fought while it still holds its
-    start line (a reprisal in kind, 7.8.1).
+    status quo (for an entrant, its camp's day-0 line: the status quo ante), or, raided by such an operation,
+    as many days of answer fought while it still holds its start line (a reprisal in kind, 7.8.1).
     ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
     actors = np.arange(model.actor_count)[rows]
     party = model.params.party
@@ -160,7 +160,7 @@ def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
     fought = model.days_fought[actors]
     held = (holding >= aim) | ((operation > 0) & (fought >= operation))
     if model.raided or model.status_quo:
-        on_start_line = keeps_start_line(holding, holdings(model, model.held_at_entry, actors, fronts_of))
+        on_start_line = keeps_start_line(holding, holdings(model, model.held_at_outbreak, actors, fronts_of))
         held |= (party["status_quo"][actors] > 0) & on_start_line
         if model.raided:
             reprisal = model.reprisal_days[actors]

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.model import commitments, endings, fronts, truces
 from sim.model.agents import Actor
-from sim.model.lanes import Lanes, find, gather, own_camp, put, put_rows, rows_at, select
+from sim.model.lanes import Lanes, find, gather, own_camp, per_lane, put, put_rows, rows_at, select
 from sim.model.params import DENIABLE, FORM_RUNG, LIMITED, POSTURING, Parameters, compile_scenarios
 from sim.scenario.schema import Scenario
 
@@ -246,8 +246,17 @@ class EscalationModel(mesa.Model):
         self.raided = bool(self.reprisal_days.any())
         # Whether any party's aim is the status quo: its start line (7.8.1).
         self.status_quo = bool(self.params.party["status_quo"].any())
+        # Outside powers with aims of their own (7.8.1): their party profile sets a limited aim, a status-quo aim
+        # or a punitive operation. Entered, they count in their camp's halt; a raider leaves once its raid is done.
+        party = self.params.party
+        own = (party["war_aim"] < 1) | (party["status_quo"] > 0) | (party["operation_days"] > 0)
+        self.own_aim = self.is_outside_row & s.has_party[:, None, None] & ~self.day0_at_war & own
+        self.raiders = [a for a in self.outside_index
+                        if np.any(self.own_aim[a] & (party["operation_days"][a] > 0))]
         self.power_now = np.zeros(actors)
         self.held_at_entry = self.held_now.copy()
+        # What each actor's camp held on day 0 (its start line; for an entrant, its camp's, set on entry).
+        self.held_at_outbreak = self.held_now.copy()
         fronts.survey(self)
         self.camps_changed: set[int] = set()
         engaged = (p.party["strength"][:, None] * p.front_shares * self.day0_party[:, None]).sum(axis=0)
@@ -350,6 +359,7 @@ class EscalationModel(mesa.Model):
         truces.conduct(self, draws, active)
         self.fighting_today = active & ~self.truce_in_force
         fronts.fight(self, draws, normal, active)
+        endings.end_raids(self, active)
         truces.mediate(self, draws, active)
         endings.offer_halts(self, draws, active)
         endings.settle(self, draws, active)
@@ -450,6 +460,10 @@ class EscalationModel(mesa.Model):
         self.signed_share[actor][:, *lanes] = fronts.signed_share(self, np.array([actor]), lanes)[0]
         self.fronts_present = None
         self.held_at_entry[actor][:, *lanes] = fronts.held(self, np.array([actor]), lanes)[0]
+        day0_control = [per_lane(self, self.params.front["control"][f], lanes) for f in range(self.fronts)]
+        self.held_at_outbreak[actor][:, *lanes] = np.stack(
+            [np.where(self.front_camps[f, 0] == camp, day0_control[f], 1.0 - day0_control[f])
+             for f in range(self.fronts)])
         self.camps_changed.add(actor)
         self.ever_at_war[actor][lanes] = True
         first = self.combat_day[actor][lanes] < 0
