@@ -59,7 +59,8 @@ def _optional_day(days: np.ndarray) -> pd.arrays.IntegerArray:
 
 def truces_table(params: Parameters, truces: ChunkArrays, *, with_point: bool | None = None) -> pd.DataFrame:
     """One row per truce: replication, start day, days it held, broken or still holding, broker ("" for the
-    parties), design, kind (brokered, imposed, unilateral, settlement)."""
+    parties), design, kind (brokered, imposed, unilateral, settlement), and the fronts a local truce covered
+    ("" for a truce of the whole war)."""
     with_point = params.points > 1 if with_point is None else with_point
     brokers = np.array(["", *params.structure.mediator_ids], dtype=object)
     columns: dict[str, object] = {}
@@ -72,6 +73,14 @@ def truces_table(params: Parameters, truces: ChunkArrays, *, with_point: bool | 
     columns["broker"] = brokers[truces["broker"].astype(int) + 1]
     columns["design"] = np.asarray(DESIGNS, dtype=object)[truces["design"].astype(int)]
     columns["kind"] = np.asarray(TRUCE_KINDS, dtype=object)[truces["kind"].astype(int)]
+    if "scope" in truces:
+        # The fronts a local truce covered, joined by ";" ("" for a truce of the whole war).
+        structure = params.structure
+        scopes = np.array([";".join(f for f, covered in zip(structure.front_ids, row, strict=True) if covered)
+                           for row in structure.truce_fronts] + [""], dtype=object)
+        local = np.array([not row.all() for row in structure.truce_fronts] + [False])
+        scope = truces["scope"].astype(int)
+        columns["fronts"] = np.where(local[scope], scopes[scope], "")
     return pd.DataFrame(columns)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from sim.model import fronts
 from sim.model.lanes import Lanes, at, find, mask, per_lane, rows_at, select
 from sim.model.params import DENIABLE, INDIRECT, LIMITED, OPEN, POSTURING
+from sim.model.truces import war_wide
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -52,7 +53,7 @@ def step_down(model: EscalationModel, draws: dict[str, Array], active: Array) ->
     no longer helps its client."""
     rate = model.params.outside["step_down_rate"]
     for a in model.steps_down:
-        down = active & model.truce_in_force & (model.camp[a] < 0) & (model.form[a] > 0) & (model.form[a] < LIMITED)
+        down = active & war_wide(model) & (model.camp[a] < 0) & (model.form[a] > 0) & (model.form[a] < LIMITED)
         down &= draws["step_down"][a] < rate[a]
         model.form[a] = np.where(down, model.form[a] - 1, model.form[a]).astype(np.int8)
         model.client[a] = np.where(down & (model.form[a] < DENIABLE), -1, model.client[a]).astype(np.int16)

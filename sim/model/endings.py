@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.lanes import Lanes, find, per_lane, rows_at, select
-from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, per_camp_any, war_open
+from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, per_camp_any, war_open, war_wide
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -149,10 +149,11 @@ def _halt_by_the_parties(model: EscalationModel, lanes: Lanes, succeeded: Array,
 def ending(model: EscalationModel) -> Array:
     """(lanes): how each lane's war ended, as of today (codes of :data:`ENDINGS`)."""
     result = np.full(model.lane_shape, ONGOING, dtype=np.int8)
+    standing = war_wide(model)      # a local truce standing at the end leaves the war going on elsewhere
     for kind, code in TRUCE_ENDING.items():
-        result = np.where(model.truce_in_force & (model.truce_kind == kind), code, result)
+        result = np.where(standing & (model.truce_kind == kind), code, result)
     days = np.maximum(model.day + 1 - model.truce_start, 1)
-    frozen = model.truce_in_force & (model.truce_exchange_days > 0) \
+    frozen = standing & (model.truce_exchange_days > 0) \
         & (model.truce_exchange_days >= FROZEN_EXCHANGE_SHARE * days)
     result = np.where(frozen, FROZEN, result)
     result = np.where(model.withdrew, WITHDRAWAL, result)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model import truces
 from sim.model.lanes import Lanes, find, mask, per_lane, rows_at, select
 from sim.model.params import DENIABLE, LIMITED
 
@@ -204,6 +205,8 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     d = model.dynamics
     p = model.params
     fighting = model.fighting_today
+    # A local truce quiets the fronts it covers (7.1); the war goes on elsewhere.
+    quiet = truces.quiet_fronts(model) if model.local_truces else None
     helped = 1.0 + support(model)
     base = base_power(model)
     model.power_now = base
@@ -232,9 +235,10 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
             power[a] = effective[a] * share
             for k, side in on[a].items():
                 sides[k] += power[a] * side      # power is never negative: the product is np.where(side, power, 0)
-        contested = fighting & (sides[0] > 0) & (sides[1] > 0)
+        fighting_here = fighting if quiet is None else fighting & ~quiet[f]
+        contested = fighting_here & (sides[0] > 0) & (sides[1] > 0)
         # A side with no forces left on a front that was fought on loses its ground to the other.
-        abandoned = fighting & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
+        abandoned = fighting_here & model.front_opened[f] & ((sides[0] > 0) != (sides[1] > 0))
         model.front_opened[f] |= contested
         model.control[f] = np.where(abandoned, np.where(sides[0] > 0, 1.0, 0.0), model.control[f])
         if not contested.any():

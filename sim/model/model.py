@@ -284,6 +284,9 @@ class EscalationModel(mesa.Model):
         self.truce_design = np.zeros(shape, dtype=np.int8)
         self.truce_kind = np.zeros(shape, dtype=np.int8)
         self.truce_term = np.zeros(shape, dtype=np.int32)
+        # The truce's scope: -1 the whole war, else the scheduled truce whose fronts it covers (a local truce).
+        self.truce_scope = np.full(shape, -1, dtype=np.int16)
+        self.local_truces = bool(len(s.truce_fronts) and not s.truce_fronts.all())
         self.truce_exchange_days = np.zeros(shape, dtype=np.int32)
         self.truces_brokered = self.truce_in_force.astype(np.int32)
         self.truces_broken = np.zeros(shape, dtype=np.int32)
@@ -357,7 +360,7 @@ class EscalationModel(mesa.Model):
         truces.expire(self, active)
         truces.start_scheduled(self, active)
         truces.conduct(self, draws, active)
-        self.fighting_today = active & ~self.truce_in_force
+        self.fighting_today = active & ~truces.war_wide(self)
         fronts.fight(self, draws, normal, active)
         endings.end_raids(self, active)
         truces.mediate(self, draws, active)
@@ -485,12 +488,17 @@ class EscalationModel(mesa.Model):
         self.form[:, *lanes] = np.where(where & self.is_outside_row[:, :, 0], np.minimum(form, POSTURING), form)
 
     def start_truce(self, lanes: Lanes, start_day: int, broker: int, design: Array | int, kind: Array | int,
-                    term: Array | int) -> None:
+                    term: Array | int, scope: int = -1) -> None:
         """A truce starts on ``start_day`` at ``lanes`` (as ``np.nonzero`` gives them): brokered by mediator
         ``broker`` (-1: by the parties), of a design (bare, monitored, peacekept), a kind (``truces.TRUCE_KINDS``),
-        and a fixed term in days (0: open-ended); each value one number or one per lane of ``lanes``."""
+        and a fixed term in days (0: open-ended); each value one number or one per lane of ``lanes``. ``scope``:
+        -1 for the whole war, else the scheduled truce whose fronts it covers. It supersedes a local truce in
+        force there, which ends unbroken."""
         if not lanes[0].size:
             return
+        if self.local_truces:
+            self.end_truce(select(lanes, gather(self.truce_in_force, lanes)), broken=False, end_day=start_day)
+        put(self.truce_scope, lanes, scope)
         put(self.truce_in_force, lanes, True)
         put(self.truce_start, lanes, start_day)
         put(self.truce_broker, lanes, broker)
@@ -516,6 +524,7 @@ class EscalationModel(mesa.Model):
             gather(self.truce_broker, lanes),
             gather(self.truce_design, lanes),
             gather(self.truce_kind, lanes),
+            gather(self.truce_scope, lanes),
         ))
         put(self.truce_in_force, lanes, False)
         if broken:
@@ -549,7 +558,7 @@ class EscalationModel(mesa.Model):
         lanes = find(ending)        # the outcome is written where the war ends today only
         if not lanes[0].size:
             return
-        truce = gather(self.truce_in_force, lanes)
+        truce = gather(truces.war_wide(self), lanes)
         outcome = np.where(truce, TRUCE_HOLDING, WAR_ONGOING)
         outcome = np.where(gather(decisive, lanes), DECISIVE, outcome)
         outcome = np.where(gather(self.withdrew, lanes), WITHDRAWAL, outcome)
@@ -558,7 +567,7 @@ class EscalationModel(mesa.Model):
         put(self.outcome, lanes, outcome)
         put(self.ended_by, lanes, gather(endings.ending(self), lanes))
         put(self.halt_broker, lanes, np.where(truce, gather(self.truce_broker, lanes), gather(self.halt_broker, lanes)))
-        self.end_truce(select(lanes, truce), broken=False, end_day=self.day + 1)
+        self.end_truce(select(lanes, gather(self.truce_in_force, lanes)), broken=False, end_day=self.day + 1)
         put(self.finished, lanes, True)
 
     def _compact(self) -> None:
@@ -641,7 +650,7 @@ class EscalationModel(mesa.Model):
 
     def truces(self) -> dict[str, Array]:
         """One entry per truce: the lane, its start day, days it held, whether it broke."""
-        names = ("lane", "start_day", "days", "broken", "broker", "design", "kind")
+        names = ("lane", "start_day", "days", "broken", "broker", "design", "kind", "scope")
         if not self.truce_log:
             return {name: np.zeros(0, dtype=np.int64) for name in names}
         return {name: np.concatenate([entry[i] for entry in self.truce_log]) for i, name in enumerate(names)}

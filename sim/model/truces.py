@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.lanes import at, drawn, find, gather, own_camp, per_lane, put, put_rows, rows_at, select
+from sim.model.lanes import Lanes, at, drawn, find, gather, own_camp, per_lane, put, put_rows, rows_at, select
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -36,10 +36,35 @@ def expire(model: EscalationModel, active: Array) -> None:
     model.end_truce(find(over), broken=False, end_day=model.day)
 
 
+def war_wide(model: EscalationModel) -> Array:
+    """(lanes): where a truce of the whole war is in force (not a local truce, 7.1)."""
+    if not model.local_truces:
+        return model.truce_in_force
+    return model.truce_in_force & (model.truce_scope < 0)
+
+
+def quiet_fronts(model: EscalationModel) -> Array:
+    """(fronts, lanes): the fronts a local truce in force covers; only the local truces' scenarios call it."""
+    covers = np.vstack([model.params.structure.truce_fronts, np.ones(model.fronts, dtype=bool)])
+    return np.moveaxis(covers[model.truce_scope], -1, 0) & model.truce_in_force
+
+
+def bound(model: EscalationModel, lanes: Lanes) -> Array:
+    """(A, lanes): the actors a truce in force binds at ``lanes``: every actor, under a truce of the whole war;
+    under a local truce, those with forces on a front it covers."""
+    if not model.local_truces:
+        return np.ones((model.actor_count, lanes[0].size), dtype=bool)
+    covers = np.vstack([model.params.structure.truce_fronts, np.ones(model.fronts, dtype=bool)])
+    covered = covers[gather(model.truce_scope, lanes)].T                  # (F, lanes)
+    every_actor = np.arange(model.actor_count)
+    return np.stack([(rows_at(model.share[:, f], every_actor, lanes) > 0) & covered[f]
+                     for f in range(model.fronts)]).any(axis=0)
+
+
 def war_open(model: EscalationModel, active: Array) -> Array:
-    """(lanes): where the war is being fought today and no truce or result has come yet: the lanes a
-    brokered truce, a halt or a settlement can still end."""
-    return active & model.fighting_today & ~model.truce_in_force & (model.winner < 0) & ~model.decided
+    """(lanes): where the war is being fought today and no truce of the whole war or result has come yet: the
+    lanes a brokered truce, a halt or a settlement can still end (a local truce does not stop them)."""
+    return active & model.fighting_today & ~war_wide(model) & (model.winner < 0) & ~model.decided
 
 
 def start_scheduled(model: EscalationModel, active: Array) -> None:
@@ -48,10 +73,11 @@ def start_scheduled(model: EscalationModel, active: Array) -> None:
     for index, broker in enumerate(params.truce_brokers):
         if not np.any(params.truce_days[index] == model.day):
             continue
-        due = find(active & ~model.truce_in_force & (params.truce_days[index] == model.day))
+        local = not params.structure.truce_fronts[index].all()
+        due = find(active & ~war_wide(model) & (params.truce_days[index] == model.day))
         if due[0].size:
             model.start_truce(due, model.day, broker, per_lane(model, params.truce_designs[index], due), BROKERED,
-                              per_lane(model, params.truce_terms[index], due))
+                              per_lane(model, params.truce_terms[index], due), index if local else -1)
 
 
 def per_camp_any(camp: Array, mask: Array, camps: int) -> Array:
@@ -98,7 +124,7 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     for m in range(len(model.params.structure.mediator_ids)):
         bias = np.where(broker == m, rows(model.params.mediator["bias_against"][m]), bias)
     camp = rows(model.camp)
-    at_war = camp >= 0
+    at_war = (camp >= 0) & bound(model, lanes)
     pressing = rows(model.pressing_now)
     hazard = (1.0 - rows(party["truce_compliance"])) * design_factor * (1.0 - rows(model.pressure)) * consolidation
     hazard = hazard * (1.0 + lane(d["momentum_truce_breaking"]) * pressing)

@@ -297,6 +297,12 @@ def _truces(scenario: Scenario) -> Iterator[Finding]:
             seen.add(truce.id)
         if truce.broker not in mediators:
             yield (*path, "broker"), _unknown("mediator", truce.broker, mediators)
+        front_ids = [front.id for front in scenario.fronts]
+        for position, front in enumerate(truce.fronts or ()):
+            if front not in front_ids:
+                yield (*path, "fronts", position), _unknown("front", front, front_ids)
+        if truce.fronts is not None and len(set(truce.fronts)) < len(truce.fronts):
+            yield (*path, "fronts"), "a front is named twice; name each front the truce covers once"
         if (truce.date is None) == (truce.day is None):
             yield path, "give exactly one of 'date:' (a calendar day) or 'day:' (days from start_date)"
             continue

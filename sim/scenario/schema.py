@@ -285,6 +285,10 @@ class ScheduledTruce(Strict):
     term_days: Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)] | None = Field(
         None, description="a fixed-term pause of this many days (omit: open-ended)"
     )
+    fronts: list[Identifier] | None = Field(
+        None, min_length=1, max_length=MAX_FRONTS, description="the front ids it covers: a local truce that binds "
+        "the parties with forces there while the war goes on elsewhere (omit: every front, the whole war)"
+    )
 
 
 class Truces(Strict):
