@@ -139,11 +139,12 @@ def test_an_entrants_status_quo_aim_is_its_camps_day0_line() -> None:
     model = _entrant({"status_quo": True}, replications=2000, power=1.5, scope="fighting_anywhere",
                      b={"strength": 2.0}, dynamics={"halt_acceptance": 0.0, "front_noise": 0.05})
     patron = model.params.structure.actor_ids.index("patron")
+    actor = next(agent for agent in model.agents if agent.actor_id == "patron")
     seen = np.zeros(2, dtype=int)
     for _ in range(30):
         model.step()
         fighting = model.camp[patron] >= 0
-        held = model.aim_held_now[patron][fighting]
+        held = actor.holds_its_aim[fighting]
         assert np.array_equal(held, model.control[0][fighting] >= 0.5 - 1e-9)
         seen += [held.sum(), (~held).sum()]
     assert seen.min() > 1000

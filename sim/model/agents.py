@@ -58,6 +58,12 @@ class Actor(mesa.Agent):
         return self.at_war & (self.model.form[self.index] >= LIMITED)
 
     @property
+    def holds_its_aim(self) -> Array:
+        """Lanes in which it fights and holds its war aim today (docs/MODEL.md 7.8.1): the ground it fights for, its
+        start line where its aim is the status quo, or its operation's days; it then presses no momentum."""
+        return self.at_war & self.model.aim_held_now[self.index]
+
+    @property
     def rung(self) -> Array:
         """Its rung on the ladder today: its form's rung as an outside power, or its conduct as a party."""
         return np.maximum(self.model.rung[self.index], FORM_RUNG[self.model.form[self.index]])

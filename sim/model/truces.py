@@ -2,7 +2,8 @@
 attribution, spiral retaliation, tolerance) and mediation with leverage, patrons' pressure and
 coercion. docs/MODEL.md sections 7.1, 7.2 and 7.4.
 
-A truce binds every party at war in a lane. Each party may violate it on purpose (less so when a
+A truce binds every party at war in a lane, or, a local truce (7.1), the parties with forces on the fronts it
+covers, which it quiets while the war goes on elsewhere. Each party may violate it on purpose (less so when a
 patron restrains it); each party perceives the violations of the parties of other camps, and some
 that never happened (attribution noise). Every perceived violation feeds the victim's grievance.
 An exchange of fire (an answered violation) breaks the truce if it answers an offensive (a
@@ -43,10 +44,14 @@ def war_wide(model: EscalationModel) -> Array:
     return model.truce_in_force & (model.truce_scope < 0)
 
 
+def _coverage(model: EscalationModel) -> Array:
+    """(scheduled truces + 1, fronts): the fronts each truce scope covers; the last row (scope -1) is the whole war."""
+    return np.vstack([model.params.structure.truce_fronts, np.ones(model.fronts, dtype=bool)])
+
+
 def quiet_fronts(model: EscalationModel) -> Array:
     """(fronts, lanes): the fronts a local truce in force covers; only the local truces' scenarios call it."""
-    covers = np.vstack([model.params.structure.truce_fronts, np.ones(model.fronts, dtype=bool)])
-    return np.moveaxis(covers[model.truce_scope], -1, 0) & model.truce_in_force
+    return np.moveaxis(_coverage(model)[model.truce_scope], -1, 0) & model.truce_in_force
 
 
 def bound(model: EscalationModel, lanes: Lanes) -> Array:
@@ -54,8 +59,7 @@ def bound(model: EscalationModel, lanes: Lanes) -> Array:
     under a local truce, those with forces on a front it covers."""
     if not model.local_truces:
         return np.ones((model.actor_count, lanes[0].size), dtype=bool)
-    covers = np.vstack([model.params.structure.truce_fronts, np.ones(model.fronts, dtype=bool)])
-    covered = covers[gather(model.truce_scope, lanes)].T                  # (F, lanes)
+    covered = _coverage(model)[gather(model.truce_scope, lanes)].T                  # (F, lanes)
     every_actor = np.arange(model.actor_count)
     return np.stack([(rows_at(model.share[:, f], every_actor, lanes) > 0) & covered[f]
                      for f in range(model.fronts)]).any(axis=0)
