@@ -44,7 +44,7 @@ def test_a_local_truce_quiets_its_front_for_its_term_while_the_war_goes_on_elsew
     assert np.all(runs["ended_by"] == endings.ONGOING) and not np.any(runs["outcome"] == TRUCE_HOLDING)
     assert np.all(truces["days"] == 10) and not truces["broken"].any()
     table = truces_table(model.params, {**truces, "replication": truces["lane"]})
-    assert set(table["fronts"]) == {"north"}
+    assert set(table["scope"]) == {"north"}
 
 
 @pytest.mark.parametrize("on_the_truce_front", [True, False])
@@ -81,4 +81,25 @@ def test_a_local_truce_naming_an_unknown_front_is_refused_with_its_path() -> Non
     data = scenario_data(scheduled=[{"day": 0, "broker": "un", "fronts": ["nowhere"]}], mediators=UN)
     expected = r"t\.yaml:\d+:\d+: truces\.scheduled\[0\]\.fronts\[0\]: no front 'nowhere'"
     with pytest.raises(ScenarioError, match=expected):
+        load_text(yaml.safe_dump(data, sort_keys=False), source="t.yaml")
+
+
+def test_a_truce_of_strikes_stops_deep_strikes_for_its_term_while_the_fronts_fight_on() -> None:
+    """B strikes A's territory every day it fights (propensity 1). Under a truce of strikes for five days that no
+    one violates, no strike falls on days 0 to 4 while both fronts move as without it; from day 5 a strike falls
+    every day. The truce is written with its scope, and a truce of strikes naming fronts is refused."""
+    truce = {"day": 0, "broker": "un", "domain": "strikes", "term_days": 5}
+    scenario = make_scenario(horizon=30, fronts=FRONTS, scheduled=[truce], mediators=UN, brokered=False,
+                             a={"strength": 2.0}, b={"deep_strike_propensity": 1.0})
+    model = EscalationModel(scenario, replications=50, rng=5, record_series=False)
+    step = 0.04 * (1.0 - 0.5) / 1.5
+    for day in range(8):
+        model.step()
+        assert np.allclose(model.control[:, ...].reshape(2, -1), 0.5 + step * (day + 1))
+        assert np.all(model.struck[0] == (day >= 5))
+    model.run()
+    table = truces_table(model.params, {**model.truces(), "replication": model.truces()["lane"]})
+    assert set(table["scope"]) == {"strikes"} and np.all(table["days"] == 5)
+    data = scenario_data(scheduled=[{**truce, "fronts": ["front"]}], mediators=UN)
+    with pytest.raises(ScenarioError, match=r"truces\.scheduled\[0\]\.fronts: a truce of strikes covers no front"):
         load_text(yaml.safe_dump(data, sort_keys=False), source="t.yaml")

@@ -59,8 +59,7 @@ def _optional_day(days: np.ndarray) -> pd.arrays.IntegerArray:
 
 def truces_table(params: Parameters, truces: ChunkArrays, *, with_point: bool | None = None) -> pd.DataFrame:
     """One row per truce: replication, start day, days it held, broken or still holding, broker ("" for the
-    parties), design, kind (brokered, imposed, unilateral, settlement), and the fronts a local truce covered
-    ("" for a truce of the whole war)."""
+    parties), design, kind (brokered, imposed, unilateral, settlement), and its scope (:func:`truce_scopes`)."""
     with_point = params.points > 1 if with_point is None else with_point
     brokers = np.array(["", *params.structure.mediator_ids], dtype=object)
     columns: dict[str, object] = {}
@@ -74,14 +73,23 @@ def truces_table(params: Parameters, truces: ChunkArrays, *, with_point: bool | 
     columns["design"] = np.asarray(DESIGNS, dtype=object)[truces["design"].astype(int)]
     columns["kind"] = np.asarray(TRUCE_KINDS, dtype=object)[truces["kind"].astype(int)]
     if "scope" in truces:
-        # The fronts a local truce covered, joined by ";" ("" for a truce of the whole war).
-        structure = params.structure
-        scopes = np.array([";".join(f for f, covered in zip(structure.front_ids, row, strict=True) if covered)
-                           for row in structure.truce_fronts] + [""], dtype=object)
-        local = np.array([not row.all() for row in structure.truce_fronts] + [False])
-        scope = truces["scope"].astype(int)
-        columns["fronts"] = np.where(local[scope], scopes[scope], "")
+        columns["scope"] = np.asarray(truce_scopes(params), dtype=object)[truces["scope"].astype(int)]
     return pd.DataFrame(columns)
+
+
+def truce_scopes(params: Parameters) -> list[str]:
+    """What each truce scope covers, as truces.csv writes it: per scheduled truce, "war" (the whole war), its
+    fronts joined by ";" (a local truce) or "strikes" (a truce of deep strikes); last, "war" (scope -1)."""
+    structure = params.structure
+    names = []
+    for fronts, strikes in zip(structure.truce_fronts, structure.truce_strikes, strict=True):
+        if strikes:
+            names.append("strikes")
+        elif fronts.all():
+            names.append("war")
+        else:
+            names.append(";".join(f for f, covered in zip(structure.front_ids, fronts, strict=True) if covered))
+    return [*names, "war"]
 
 
 def concatenate(parts: list[ChunkArrays]) -> ChunkArrays:
@@ -91,4 +99,4 @@ def concatenate(parts: list[ChunkArrays]) -> ChunkArrays:
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
-__all__ = ["REGIONAL", "concatenate", "runs_table", "truces_table"]
+__all__ = ["REGIONAL", "concatenate", "runs_table", "truce_scopes", "truces_table"]

@@ -277,7 +277,8 @@ def fight(model: EscalationModel, draws: dict[str, Array], normal: Array, active
     survey(model, fronts_of=fronts_of)
     absorb_losses(model, deaths, fought, fronts_of)
     model.distress = distress(model)
-    _deep_strikes(model, draws, fought, fronts_of)
+    # A truce of strikes (7.1) stops the deep strikes of the parties it binds, not the fighting on the fronts.
+    _deep_strikes(model, draws, fought & ~truces.quiet_strikes(model) if model.local_truces else fought, fronts_of)
     model.reach(5, fought)
     _leave_the_war(model, active)
 

@@ -72,6 +72,7 @@ class Structure:
     foe_front: Array             # (A,) int: for an actor, the first front it fights on (-1 if none)
     declared_front: Array        # (A,) int: an outside power's declared front (-1 if none)
     truce_fronts: Array          # (T, F) bool: the fronts each scheduled truce covers (all of them: the whole war)
+    truce_strikes: Array         # (T,) bool: a truce of deep strikes only (it covers no front)
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,9 @@ def _structure(scenario: Scenario) -> Structure:
         foe_front=first_front,
         declared_front=np.array([front_index[a.outside.front] if a.outside and a.outside.front else -1
                                  for a in actors], dtype=np.int64),
-        truce_fronts=np.array([[t.fronts is None or f.id in t.fronts for f in fronts]
+        truce_fronts=np.array([[t.domain == "all" and (t.fronts is None or f.id in t.fronts) for f in fronts]
                                for t in scenario.truces.scheduled], dtype=bool).reshape(-1, len(fronts)),
+        truce_strikes=np.array([t.domain == "strikes" for t in scenario.truces.scheduled], dtype=bool),
     )
 
 
@@ -202,7 +204,7 @@ def _signature(scenario: Scenario) -> tuple:
     return (s.actor_ids, s.camp_ids, tuple(s.initial_camp), tuple(s.has_party), tuple(s.is_outside), s.front_ids,
             s.front_camps.tobytes(), s.commitment_ids, tuple(s.committed), tuple(s.protected), tuple(s.kind),
             s.rivalry_pairs, s.exposures, s.mediator_ids, tuple(s.entry_front),
-            tuple(t.broker for t in scenario.truces.scheduled), s.truce_fronts.tobytes())
+            tuple(t.broker for t in scenario.truces.scheduled), s.truce_fronts.tobytes(), s.truce_strikes.tobytes())
 
 
 def _party_value(scenario: Scenario, actor_id: str, name: str) -> float:

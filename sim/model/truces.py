@@ -49,20 +49,29 @@ def _coverage(model: EscalationModel) -> Array:
     return np.vstack([model.params.structure.truce_fronts, np.ones(model.fronts, dtype=bool)])
 
 
+def quiet_strikes(model: EscalationModel) -> Array:
+    """(lanes): where a truce of deep strikes only is in force (its fronts fight on, 7.1)."""
+    strikes = np.append(model.params.structure.truce_strikes, False)
+    return strikes[model.truce_scope] & model.truce_in_force
+
+
 def quiet_fronts(model: EscalationModel) -> Array:
     """(fronts, lanes): the fronts a local truce in force covers; only the local truces' scenarios call it."""
     return np.moveaxis(_coverage(model)[model.truce_scope], -1, 0) & model.truce_in_force
 
 
 def bound(model: EscalationModel, lanes: Lanes) -> Array:
-    """(A, lanes): the actors a truce in force binds at ``lanes``: every actor, under a truce of the whole war;
-    under a local truce, those with forces on a front it covers."""
+    """(A, lanes): the actors a truce in force binds at ``lanes``: every actor, under a truce of the whole war or
+    of strikes; under a local truce, those with forces on a front it covers."""
+    everyone = np.ones((model.actor_count, lanes[0].size), dtype=bool)
     if not model.local_truces:
-        return np.ones((model.actor_count, lanes[0].size), dtype=bool)
-    covered = _coverage(model)[gather(model.truce_scope, lanes)].T                  # (F, lanes)
+        return everyone
+    scope = gather(model.truce_scope, lanes)
+    covered = _coverage(model)[scope].T                  # (F, lanes)
     every_actor = np.arange(model.actor_count)
-    return np.stack([(rows_at(model.share[:, f], every_actor, lanes) > 0) & covered[f]
-                     for f in range(model.fronts)]).any(axis=0)
+    on_covered = np.stack([(rows_at(model.share[:, f], every_actor, lanes) > 0) & covered[f]
+                           for f in range(model.fronts)]).any(axis=0)
+    return on_covered | (np.append(model.params.structure.truce_strikes, False)[scope] & everyone)
 
 
 def war_open(model: EscalationModel, active: Array) -> Array:

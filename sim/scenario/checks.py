@@ -303,6 +303,9 @@ def _truces(scenario: Scenario) -> Iterator[Finding]:
                 yield (*path, "fronts", position), _unknown("front", front, front_ids)
         if truce.fronts is not None and len(set(truce.fronts)) < len(truce.fronts):
             yield (*path, "fronts"), "a front is named twice; name each front the truce covers once"
+        if truce.domain == "strikes" and truce.fronts is not None:
+            yield (*path, "fronts"), "a truce of strikes covers no front (the fronts fight on); omit 'fronts:', or " \
+                "set 'domain: all' for a truce of the fighting on those fronts"
         if (truce.date is None) == (truce.day is None):
             yield path, "give exactly one of 'date:' (a calendar day) or 'day:' (days from start_date)"
             continue

@@ -289,6 +289,10 @@ class ScheduledTruce(Strict):
         None, min_length=1, max_length=MAX_FRONTS, description="the front ids it covers: a local truce that binds "
         "the parties with forces there while the war goes on elsewhere (omit: every front, the whole war)"
     )
+    domain: Literal["all", "strikes"] = Field(
+        "all", description="all: the fighting on the fronts it covers; strikes: deep strikes on recognised territory "
+        "only, while the fronts fight on (a truce of one domain; give no fronts)"
+    )
 
 
 class Truces(Strict):
