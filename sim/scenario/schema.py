@@ -324,7 +324,7 @@ class Dynamics(Strict):
     casualty_noise: bounded(0.0, 3.0) = 0.5  # type: ignore[valid-type]
     loss_exchange: bounded(0.0, 3.0) = 1.0  # type: ignore[valid-type]
     front_speed: bounded(1e-4, 1.0) = 0.04  # type: ignore[valid-type]
-    open_terrain_pace: bounded(1.0, 100.0) = 3.0  # type: ignore[valid-type]
+    open_terrain_pace: bounded(1.0, 100.0) = 7.7  # type: ignore[valid-type]
     front_noise: bounded(0.0, 1.0) = 0.02  # type: ignore[valid-type]
     momentum_memory_days: bounded(1.0, 365.0) = 5.0  # type: ignore[valid-type]
     momentum_truce_breaking: bounded(0.0, 100.0) = 1.0  # type: ignore[valid-type]
@@ -332,15 +332,15 @@ class Dynamics(Strict):
     attribution_noise: Probability = 0.1202
     spiral_gain: bounded(0.0, 10.0) = 1.003  # type: ignore[valid-type]
     emboldening: bounded(0.0, 10.0) = 0.5  # type: ignore[valid-type]
-    capitulation_resolve: Probability = 0.128
-    withdrawal_resolve: Probability = 0.3374
+    capitulation_resolve: Probability = 0.0617
+    withdrawal_resolve: Probability = 0.4
     defeat_likely_distress: Probability = 0.398
     fatality_penalty: Probability = 0.6748
     monitored_violation_factor: bounded(0.0, 10.0) = 0.6  # type: ignore[valid-type]
     monitored_noise_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_violation_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_noise_factor: bounded(0.0, 10.0) = 0.2  # type: ignore[valid-type]
-    clash_rate: Probability = 0.01842
+    clash_rate: Probability = 0.1011
     deniable_visibility: Probability = 0.1
     indirect_visibility: Probability = 0.3
     limited_visibility: Probability = 0.7
@@ -351,11 +351,11 @@ class Dynamics(Strict):
     peacekept_tolerance: Probability = 0.99
     grievance_limit: bounded(1.0, 1000.0) = 100.0  # type: ignore[valid-type]
     consolidation_half_life: bounded(0.1, 10_000.0) = 3.0  # type: ignore[valid-type]
-    halt_acceptance: Probability = 0.05183
-    settlement_rate: Probability = 0.183
+    halt_acceptance: Probability = 0.047
+    settlement_rate: Probability = 0.02701
     stalemate_momentum: Probability = 0.2
-    escalation_rate: Probability = 0.2334
-    readiness: Probability = 0.1427
+    escalation_rate: Probability = 0.1867
+    readiness: Probability = 0.5789
     deterrence: Probability = 0.5
 
 
