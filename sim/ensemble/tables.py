@@ -82,10 +82,11 @@ def truce_scopes(params: Parameters) -> list[str]:
     fronts joined by ";" (a local truce) or "strikes" (a truce of deep strikes); last, "war" (scope -1)."""
     structure = params.structure
     names = []
-    for fronts, strikes in zip(structure.truce_fronts, structure.truce_strikes, strict=True):
+    for fronts, strikes, local in zip(structure.truce_fronts, structure.truce_strikes, structure.truce_local,
+                                      strict=True):
         if strikes:
             names.append("strikes")
-        elif fronts.all():
+        elif not local:
             names.append("war")
         else:
             names.append(";".join(f for f, covered in zip(structure.front_ids, fronts, strict=True) if covered))

@@ -77,12 +77,16 @@ def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> lis
     return [model.fronts_present[a] for a in np.arange(model.actor_count)[rows]]
 
 
-def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes | None = None) -> Array:
+def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes | None = None,
+         control: Array | None = None) -> Array:
     """(A, F, lanes): the share of each front's contested ground held by each actor's camp (``rows``: those
-    actors only; ``lanes``: those lanes only, as ``np.nonzero`` gives them)."""
-    camp, control = model.camp[rows], model.control
+    actors only; ``lanes``: those lanes only, as ``np.nonzero`` gives them; ``control``: the fronts' control to
+    read, (F, lanes), default today's)."""
+    camp = model.camp[rows]
     if lanes is not None:
-        camp, control = camp[:, *lanes], control[:, *lanes]
+        camp = camp[:, *lanes]
+    if control is None:
+        control = model.control if lanes is None else model.control[:, *lanes]
     side0 = camp[:, None] == model.front_camps[None, :, 0].reshape(1, -1, *[1] * (camp.ndim - 1))
     return np.where(side0, control[None], 1.0 - control[None])
 

@@ -286,7 +286,7 @@ class EscalationModel(mesa.Model):
         self.truce_term = np.zeros(shape, dtype=np.int32)
         # The truce's scope: -1 the whole war, else the scheduled truce whose fronts it covers (a local truce).
         self.truce_scope = np.full(shape, -1, dtype=np.int16)
-        self.local_truces = bool(len(s.truce_fronts) and not s.truce_fronts.all())
+        self.local_truces = bool(s.truce_local.any())
         self.truce_exchange_days = np.zeros(shape, dtype=np.int32)
         self.truces_brokered = self.truce_in_force.astype(np.int32)
         self.truces_broken = np.zeros(shape, dtype=np.int32)
@@ -463,10 +463,8 @@ class EscalationModel(mesa.Model):
         self.signed_share[actor][:, *lanes] = fronts.signed_share(self, np.array([actor]), lanes)[0]
         self.fronts_present = None
         self.held_at_entry[actor][:, *lanes] = fronts.held(self, np.array([actor]), lanes)[0]
-        day0_control = [per_lane(self, self.params.front["control"][f], lanes) for f in range(self.fronts)]
-        self.held_at_outbreak[actor][:, *lanes] = np.stack(
-            [np.where(self.front_camps[f, 0] == camp, day0_control[f], 1.0 - day0_control[f])
-             for f in range(self.fronts)])
+        day0_control = np.stack([per_lane(self, self.params.front["control"][f], lanes) for f in range(self.fronts)])
+        self.held_at_outbreak[actor][:, *lanes] = fronts.held(self, np.array([actor]), lanes, day0_control)[0]
         self.camps_changed.add(actor)
         self.ever_at_war[actor][lanes] = True
         first = self.combat_day[actor][lanes] < 0

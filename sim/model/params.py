@@ -74,6 +74,11 @@ class Structure:
     truce_fronts: Array          # (T, F) bool: the fronts each scheduled truce covers (all of them: the whole war)
     truce_strikes: Array         # (T,) bool: a truce of deep strikes only (it covers no front)
 
+    @property
+    def truce_local(self) -> Array:
+        """(T,) bool: whether each scheduled truce is local: it covers some fronts only, or deep strikes only."""
+        return ~self.truce_fronts.all(axis=1)
+
 
 @dataclass(frozen=True)
 class Parameters:

@@ -49,10 +49,14 @@ def _coverage(model: EscalationModel) -> Array:
     return np.vstack([model.params.structure.truce_fronts, np.ones(model.fronts, dtype=bool)])
 
 
+def _strikes_only(model: EscalationModel) -> Array:
+    """(scheduled truces + 1,): whether each truce scope is a truce of strikes; the last (scope -1) is not."""
+    return np.append(model.params.structure.truce_strikes, False)
+
+
 def quiet_strikes(model: EscalationModel) -> Array:
     """(lanes): where a truce of deep strikes only is in force (its fronts fight on, 7.1)."""
-    strikes = np.append(model.params.structure.truce_strikes, False)
-    return strikes[model.truce_scope] & model.truce_in_force
+    return _strikes_only(model)[model.truce_scope] & model.truce_in_force
 
 
 def quiet_fronts(model: EscalationModel) -> Array:
@@ -71,7 +75,7 @@ def bound(model: EscalationModel, lanes: Lanes) -> Array:
     every_actor = np.arange(model.actor_count)
     on_covered = np.stack([(rows_at(model.share[:, f], every_actor, lanes) > 0) & covered[f]
                            for f in range(model.fronts)]).any(axis=0)
-    return on_covered | (np.append(model.params.structure.truce_strikes, False)[scope] & everyone)
+    return on_covered | (_strikes_only(model)[scope] & everyone)
 
 
 def war_open(model: EscalationModel, active: Array) -> Array:
@@ -86,7 +90,7 @@ def start_scheduled(model: EscalationModel, active: Array) -> None:
     for index, broker in enumerate(params.truce_brokers):
         if not np.any(params.truce_days[index] == model.day):
             continue
-        local = not params.structure.truce_fronts[index].all()
+        local = bool(params.structure.truce_local[index])
         due = find(active & ~war_wide(model) & (params.truce_days[index] == model.day))
         if due[0].size:
             model.start_truce(due, model.day, broker, per_lane(model, params.truce_designs[index], due), BROKERED,
