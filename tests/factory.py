@@ -38,6 +38,8 @@ QUIET_DYNAMICS = {
     "emboldening": 0.0,
     "momentum_truce_breaking": 0.0,
     "momentum_mediation_refusal": 0.0,
+    # The rule the exact laws were first written with: every gain tempts, the agreed momentum too (7.2).
+    "agreement_binding": 0.0,
     "fatality_penalty": 0.0,
     # The 2020 limit of truce conduct: any answered violation breaks a truce, which never consolidates;
     # no settlement in a stalemate.

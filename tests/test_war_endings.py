@@ -163,6 +163,56 @@ def test_a_tolerant_truce_collapses_at_the_rate_of_unabsorbed_exchanges() -> Non
     assert_share(int(broken_early.sum()), RUNS, 1 - (1 - q) ** 10)
 
 
+def _first_truce_of_a_pressing_side(binding: float, compliance: float, scheduled: bool) -> dict[str, np.ndarray]:
+    """A (strength 3) presses B on day 0 with momentum tanh(0.3); a truce starts on day 1, agreed by both
+    on day 0 through a mediator that always succeeds, or scheduled; A violates, B always answers, every
+    exchange breaks the truce (tolerance 0)."""
+    mediators = {"m": {"attempt_rate": 0.0 if scheduled else 1.0, "leverage": {"a": 1.0, "b": 1.0}}}
+    _, truces = _run(horizon=30, brokered=not scheduled, a={"strength": 3.0, "truce_compliance": compliance},
+                     mediators=mediators, scheduled=[{"day": 1, "broker": "m"}] if scheduled else None,
+                     dynamics={"agreement_binding": binding, "momentum_truce_breaking": 20.0})
+    first = truces["start_day"] == 1
+    assert first.sum() == RUNS
+    return {name: value[first] for name, value in truces.items()}
+
+
+def test_an_agreed_truce_tempts_only_with_the_momentum_gained_since_its_agreement() -> None:
+    """Binding 1: A agreed the truce on the momentum it pressed, and the quiet fronts of a truce gain it no
+    more, so it violates at its bare rate 1 - c and the truce lasts d days with probability c^d exactly;
+    binding 0 (every gain tempts) or a scheduled truce (agreed whatever the lane's war): at
+    (1 - c)(1 + 20 tanh(0.3)) on its first day."""
+    c, d = 0.9, 5
+    bound = _first_truce_of_a_pressing_side(1.0, c, scheduled=False)
+    assert_share(int((bound["days"] >= d).sum()), RUNS, c**d)
+    assert_share(int((bound["days"] == 0).sum()), RUNS, 1 - c)
+    first_day = min(1.0, (1 - c) * (1 + 20 * np.tanh(0.3)))
+    for binding, scheduled in ((0.0, False), (1.0, True)):
+        tempted = _first_truce_of_a_pressing_side(binding, c, scheduled)
+        assert_share(int((tempted["days"] == 0).sum()), RUNS, first_day)
+
+
+def test_the_actor_tells_whether_the_momentum_since_its_agreement_tempts_it() -> None:
+    """The agent's view of 7.2: on the first day of the truce it agreed while pressing, A is tempted only where
+    its agreement binds nothing of that momentum."""
+    for binding, tempted in ((1.0, False), (0.0, True)):
+        model = _model(replications=200, horizon=30, brokered=True, a={"strength": 3.0},
+                       mediators={"m": {"attempt_rate": 1.0, "leverage": {"a": 1.0, "b": 1.0}}},
+                       dynamics={"agreement_binding": binding})
+        model.step()
+        model.step()
+        a = next(agent for agent in model.agents if agent.actor_id == "a")
+        assert np.all(model.truce_in_force)
+        assert np.all(a.tempted_to_break_the_truce == tempted)
+
+
+def test_half_a_binding_agreement_leaves_half_the_agreed_momentum_tempting() -> None:
+    """Binding b: on the first day the temptation is (1 - b) tanh(0.3), so A violates at
+    (1 - c)(1 + 20 (1 - b) tanh(0.3))."""
+    c, b = 0.9, 0.5
+    half = _first_truce_of_a_pressing_side(b, c, scheduled=False)
+    assert_share(int((half["days"] == 0).sum()), RUNS, (1 - c) * (1 + 20 * (1 - b) * np.tanh(0.3)))
+
+
 def test_a_truce_breaks_when_grievance_reaches_its_limit() -> None:
     """Every violation absorbed (tolerance 1), one perceived a day: the truce breaks on the day the count
     reaches the limit (a violation is missed only with the tiny chance left by the longest half-life)."""

@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 
 from sim.model.params import FORM_RUNG, LIMITED
+from sim.model.truces import temptation
 
 Array = np.ndarray
 
@@ -62,6 +63,15 @@ class Actor(mesa.Agent):
         """Lanes in which it fights and holds its war aim today (docs/MODEL.md 7.8.1): the ground it fights for, its
         start line where its aim is the status quo, or its operation's days; it then presses no momentum."""
         return self.at_war & self.model.aim_held_now[self.index]
+
+    @property
+    def tempted_to_break_the_truce(self) -> Array:
+        """Lanes in which a truce is in force while it fights, and momentum gained since it agreed the truce tempts
+        it to break it (docs/MODEL.md 7.2): not where it has gained nothing since, or holds its aim."""
+        m = self.model
+        bound = m.truce_in_force & (m.camp[self.index] >= 0)
+        gain = temptation(m.pressing_now[self.index], m.agreed_pressing[self.index], m.dynamics["agreement_binding"])
+        return bound & (gain > 0)
 
     @property
     def rung(self) -> Array:

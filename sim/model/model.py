@@ -213,6 +213,8 @@ class EscalationModel(mesa.Model):
         self.weariness = np.zeros(actors)
         self.casualties = np.zeros(actors)
         self.grievance = np.zeros(actors)
+        # The momentum each party pressed when it agreed the truce in force (7.2): 0 under a scheduled truce.
+        self.agreed_pressing = np.zeros(actors)
         self.distress = np.zeros(actors)
         self.struck = np.zeros(actors, dtype=bool)
         self.hit = np.zeros(actors, dtype=bool)
@@ -486,12 +488,14 @@ class EscalationModel(mesa.Model):
         self.form[:, *lanes] = np.where(where & self.is_outside_row[:, :, 0], np.minimum(form, POSTURING), form)
 
     def start_truce(self, lanes: Lanes, start_day: int, broker: int, design: Array | int, kind: Array | int,
-                    term: Array | int, scope: int = -1) -> None:
+                    term: Array | int, scope: int = -1, agreed: bool = True) -> None:
         """A truce starts on ``start_day`` at ``lanes`` (as ``np.nonzero`` gives them): brokered by mediator
         ``broker`` (-1: by the parties), of a design (bare, monitored, peacekept), a kind (``truces.TRUCE_KINDS``),
         and a fixed term in days (0: open-ended); each value one number or one per lane of ``lanes``. ``scope``:
         -1 for the whole war, else the scheduled truce whose fronts it covers. It supersedes a local truce in
-        force there, which ends unbroken."""
+        force there, which ends unbroken. ``agreed``: the parties agreed it in the lane, on the momentum each
+        pressed that day (a mediator's truce, a halt, a settlement), not on a scheduled day whatever the lane's
+        war (7.2)."""
         if not lanes[0].size:
             return
         if self.local_truces:
@@ -506,6 +510,8 @@ class EscalationModel(mesa.Model):
         put(self.truce_exchange_days, lanes, 0)
         put(self.truces_brokered, lanes, gather(self.truces_brokered, lanes) + 1)
         put_rows(self.grievance, lanes, 0.0)
+        put_rows(self.agreed_pressing, lanes,
+                 rows_at(self.pressing_now, np.arange(self.actor_count), lanes) if agreed else 0.0)
 
     def end_truce(self, lanes: Lanes, broken: bool, end_day: int) -> None:
         """The truces in force at ``lanes`` (as ``np.nonzero`` gives them) end on ``end_day`` (``broken``: by a

@@ -94,7 +94,7 @@ def start_scheduled(model: EscalationModel, active: Array) -> None:
         due = find(active & ~war_wide(model) & (params.truce_days[index] == model.day))
         if due[0].size:
             model.start_truce(due, model.day, broker, per_lane(model, params.truce_designs[index], due), BROKERED,
-                              per_lane(model, params.truce_terms[index], due), index if local else -1)
+                              per_lane(model, params.truce_terms[index], due), index if local else -1, agreed=False)
 
 
 def per_camp_any(camp: Array, mask: Array, camps: int) -> Array:
@@ -108,6 +108,14 @@ def _by_other_camps(camp: Array, mask: Array, camps: int) -> Array:
     total = per_camp.sum(axis=0)
     own = own_camp(camp, per_camp)
     return (total - np.where(camp >= 0, own, 0)) > 0
+
+
+def temptation(pressing: Array, agreed: Array, binding: Array | float) -> Array:
+    """The momentum that tempts a party to break the truce in force (7.2): what it presses today (``pressing``),
+    less the share ``binding`` (``dynamics.agreement_binding``) of what it pressed on the day it agreed the truce
+    (``agreed``; 0 under a scheduled truce, agreed on its day whatever the lane's war), which its agreement
+    already weighed (Werner 1999: terms break when the balance moves from the one they reflect)."""
+    return np.maximum(pressing - binding * agreed, 0.0)
 
 
 def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
@@ -142,7 +150,7 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         bias = np.where(broker == m, rows(model.params.mediator["bias_against"][m]), bias)
     camp = rows(model.camp)
     at_war = (camp >= 0) & bound(model, lanes)
-    pressing = rows(model.pressing_now)
+    pressing = temptation(rows(model.pressing_now), rows(model.agreed_pressing), lane(d["agreement_binding"]))
     hazard = (1.0 - rows(party["truce_compliance"])) * design_factor * (1.0 - rows(model.pressure)) * consolidation
     hazard = hazard * (1.0 + lane(d["momentum_truce_breaking"]) * pressing)
     hazard = np.minimum(hazard * (1.0 + lane(d["emboldening"]) * rows(model.backing)) * (1.0 + bias), 1.0)

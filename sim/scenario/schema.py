@@ -329,13 +329,14 @@ class Dynamics(Strict):
     momentum_memory_days: bounded(1.0, 365.0) = 5.0  # type: ignore[valid-type]
     momentum_truce_breaking: bounded(0.0, 100.0) = 1.0  # type: ignore[valid-type]
     momentum_mediation_refusal: Probability = 0.8
+    agreement_binding: Probability = 0.9275
     attribution_noise: Probability = 0.1202
     spiral_gain: bounded(0.0, 10.0) = 1.003  # type: ignore[valid-type]
     emboldening: bounded(0.0, 10.0) = 0.5  # type: ignore[valid-type]
-    capitulation_resolve: Probability = 0.0617
+    capitulation_resolve: Probability = 0.08241
     withdrawal_resolve: Probability = 0.4
     defeat_likely_distress: Probability = 0.398
-    fatality_penalty: Probability = 0.6748
+    fatality_penalty: Probability = 0.6056
     monitored_violation_factor: bounded(0.0, 10.0) = 0.6  # type: ignore[valid-type]
     monitored_noise_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_violation_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
@@ -351,10 +352,10 @@ class Dynamics(Strict):
     peacekept_tolerance: Probability = 0.99
     grievance_limit: bounded(1.0, 1000.0) = 100.0  # type: ignore[valid-type]
     consolidation_half_life: bounded(0.1, 10_000.0) = 3.0  # type: ignore[valid-type]
-    halt_acceptance: Probability = 0.047
-    settlement_rate: Probability = 0.02701
+    halt_acceptance: Probability = 0.06247
+    settlement_rate: Probability = 0.05932
     stalemate_momentum: Probability = 0.2
-    escalation_rate: Probability = 0.1867
+    escalation_rate: Probability = 0.3064
     readiness: Probability = 0.5789
     deterrence: Probability = 0.5
 
