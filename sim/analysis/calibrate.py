@@ -84,9 +84,9 @@ DEFAULT_DYNAMICS: dict[str, tuple[float, float]] = {
     # no reference (docs/MODEL.md 7.3.2): the pace of an open front against the rugged Karabakh front on which
     # front_speed was set, from no difference to ten times as fast (Sinai in 1967 was crossed in four days)
     "open_terrain_pace": (1.0, 10.0),
-    # reference 0 (the rule before docs/MODEL.md 7.2's agreement): from a truce that weighs nothing of the
-    # momentum its parties agreed it on (every gain still tempts) to one that binds all of it (only gains made
-    # since tempt, Werner 1999)
+    # no reference (docs/MODEL.md 7.2; 0 is the rule before it): from a truce that weighs nothing of the momentum
+    # its parties agreed it on (every gain still tempts) to one that binds all of it (only gains made since
+    # tempt, Werner 1999)
     "agreement_binding": (0.0, 1.0),
     # reference 0.8, a judgement (7.4): from a mediator's acceptance that ignores momentum to one that a side at
     # full momentum never gives; with the binding, the refusal is what keeps a winning side fighting
