@@ -13,8 +13,9 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.model.lanes import find
 from sim.model.params import FORM_RUNG, LIMITED
-from sim.model.truces import temptation
+from sim.model.truces import bound_and_tempted
 
 Array = np.ndarray
 
@@ -66,12 +67,13 @@ class Actor(mesa.Agent):
 
     @property
     def tempted_to_break_the_truce(self) -> Array:
-        """Lanes in which a truce is in force while it fights, and momentum gained since it agreed the truce tempts
-        it to break it (docs/MODEL.md 7.2): not where it has gained nothing since, or holds its aim."""
-        m = self.model
-        bound = m.truce_in_force & (m.camp[self.index] >= 0)
-        gain = temptation(m.pressing_now[self.index], m.agreed_pressing[self.index], m.dynamics["agreement_binding"])
-        return bound & (gain > 0)
+        """Lanes in which it fights, is bound by the truce in force, and momentum gained since it agreed the truce
+        tempts it to break it (docs/MODEL.md 7.2): not where it has gained nothing since, or holds its aim."""
+        lanes = find(self.model.truce_in_force)
+        tempted = np.zeros(self.model.lane_shape, dtype=bool)
+        bound, tempting = bound_and_tempted(self.model, lanes)
+        tempted[lanes] = bound[self.index] & (tempting[self.index] > 0)
+        return tempted
 
     @property
     def rung(self) -> Array:

@@ -511,7 +511,7 @@ class EscalationModel(mesa.Model):
         put(self.truces_brokered, lanes, gather(self.truces_brokered, lanes) + 1)
         put_rows(self.grievance, lanes, 0.0)
         put_rows(self.agreed_pressing, lanes,
-                 rows_at(self.pressing_now, np.arange(self.actor_count), lanes) if agreed else 0.0)
+                 rows_at(self.pressing_now, self.every_actor, lanes) if agreed else 0.0)
 
     def end_truce(self, lanes: Lanes, broken: bool, end_day: int) -> None:
         """The truces in force at ``lanes`` (as ``np.nonzero`` gives them) end on ``end_day`` (``broken``: by a

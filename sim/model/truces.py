@@ -72,7 +72,7 @@ def bound(model: EscalationModel, lanes: Lanes) -> Array:
         return everyone
     scope = gather(model.truce_scope, lanes)
     covered = _coverage(model)[scope].T                  # (F, lanes)
-    every_actor = np.arange(model.actor_count)
+    every_actor = model.every_actor
     on_covered = np.stack([(rows_at(model.share[:, f], every_actor, lanes) > 0) & covered[f]
                            for f in range(model.fronts)]).any(axis=0)
     return on_covered | (_strikes_only(model)[scope] & everyone)
@@ -118,6 +118,16 @@ def temptation(pressing: Array, agreed: Array, binding: Array | float) -> Array:
     return np.maximum(pressing - binding * agreed, 0.0)
 
 
+def bound_and_tempted(model: EscalationModel, lanes: Lanes) -> tuple[Array, Array]:
+    """(A, lanes) each, at ``lanes`` under a truce in force: whether each actor is at war and bound by the truce,
+    and the momentum that tempts it to break it (:func:`temptation`)."""
+    camp = rows_at(model.camp, model.every_actor, lanes)
+    tempting = temptation(rows_at(model.pressing_now, model.every_actor, lanes),
+                          rows_at(model.agreed_pressing, model.every_actor, lanes),
+                          per_lane(model, model.dynamics["agreement_binding"], lanes))
+    return (camp >= 0) & bound(model, lanes), tempting
+
+
 def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """Violations, noisy attribution, spiral retaliation and the truce's tolerance, under a truce in force.
     Worked out in the lanes under a truce only."""
@@ -126,7 +136,7 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         return
     d = model.dynamics
     party = model.params.party
-    every_actor = np.arange(model.actor_count)
+    every_actor = model.every_actor
 
     def rows(stack: Array) -> Array:
         return rows_at(stack, every_actor, lanes)
@@ -149,8 +159,7 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     for m in range(len(model.params.structure.mediator_ids)):
         bias = np.where(broker == m, rows(model.params.mediator["bias_against"][m]), bias)
     camp = rows(model.camp)
-    at_war = (camp >= 0) & bound(model, lanes)
-    pressing = temptation(rows(model.pressing_now), rows(model.agreed_pressing), lane(d["agreement_binding"]))
+    at_war, pressing = bound_and_tempted(model, lanes)
     hazard = (1.0 - rows(party["truce_compliance"])) * design_factor * (1.0 - rows(model.pressure)) * consolidation
     hazard = hazard * (1.0 + lane(d["momentum_truce_breaking"]) * pressing)
     hazard = np.minimum(hazard * (1.0 + lane(d["emboldening"]) * rows(model.backing)) * (1.0 + bias), 1.0)
@@ -188,7 +197,7 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     d = model.dynamics
     dead = model.casualties.sum(axis=0)
     fatality_factor = 1.0 - d["fatality_penalty"] * np.minimum(dead / 10_000.0, 1.0)
-    every_actor = np.arange(model.actor_count)
+    every_actor = model.every_actor
     for m in range(len(model.params.structure.mediator_ids)):
         # Acceptance is at most 1: only the lanes whose draw falls below the attempt rate can succeed.
         attempt = mediators["attempt_rate"][m]
