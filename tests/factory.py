@@ -40,6 +40,7 @@ QUIET_DYNAMICS = {
     "momentum_mediation_refusal": 0.0,
     # The rule the exact laws were first written with: every gain tempts, the agreed momentum too (7.2).
     "agreement_binding": 0.0,
+    "distress_mediation_acceptance": 0.0,
     "fatality_penalty": 0.0,
     # The 2020 limit of truce conduct: any answered violation breaks a truce, which never consolidates;
     # no settlement in a stalemate.

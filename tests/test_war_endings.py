@@ -373,3 +373,29 @@ def test_an_exhausted_insurgent_still_holding_its_start_line_withdraws_like_a_st
     for insurgent in (False, True):
         runs, _ = _run(a={"strength": 2.0, "war_weariness": 0.125, "insurgent": insurgent}, **kwargs)
         assert np.all(runs["ended_by"] == endings.WITHDRAWAL) and np.all(runs["war_days"] == 7)
+
+
+def test_a_losing_side_the_mediator_has_no_hold_on_accepts_its_truce_as_far_as_the_war_hurts_it() -> None:
+    """The mediator has full leverage over A and none over B, which loses ground: B accepts only as far as the
+    war goes badly for it, with probability s x its distress d_t (``distress_mediation_acceptance`` s). Without
+    noise every lane has the same distress, read from a one-lane model with no mediation:
+    P(first truce started by day t) = 1 - prod over i <= t of (1 - r s d_i). An insurgent B never seeks it."""
+    r, s, days = 0.5, 0.6, 8
+    kwargs = {"horizon": 30, "a": {"strength": 2.0}, "b": {"strength": 0.5},
+              "mediators": {"un": {"attempt_rate": r, "leverage": {"a": 1.0, "b": 0.0}}},
+              "dynamics": {"casualty_noise": 0.0, "distress_mediation_acceptance": s}}
+    probe = _model(replications=1, brokered=False, **kwargs)
+    distress = []
+    for _ in range(days):
+        probe.step()
+        distress.append(float(probe.distress[1].ravel()[0]))
+    assert not probe.finished.any() and 0.0 < distress[0] < max(distress) <= 1.0
+    _, truces = _run(brokered=True, **kwargs)
+    first_start = np.full(RUNS, 10_000)
+    np.minimum.at(first_start, truces["lane"], truces["start_day"])
+    none_yet = 1.0
+    for day in range(1, days + 1):
+        none_yet *= 1.0 - r * s * distress[day - 1]
+        assert_share(int((first_start <= day).sum()), RUNS, 1.0 - none_yet)
+    _, insurgent_truces = _run(brokered=True, **{**kwargs, "b": {"strength": 0.5, "insurgent": True}})
+    assert not len(insurgent_truces["lane"])

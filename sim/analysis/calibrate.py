@@ -91,6 +91,9 @@ DEFAULT_DYNAMICS: dict[str, tuple[float, float]] = {
     # reference 0.8, a judgement (7.4): from a mediator's acceptance that ignores momentum to one that a side at
     # full momentum never gives; with the binding, the refusal is what keeps a winning side fighting
     "momentum_mediation_refusal": (0.0, 1.0),
+    # no reference (docs/MODEL.md 7.4; 0 is the rule before it): from a mediator's acceptance that the war's
+    # course does not touch to one that a party in full distress always gives (a losing side seeks the truce)
+    "distress_mediation_acceptance": (0.0, 1.0),
 }
 
 DEFAULT_CANDIDATES = 64

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.lanes import Lanes, find, per_lane, rows_at, select
-from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, per_camp_any, war_open, war_wide
+from sim.model.truces import BROKERED, IMPOSED, SETTLEMENT, UNILATERAL, hurting, per_camp_any, war_open, war_wide
 
 if TYPE_CHECKING:
     from sim.model.model import EscalationModel
@@ -85,9 +85,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
                                                                                        lanes)
     # An actor follows a halt if it holds its own aim, or as far as the war is going badly for it; an
     # insurgent only if it holds its aim (7.8.8: stopping when its enemy stops would concede the war).
-    hurting = rows_at(model.distress, every_actor, lanes) * (1.0 - rows_at(model.params.party["insurgent"],
-                                                                          every_actor, lanes))
-    willing = np.where(rows_at(held, every_actor, lanes), 1.0, hurting)
+    willing = np.where(rows_at(held, every_actor, lanes), 1.0, hurting(model, lanes))
     follow = model.camp_consent(np.where(in_offering_camp, 1.0, willing), lanes)
     succeeded = per_lane(model, draws["halt"], lanes) < per_lane(model, d["halt_acceptance"], lanes) * follow
     _halt_by_the_parties(model, lanes, succeeded, UNILATERAL)

@@ -180,15 +180,25 @@ def conduct(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
     model.end_truce(select(lanes, collapse), broken=True, end_day=model.day)
 
 
+def hurting(model: EscalationModel, lanes: Lanes) -> Array:
+    """(A, len(lanes)): how badly the war goes for each actor (its distress, 0 to 1: resolve lost or momentum
+    against it), as far as that makes it want the fighting stopped: an insurgent never for that (7.8.8: stopping
+    because it is beaten would concede the war)."""
+    every_actor = model.every_actor
+    return rows_at(model.distress, every_actor, lanes) * (1.0 - rows_at(model.params.party["insurgent"], every_actor,
+                                                                         lanes))
+
+
 def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
     """While fighting goes on, mediators try to broker a truce that starts tomorrow.
 
     Every camp at war must accept, as one: its actors' willingness weighted by the power they bring.
     An actor is willing with the mediator's leverage over it (an entrant the mediator has no leverage
     over adds no reluctance), less the more momentum it still presses (a coercive mediator overrides
-    that refusal), or because a patron of its presses it to; any success falls
-    as the dead mount (Bercovitch 1996). A halt brought about on a side still pressing, by coercion
-    or a patron's pressure, is an imposed one.
+    that refusal), or because a patron of its presses it to, or because the war hurts it (its distress,
+    :func:`hurting`: a losing side seeks the truce); any success falls as the dead mount (Bercovitch
+    1996). A halt brought about on a side still pressing, by coercion or a patron's pressure, is an
+    imposed one.
     """
     open_lanes = war_open(model, active) & model.params.brokered_truces
     mediators = model.params.mediator
@@ -211,7 +221,9 @@ def mediate(model: EscalationModel, draws: dict[str, Array], active: Array) -> N
         pressure = rows_at(model.pressure, every_actor, lanes)
         refusal = 1.0 - per_lane(model, d["momentum_mediation_refusal"], lanes) * pressing \
             * (1.0 - per_lane(model, coercion, lanes))
-        willing = 1.0 - (1.0 - leverage * refusal) * (1.0 - pressure)
+        # A party the war hurts seeks the truce whatever the mediator's hold on it (Zartman 2000, Werner & Yuen 2005).
+        seeking = per_lane(model, d["distress_mediation_acceptance"], lanes) * hurting(model, lanes)
+        willing = 1.0 - (1.0 - leverage * refusal) * (1.0 - pressure) * (1.0 - seeking)
         accept = model.camp_consent(willing, lanes)
         succeeded = per_lane(model, draws["mediate"][m], lanes) \
             < per_lane(model, attempt, lanes) * accept * per_lane(model, fatality_factor, lanes)

@@ -324,19 +324,20 @@ class Dynamics(Strict):
     casualty_noise: bounded(0.0, 3.0) = 0.5  # type: ignore[valid-type]
     loss_exchange: bounded(0.0, 3.0) = 1.0  # type: ignore[valid-type]
     front_speed: bounded(1e-4, 1.0) = 0.04  # type: ignore[valid-type]
-    open_terrain_pace: bounded(1.0, 100.0) = 7.7  # type: ignore[valid-type]
+    open_terrain_pace: bounded(1.0, 100.0) = 1.57  # type: ignore[valid-type]
     front_noise: bounded(0.0, 1.0) = 0.02  # type: ignore[valid-type]
     momentum_memory_days: bounded(1.0, 365.0) = 5.0  # type: ignore[valid-type]
     momentum_truce_breaking: bounded(0.0, 100.0) = 1.0  # type: ignore[valid-type]
-    momentum_mediation_refusal: Probability = 0.8
-    agreement_binding: Probability = 0.9275
+    momentum_mediation_refusal: Probability = 0.5489
+    distress_mediation_acceptance: Probability = 0.1961
+    agreement_binding: Probability = 0.9052
     attribution_noise: Probability = 0.1202
     spiral_gain: bounded(0.0, 10.0) = 1.003  # type: ignore[valid-type]
     emboldening: bounded(0.0, 10.0) = 0.5  # type: ignore[valid-type]
-    capitulation_resolve: Probability = 0.08241
-    withdrawal_resolve: Probability = 0.4
-    defeat_likely_distress: Probability = 0.398
-    fatality_penalty: Probability = 0.6056
+    capitulation_resolve: Probability = 0.08657
+    withdrawal_resolve: Probability = 0.5735
+    defeat_likely_distress: Probability = 0.558
+    fatality_penalty: Probability = 0.5316
     monitored_violation_factor: bounded(0.0, 10.0) = 0.6  # type: ignore[valid-type]
     monitored_noise_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
     peacekept_violation_factor: bounded(0.0, 10.0) = 0.3  # type: ignore[valid-type]
@@ -352,12 +353,12 @@ class Dynamics(Strict):
     peacekept_tolerance: Probability = 0.99
     grievance_limit: bounded(1.0, 1000.0) = 100.0  # type: ignore[valid-type]
     consolidation_half_life: bounded(0.1, 10_000.0) = 3.0  # type: ignore[valid-type]
-    halt_acceptance: Probability = 0.06247
-    settlement_rate: Probability = 0.05932
+    halt_acceptance: Probability = 0.05605
+    settlement_rate: Probability = 0.04738
     stalemate_momentum: Probability = 0.2
-    escalation_rate: Probability = 0.3064
-    readiness: Probability = 0.5789
-    deterrence: Probability = 0.5
+    escalation_rate: Probability = 0.2744
+    readiness: Probability = 0.3849
+    deterrence: Probability = 0.1746
 
 
 STATISTICS = (
