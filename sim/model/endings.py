@@ -80,7 +80,7 @@ def offer_halts(model: EscalationModel, draws: dict[str, Array], active: Array) 
     if not candidates.any():
         return
     lanes = find(candidates)
-    every_actor = np.arange(model.actor_count)
+    every_actor = model.every_actor
     in_offering_camp = rows_at(model.own_camp(content), every_actor, lanes) & rows_at(model.camp >= 0, every_actor,
                                                                                        lanes)
     # An actor follows a halt if it holds its own aim, or as far as the war is going badly for it; an
@@ -112,7 +112,7 @@ def ripeness(model: EscalationModel, lanes: Lanes | None = None) -> Array:
     opened, momentum, camp, distress = model.front_opened, model.front_momentum, model.camp, model.distress
     stalemate = np.broadcast_to(d["stalemate_momentum"], model.lane_shape)
     if lanes is not None:
-        fronts, actors = np.arange(model.fronts), np.arange(model.actor_count)
+        fronts, actors = np.arange(model.fronts), model.every_actor
         opened, momentum = rows_at(opened, fronts, lanes), rows_at(momentum, fronts, lanes)
         camp, distress = rows_at(camp, actors, lanes), rows_at(distress, actors, lanes)
         stalemate = per_lane(model, d["stalemate_momentum"], lanes)

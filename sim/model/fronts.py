@@ -74,7 +74,7 @@ def front_rows(model: EscalationModel, rows: Array | slice = slice(None)) -> lis
         model.fronts_present = [[f for f, present in enumerate(fronts) if present] for fronts in reach.tolist()]
     if isinstance(rows, slice) and rows == slice(None):
         return list(model.fronts_present)
-    return [model.fronts_present[a] for a in np.arange(model.actor_count)[rows]]
+    return [model.fronts_present[a] for a in model.every_actor[rows]]
 
 
 def held(model: EscalationModel, rows: Array | slice = slice(None), lanes: Lanes | None = None,
@@ -106,7 +106,7 @@ def side_momentum(model: EscalationModel, rows: Array | slice = slice(None),
                   fronts_of: list[list[int]] | None = None) -> Array:
     """(A, lanes): each actor's momentum, -1 to 1, its recent gains weighted by its forces per front.
     ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
-    actors = np.arange(model.actor_count)[rows]
+    actors = model.every_actor[rows]
     fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
     result = np.zeros((len(actors), *model.lane_shape))
     for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
@@ -120,7 +120,7 @@ def holdings(model: EscalationModel, ground: Array, rows: Array | slice = slice(
     """(A, lanes): ``ground`` (A, F, lanes: the share of each front its camp holds, now or at entry) weighted by
     each actor's forces per front (``rows``: those actors only). ``fronts_of``: :func:`front_rows` of ``rows``,
     if known; ``lanes``: at those lanes only (as ``np.nonzero`` gives them)."""
-    actors = np.arange(model.actor_count)[rows]
+    actors = model.every_actor[rows]
     fronts_of = front_rows(model, actors) if fronts_of is None else fronts_of
     result = np.zeros((len(actors), *(model.lane_shape if lanes is None else (lanes[0].size,))))
     for i, (a, fronts) in enumerate(zip(actors, fronts_of, strict=True)):
@@ -157,7 +157,7 @@ def aim_held(model: EscalationModel, rows: Array | slice = slice(None),
     status quo (for an entrant, its camp's day-0 line: the status quo ante), or, raided by such an operation,
     as many days of answer fought while it still holds its start line (a reprisal in kind, 7.8.1).
     ``fronts_of``: :func:`front_rows` of ``rows``, if known."""
-    actors = np.arange(model.actor_count)[rows]
+    actors = model.every_actor[rows]
     party = model.params.party
     aim = party["war_aim"][actors]
     holding = holdings(model, model.held_now, actors, fronts_of)
@@ -366,7 +366,7 @@ def _leave_the_war(model: EscalationModel, active: Array) -> None:
     lanes = find(breaking.any(axis=0))
     if not lanes[0].size:
         return
-    every_actor = np.arange(model.actor_count)
+    every_actor = model.every_actor
     broken = breaking[:, *lanes]
     fronts_of = front_rows(model)
     holding = holdings(model, model.held_now, fronts_of=fronts_of, lanes=lanes)

@@ -415,8 +415,7 @@ class EscalationModel(mesa.Model):
         With ``lanes`` (as ``np.nonzero`` gives them), ``willing`` is (A, len) and so is the result."""
         camp, power = self.camp, self.power_now
         if lanes is not None:
-            actors = np.arange(self.actor_count)
-            camp, power = rows_at(camp, actors, lanes), rows_at(power, actors, lanes)
+            camp, power = rows_at(camp, self.every_actor, lanes), rows_at(power, self.every_actor, lanes)
         at_war = camp >= 0
         consent = np.ones(camp.shape[1:])
         for c in range(self.camp_count):
