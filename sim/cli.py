@@ -25,6 +25,8 @@ from sim.scenario.words import count
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.scenario.loader import LoadedScenario
+
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 SWEEP_RUNS = 1_000
@@ -271,6 +273,16 @@ def _notify(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
+def _load(path: Path | str, overrides: Sequence[str] = ()) -> LoadedScenario:
+    """Load a scenario, with a note for each declared range that leaves out the scenario's own value."""
+    from sim.scenario.loader import load_with_provenance, range_warnings
+
+    loaded = load_with_provenance(path, overrides)
+    for problem in range_warnings(loaded):
+        _notify(f"warning: {problem.render()}")
+    return loaded
+
+
 def _executor(args: argparse.Namespace):
     from sim.ensemble.executors import make_executor
 
@@ -308,7 +320,6 @@ def _chunk_size(args: argparse.Namespace, runs: int | None = None, points: int =
 def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
     """Start a run or sweep into a new folder, or finish one with --resume: the shared path."""
     from sim.output.results import execute_run, resume_run
-    from sim.scenario.loader import load_with_provenance
 
     name = "sweep" if sweep else "run"
     progress = not args.no_progress
@@ -325,7 +336,7 @@ def _execute(args: argparse.Namespace, sweep: bool) -> RunOutcome:
         raise UserError(Problem("give a scenario file, or --resume DIR", source=f"escalation {name}"))
     if args.max_runs is not None and args.target_ci_width is None:
         raise UserError(Problem("--max-runs caps --target-ci-width; give both", source="--max-runs"))
-    loaded = load_with_provenance(args.scenario, args.overrides)
+    loaded = _load(args.scenario, args.overrides)
     seed = loaded.scenario.seed if args.seed is None else args.seed
     design, kind = None, None
     if sweep:
@@ -381,10 +392,9 @@ def command_sensitivity(args: argparse.Namespace) -> int:
     from sim.output.analysis_figures import save, sensitivity_figure
     from sim.output.report import sensitivity_report
     from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_manifest
-    from sim.scenario.loader import load_with_provenance
 
     check_folder(args.out)
-    loaded = load_with_provenance(args.scenario, args.overrides)
+    loaded = _load(args.scenario, args.overrides)
     seed = loaded.scenario.seed if args.seed is None else args.seed
     parameters = args.parameters or declared_parameters(loaded.scenario, numeric_only=True)
     result = sensitivity(loaded, parameters, method=args.method, samples=args.samples, runs=args.runs,
@@ -410,11 +420,10 @@ def command_compare(args: argparse.Namespace) -> int:
     from sim.output.analysis_figures import comparison_figure, save
     from sim.output.report import comparison_report
     from sim.output.results import build_manifest, check_folder, claim_folder, publish, write_json, write_manifest
-    from sim.scenario.loader import load_with_provenance
 
     check_folder(args.out)
-    first = load_with_provenance(args.first)
-    second = load_with_provenance(args.second) if args.second else None
+    first = _load(args.first)
+    second = _load(args.second) if args.second else None
     if second is None and not (args.first_overrides or args.second_overrides):
         raise UserError(Problem("give a second scenario, or --set-a/--set-b overrides that make two variants",
                                 source="escalation compare"))
@@ -647,9 +656,8 @@ def _calibrate_smc(args: argparse.Namespace) -> int:
 
 def command_validate(args: argparse.Namespace) -> int:
     """``escalation validate``: every problem in the file, or a one-line all-clear."""
-    from sim.scenario.loader import load_with_provenance
 
-    loaded = load_with_provenance(args.scenario, args.overrides)
+    loaded = _load(args.scenario, args.overrides)
     scenario = loaded.scenario
     camps = len({a.camp for a in scenario.actors if a.camp is not None})
     print(f"{args.scenario}: valid scenario '{scenario.name}': {count(len(scenario.actors), 'actor')} in "
@@ -756,6 +764,7 @@ def command_app(args: argparse.Namespace) -> int:
                                 "pip install 'escalation-sim[app]'", source="escalation app"))
     from sim.app.app import serve
 
+    _load(args.scenario)     # its mistakes, and its ranges that leave out its own values, before serving
     options = {} if args.runs is None else {"runs": args.runs}
     return serve(args.scenario, host=args.host, port=args.port, seed=args.seed, mesa=args.mesa, **options)
 

@@ -121,6 +121,27 @@ def test_the_command_line_reports_a_bad_uncertainty_with_exit_2(tmp_path: Path, 
     assert error.count("\n") == 1 and f"{path}:" in error and "uncertainties[0].range" in error
 
 
+def test_a_range_that_leaves_out_the_scenarios_own_value_is_a_warning_at_its_line(tmp_path: Path, capsys) -> None:
+    """The tie's reliability is written 0.4 and the outside power's pace of entry is left to the shared value;
+    ranges that leave them out are noted (file, line, field, value), and the command goes on: exit 0, not 2."""
+    from sim.scenario.schema import Dynamics
+
+    shared = Dynamics().escalation_rate
+    text = minimal_text("\nuncertainties:\n  - path: commitments.big_blue.reliability\n    range: [0.5, 0.9]\n"
+                        "    source: s\n  - path: actors.big.outside.escalation_rate\n"
+                        f"    range: [{shared * 2:g}, {shared * 3:g}]\n    source: s\n"
+                        "  - path: commitments.big_blue.strength\n    range: [0.1, 1.0]\n    source: s\n")
+    text = text.replace("      escalation_rate: 0.05\n", "      indirect_support: 0.0\n")
+    path = tmp_path / "ranges.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: warning:")]
+    assert len(notes) == 2, notes
+    assert f"{path}:{line_of(text, 'range: [0.5, 0.9]')}:" in notes[0] and "uncertainties[0].range" in notes[0]
+    assert "leaves out" in notes[0] and "0.4" in notes[0]
+    assert f"{shared:g}" in notes[1] and "uncertainties[1].range" in notes[1]
+
+
 def test_the_proposed_karabakh_uncertainties_are_valid() -> None:
     """tests/scenarios/karabakh_uncertainties.yaml: the ranges proposed for the shipped scenario."""
     text = KARABAKH.read_text(encoding="utf-8")

@@ -32,7 +32,13 @@ from sim.scenario.exact_types import inexact_values, non_finite_values
 from sim.scenario.migrate import old_format, old_format_problem
 from sim.scenario.overrides import allowed_fields, apply_overrides, apply_values, entry_label, model_of, schema_fields
 from sim.scenario.schema import Scenario
-from sim.scenario.uncertainties import annotation_bounds, check_uncertainties, describe_bounds, field_bounds
+from sim.scenario.uncertainties import (
+    annotation_bounds,
+    check_uncertainties,
+    describe_bounds,
+    field_bounds,
+    values_outside_ranges,
+)
 from sim.scenario.yamlsource import Document, parse_bytes, read_document
 
 PathKey = tuple[Any, ...]
@@ -208,6 +214,17 @@ def validate_data(document: Document, data: dict[str, Any], *, uncertainties: bo
         raise ScenarioError(_sorted(problems))
     assert scenario is not None
     return scenario
+
+
+def range_warnings(loaded: LoadedScenario) -> list[Problem]:
+    """Warnings, with file, line and field: the declared uncertainty ranges that leave out the scenario's own
+    value (:func:`sim.scenario.uncertainties.values_outside_ranges`)."""
+    document = loaded.document
+    findings = values_outside_ranges(loaded.scenario)
+    if document is None:
+        return [Problem(message, ".".join(str(part) for part in path), source=loaded.source)
+                for path, message in findings]
+    return [_problem(document, document.data, path, message) for path, message in findings]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -302,6 +302,44 @@ def check_uncertainties(scenario: Any) -> list[Finding]:
     return findings
 
 
+def values_outside_ranges(scenario: Any) -> list[Finding]:
+    """The declared ranges that leave out the value the scenario gives (as written, or its default), as (document
+    path, message) pairs: a warning, not an error (a refitted default may fall outside a range written before),
+    but the sweeps and the what-if page start from a value the analyst has called implausible."""
+    from sim.scenario.errors import ScenarioError
+    from sim.scenario.overrides import resolve_path
+
+    findings: list[Finding] = []
+    data = scenario.model_dump(mode="json", by_alias=True)
+    for index, uncertainty in enumerate(scenario.uncertainties):
+        if uncertainty.range is None:
+            continue
+        try:
+            path = resolve_path(data, uncertainty.path, origin="", create=False)
+        except ScenarioError:
+            continue     # reported by check_uncertainties
+        value = functools.reduce(lambda node, part: node[part], path, data)   # the dump holds every field
+        if value is None:
+            value = shared_value(scenario, uncertainty.path)
+        low, high = uncertainty.range
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
+            findings.append((("uncertainties", index, "range"),
+                             f"the range [{low:g}, {high:g}] leaves out the value the scenario gives "
+                             f"'{uncertainty.path}', {value:g}: sweeps and the what-if page start from it"))
+    return findings
+
+
+def shared_value(scenario: Any, dotted: str) -> float | None:
+    """The value an outside power's unset field runs with: the shared one of ``dynamics`` (None for any other
+    path)."""
+    from sim.scenario.schema import SHARED_OUTSIDE_FIELDS
+
+    name = dotted.rsplit(".", 1)[-1]
+    if name in SHARED_OUTSIDE_FIELDS and dotted.startswith("actors."):
+        return getattr(scenario.dynamics, name)
+    return None
+
+
 def _check_range(uncertainty: Uncertainty, spec: FieldSpec | None, kind: str, here: tuple) -> Iterator[Finding]:
     low, high = uncertainty.range or (0.0, 0.0)
     where = (*here, "range")
@@ -391,8 +429,6 @@ def _is_section(spec: FieldSpec) -> bool:
 
 def parameter_rows(scenario: Any) -> list[dict[str, str]]:
     """:func:`overridable_parameters` as text rows (path, value, allowed, declared range, description)."""
-    from sim.scenario.schema import SHARED_OUTSIDE_FIELDS
-
     rows = []
     for info in overridable_parameters(scenario):
         declared = ""
@@ -400,9 +436,9 @@ def parameter_rows(scenario: Any) -> list[dict[str, str]]:
             declared = (f"[{info.declared.range[0]:g}, {info.declared.range[1]:g}]" if info.declared.range
                         else "{" + ", ".join(_plain_text(c) for c in info.declared.choices or ()) + "}")
         value = _show(info.value)
-        name = info.path.rsplit(".", 1)[-1]
-        if info.value is None and name in SHARED_OUTSIDE_FIELDS and info.path.startswith("actors."):
-            value = f"{getattr(scenario.dynamics, name):g} (dynamics)"   # an unset field runs with the shared value
+        shared = shared_value(scenario, info.path) if info.value is None else None
+        if shared is not None:
+            value = f"{shared:g} (dynamics)"   # an unset field runs with the shared value
         rows.append({"path": info.path, "value": value, "allowed": info.allowed,
                      "uncertainty": declared, "description": info.description})
     return rows
@@ -433,4 +469,6 @@ __all__ = [
     "field_spec",
     "overridable_parameters",
     "parameter_rows",
+    "shared_value",
+    "values_outside_ranges",
 ]
