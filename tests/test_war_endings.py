@@ -399,3 +399,16 @@ def test_a_losing_side_the_mediator_has_no_hold_on_accepts_its_truce_as_far_as_t
         assert_share(int((first_start <= day).sum()), RUNS, 1.0 - none_yet)
     _, insurgent_truces = _run(brokered=True, **{**kwargs, "b": {"strength": 0.5, "insurgent": True}})
     assert not len(insurgent_truces["lane"])
+
+
+def test_the_actor_tells_how_far_the_war_hurts_it() -> None:
+    """The agent's view of 7.4: a losing state is hurt by the war as far as its distress goes, a losing
+    insurgent never (it is not moved to a truce by being beaten)."""
+    for insurgent in (False, True):
+        model = _model(replications=50, horizon=30, a={"strength": 2.0}, b={"strength": 0.5, "insurgent": insurgent},
+                       dynamics={"casualty_noise": 0.0})
+        for _ in range(5):
+            model.step()
+        b = next(agent for agent in model.agents if agent.actor_id == "b")
+        assert model.distress[1].min() > 0.0
+        assert np.array_equal(b.hurt_by_the_war, 0.0 * model.distress[1] if insurgent else model.distress[1])

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.model.lanes import find
 from sim.model.params import FORM_RUNG, LIMITED
-from sim.model.truces import bound_and_tempted
+from sim.model.truces import bound_and_tempted, hurting
 
 Array = np.ndarray
 
@@ -74,6 +74,15 @@ class Actor(mesa.Agent):
         bound, tempting = bound_and_tempted(self.model, lanes)
         tempted[lanes] = bound[self.index] & (tempting[self.index] > 0)
         return tempted
+
+    @property
+    def hurt_by_the_war(self) -> Array:
+        """How far, 0 to 1, the war going badly for it makes it seek a truce and follow a halt (docs/MODEL.md 7.4,
+        7.8.1): its distress (resolve lost, or momentum against it, 7.3.4); never for an insurgent (7.8.8)."""
+        lanes = find(np.ones(self.model.lane_shape, dtype=bool))
+        hurt = np.zeros(self.model.lane_shape)
+        hurt[lanes] = hurting(self.model, lanes)[self.index]
+        return hurt
 
     @property
     def rung(self) -> Array:
