@@ -655,8 +655,8 @@ def _calibrate_smc(args: argparse.Namespace) -> int:
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    """``escalation validate``: every problem in the file, or a one-line all-clear."""
-
+    """``escalation validate``: every problem in the file, or a one-line all-clear, and a note for each declared
+    range that leaves out the scenario's own value."""
     loaded = _load(args.scenario, args.overrides)
     scenario = loaded.scenario
     camps = len({a.camp for a in scenario.actors if a.camp is not None})
