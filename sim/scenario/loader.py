@@ -220,10 +220,8 @@ def range_warnings(loaded: LoadedScenario) -> list[Problem]:
     """Warnings, with file, line and field: the declared uncertainty ranges that leave out the scenario's own
     value (:func:`sim.scenario.uncertainties.values_outside_ranges`)."""
     document = loaded.document
+    assert document is not None     # every LoadedScenario keeps its document
     findings = values_outside_ranges(loaded.scenario)
-    if document is None:
-        return [Problem(message, ".".join(str(part) for part in path), source=loaded.source)
-                for path, message in findings]
     return [_problem(document, document.data, path, message) for path, message in findings]
 
 

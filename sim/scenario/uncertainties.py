@@ -264,6 +264,22 @@ def field_spec(path: Sequence[Any]) -> FieldSpec | None:
 # --- checking declared uncertainties against the scenario -----------------------------------------
 
 
+def _declared_paths(scenario: Any) -> tuple[dict[str, Any], list[tuple[int, Uncertainty, tuple | str]]]:
+    """The scenario as data (every field, defaults included), and each declared uncertainty with the document path
+    its dotted path names there, or the message saying why it names none."""
+    from sim.scenario.errors import ScenarioError
+    from sim.scenario.overrides import resolve_path
+
+    data = scenario.model_dump(mode="json", by_alias=True)
+    declared: list[tuple[int, Uncertainty, tuple | str]] = []
+    for index, uncertainty in enumerate(scenario.uncertainties):
+        try:
+            declared.append((index, uncertainty, tuple(resolve_path(data, uncertainty.path, origin="", create=False))))
+        except ScenarioError as error:
+            declared.append((index, uncertainty, error.problems[0].message))
+    return data, declared
+
+
 def check_uncertainties(scenario: Any) -> list[Finding]:
     """Every problem with the scenario's declared uncertainties, as (document path, message) pairs.
 
@@ -271,13 +287,9 @@ def check_uncertainties(scenario: Any) -> list[Finding]:
     flag; a range must lie inside the field's bounds (whole numbers for a whole-number field) and
     every choice must be a value the field accepts.
     """
-    from sim.scenario.errors import ScenarioError
-    from sim.scenario.overrides import resolve_path
-
     findings: list[Finding] = []
-    data = scenario.model_dump(mode="json", by_alias=True)
     seen: dict[str, int] = {}
-    for index, uncertainty in enumerate(scenario.uncertainties):
+    for index, uncertainty, path in _declared_paths(scenario)[1]:
         here = ("uncertainties", index)
         if uncertainty.path in seen:
             findings.append(((*here, "path"), f"'{uncertainty.path}' is declared twice "
@@ -288,10 +300,8 @@ def check_uncertainties(scenario: Any) -> list[Finding]:
             findings.append(((*here, "path"), f"found '{uncertainty.path}'; an uncertainty names a model "
                                               "parameter, not the uncertainties or the observed record"))
             continue
-        try:
-            path = resolve_path(data, uncertainty.path, origin="", create=False)
-        except ScenarioError as error:
-            findings.append(((*here, "path"), error.problems[0].message))
+        if isinstance(path, str):
+            findings.append(((*here, "path"), path))
             continue
         spec = field_spec(path)
         kind = spec.kind if spec is not None else "other"
@@ -306,19 +316,12 @@ def values_outside_ranges(scenario: Any) -> list[Finding]:
     """The declared ranges that leave out the value the scenario gives (as written, or its default), as (document
     path, message) pairs: a warning, not an error (a refitted default may fall outside a range written before),
     but the sweeps and the what-if page start from a value the analyst has called implausible."""
-    from sim.scenario.errors import ScenarioError
-    from sim.scenario.overrides import resolve_path
-
     findings: list[Finding] = []
-    data = scenario.model_dump(mode="json", by_alias=True)
-    for index, uncertainty in enumerate(scenario.uncertainties):
-        if uncertainty.range is None:
-            continue
-        try:
-            path = resolve_path(data, uncertainty.path, origin="", create=False)
-        except ScenarioError:
-            continue     # reported by check_uncertainties
-        value = functools.reduce(lambda node, part: node[part], path, data)   # the dump holds every field
+    data, declared = _declared_paths(scenario)
+    for index, uncertainty, path in declared:
+        if uncertainty.range is None or isinstance(path, str):
+            continue     # a path that names nothing is reported by check_uncertainties
+        value = functools.reduce(lambda node, part: node[part], path, data)   # the data holds every field
         if value is None:
             value = shared_value(scenario, uncertainty.path)
         low, high = uncertainty.range
