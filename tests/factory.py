@@ -49,6 +49,8 @@ QUIET_DYNAMICS = {
     "peacekept_tolerance": 0.0,
     "consolidation_half_life": 10_000.0,
     "settlement_rate": 0.0,
+    # The standing pace alone, the rule the exact laws of climbing were written with: no honour at the news (7.5.12).
+    "news_response": 0.0,
     # The reference values the exact laws were written with (the defaults are now fitted, MODEL.md 11.1).
     "capitulation_resolve": 0.2,
     "withdrawal_resolve": 0.5,

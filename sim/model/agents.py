@@ -85,6 +85,17 @@ class Actor(mesa.Agent):
         return hurt
 
     @property
+    def called_upon(self) -> Array:
+        """How strongly its commitments have called on it this crisis (docs/MODEL.md 7.5.12): the highest any of
+        their triggers has reached (0 to 1, or a distress beyond), kept while ``dynamics.news_response`` is above
+        0. Only a rise above it is news, on which it may honour a commitment at once, to its ceiling; 0 for an
+        actor with no commitment to climb."""
+        own = self.model.commitments_of.get(self.index)
+        if own is None:
+            return np.zeros(self.model.lane_shape)
+        return self.model.trigger_high[own].max(axis=0)
+
+    @property
     def rung(self) -> Array:
         """Its rung on the ladder today: its form's rung as an outside power, or its conduct as a party."""
         return np.maximum(self.model.rung[self.index], FORM_RUNG[self.model.form[self.index]])

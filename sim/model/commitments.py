@@ -154,48 +154,85 @@ def _entrant_against(model: EscalationModel, protected: Array, lanes: Lanes | No
 
 
 def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> None:
-    """Each outside power weighs its commitments' triggers and may climb one form (or to the ceiling)."""
+    """Each outside power weighs its commitments' triggers: it may honour one at the news (straight to its
+    ceiling, 7.5.12) or climb one form (or to the ceiling) at its standing pace (7.5.7)."""
     climbable = model.climbable
     if not len(climbable):
         return
-    s = model.params.structure
     outside = model.params.outside
     strength = model.params.commitment["strength"]
+    news_response = model.dynamics["news_response"]
+    hearing = model.hearing
     # An actor climbs where its draw is below its rate times its strongest trigger x strength, which is at
-    # most its rate x the highest trigger x its strongest commitment: work out the lanes below that only.
+    # most its rate x the highest trigger x its strongest commitment: work out the lanes below that only
+    # (and, with news, every lane of the war where it has not left: the news is every rise of a trigger).
     # Every actor's options are weighed before any climbs (a climb today must not change another's triggers).
     highest = highest_trigger(model)
     weighed = []
     for a, own in model.commitments_of.items():
         bound = outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
-        lanes = find(active & (draws["climb"][a] < bound))
+        considered = active & (draws["climb"][a] < bound)
+        if hearing:
+            considered |= active & model.war_fought & ~model.left[a]
+        lanes = find(considered)
         if not lanes[0].size:
             continue
         ceiling = rows_at(model.params.commitment["ceiling"], climbable[own], lanes).astype(np.int8)
         eligible = (rows_at(model.willing, climbable[own], lanes) & (model.form[a][lanes] < ceiling)
                     & ~model.left[a][lanes])
-        options = np.where(eligible, triggers(model, lanes, own) * rows_at(strength, climbable[own], lanes), 0.0)
-        weighed.append((a, own, lanes, ceiling, options))
-    for a, own, lanes, ceiling, options in weighed:
+        trigger = triggers(model, lanes, own)
+        weights = rows_at(strength, climbable[own], lanes)
+        news = np.zeros_like(trigger)
+        if hearing:
+            news = news_of(model, own, lanes, trigger)
+        weighed.append((a, own, lanes, ceiling, np.where(eligible, trigger * weights, 0.0),
+                        np.where(eligible, news * weights, 0.0)))
+    for a, own, lanes, ceiling, options, news in weighed:
         columns = np.arange(lanes[0].size)
-        if len(own) == 1:
-            best = np.zeros(columns.size, dtype=np.intp)
-            strongest = options[0]
-        else:
-            best = np.argmax(options, axis=0)
-            strongest = options[best, columns]
+        honoured = np.zeros(columns.size, dtype=bool)
+        if hearing:
+            best, strongest = _strongest(news)
+            honoured = (strongest > 0) & (per_lane(model, draws["honour"][a], lanes)
+                                          < per_lane(model, news_response, lanes) * strongest)
+            if honoured.any():
+                _take(model, a, select(lanes, honoured), climbable[own[best[honoured]]],
+                      ceiling[best[honoured], columns[honoured]])
+        best, strongest = _strongest(options)
         rate = per_lane(model, outside["escalation_rate"][a], lanes) * strongest
-        climbs = (strongest > 0) & (per_lane(model, draws["climb"][a], lanes) < rate)
+        climbs = (strongest > 0) & (per_lane(model, draws["climb"][a], lanes) < rate) & ~honoured
         if not climbs.any():
             continue
-        best, where = best[climbs], select(lanes, climbs)
-        chosen = climbable[own[best]]
-        top = ceiling[best, columns[climbs]]
+        where = select(lanes, climbs)
+        top = ceiling[best[climbs], columns[climbs]]
         jump = per_lane(model, draws["ready"][a], where) < per_lane(model, outside["readiness"][a], where)
-        new_form = np.where(jump, top, np.minimum(model.form[a][where] + 1, top)).astype(np.int8)
-        if a in model.rivals_of:
-            new_form = deterred(model, a, where, new_form, s.protected[chosen])
-        climb_to(model, a, where, new_form, s.protected[chosen], s.entry_front[chosen])
+        _take(model, a, where, climbable[own[best[climbs]]],
+              np.where(jump, top, np.minimum(model.form[a][where] + 1, top)).astype(np.int8))
+
+
+def news_of(model: EscalationModel, own: Array, lanes: Lanes, trigger: Array) -> Array:
+    """(own commitments, lanes): the news of each trigger today, how far it rose above the highest it had
+    reached this crisis (7.5.12), which becomes the new highest."""
+    high = rows_at(model.trigger_high, own, lanes)
+    news = np.maximum(trigger - high, 0.0)
+    model.trigger_high[own[:, None], *lanes] = np.maximum(high, trigger)
+    return news
+
+
+def _strongest(options: Array) -> tuple[Array, Array]:
+    """The row of the strongest option per lane and its value (options over commitments, then lanes)."""
+    if len(options) == 1:
+        return np.zeros(options.shape[1], dtype=np.intp), options[0]
+    best = np.argmax(options, axis=0)
+    return best, options[best, np.arange(options.shape[1])]
+
+
+def _take(model: EscalationModel, a: int, lanes: Lanes, chosen: Array, new_form: Array) -> None:
+    """Actor ``a`` takes ``new_form`` at ``lanes`` through commitments ``chosen`` (both per lane), deterred
+    by its rivals' postures where it has any."""
+    s = model.params.structure
+    if a in model.rivals_of:
+        new_form = deterred(model, a, lanes, new_form, s.protected[chosen])
+    climb_to(model, a, lanes, new_form, s.protected[chosen], s.entry_front[chosen])
 
 
 def side(model: EscalationModel, a: int, lanes: Lanes, leaning: bool = False) -> Array:

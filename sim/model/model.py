@@ -93,6 +93,10 @@ class EscalationModel(mesa.Model):
         # Deterrence is decided once a crisis from a stream of its own (7.5.11): every other draw stays as it
         # was, and a faster or slower climb meets the same decision.
         self.deterrence_rngs = [generator.spawn(1)[0] for generator in self.block_rngs]
+        # Honour at the news (7.5.12) draws from a stream of its own, drawn only where some point weighs news:
+        # with dynamics.news_response 0 every point reads and draws exactly what it did before.
+        self.news_rngs = [generator.spawn(1)[0] for generator in self.block_rngs]
+        self.hearing = bool(np.any(np.asarray(self.dynamics["news_response"]) > 0))
         self._create_world()
         self._create_actors()
         self.record_series = record_series
@@ -230,6 +234,8 @@ class EscalationModel(mesa.Model):
         self.form_day = np.where(self.form > 0, 0, -1).astype(np.int16)
         self.combat_day = np.where((self.form >= LIMITED) & (self.camp >= 0), 0, -1).astype(np.int16)
         self.incidents = np.zeros(actors, dtype=np.int32)
+        # The highest each climbable commitment's trigger has reached this crisis: a rise above it is news (7.5.12).
+        self.trigger_high = np.zeros((len(self.climbable), *shape))
         self.willing = self._uniform(self.block_rngs, len(s.commitment_ids), np.float64)[:, None, :] \
             < p.commitment["reliability"]
         # Each outside power with declared rivals: one uniform a crisis against which deterrence is decided.
@@ -354,6 +360,11 @@ class EscalationModel(mesa.Model):
             draws[name] = dict(zip(actors, draws[name], strict=True))
         draws.update(tolerate=ending[0], halt=ending[1], settle=ending[2],
                      step_down=dict(zip(self.outside_index, ending[3:], strict=True)))
+        if self.hearing:
+            honour = self._uniform(self.news_rngs, len(self.outside_index))
+            if self.columns.size < self.replications:
+                honour = honour[:, self.columns]
+            draws["honour"] = dict(zip(self.outside_index, honour[:, None, :], strict=True))
         active = ~self.finished
         self.rung[:] = 0
         self.struck[:] = False

@@ -359,6 +359,7 @@ class Dynamics(Strict):
     escalation_rate: Probability = 0.2744
     readiness: Probability = 0.3849
     deterrence: Probability = 0.1746
+    news_response: Probability = 0.0
 
 
 STATISTICS = (
