@@ -165,16 +165,13 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
     hearing = model.hearing
     # An actor climbs where its draw is below its rate times its strongest trigger x strength, which is at
     # most its rate x the highest trigger x its strongest commitment: work out the lanes below that only
-    # (and, with news, every lane of the war where it has not left: the news is every rise of a trigger).
+    # (and, with news, every lane still played: the news is every rise of a trigger, whatever today's draws).
     # Every actor's options are weighed before any climbs (a climb today must not change another's triggers).
     highest = highest_trigger(model)
     weighed = []
     for a, own in model.commitments_of.items():
         bound = outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
-        considered = active & (draws["climb"][a] < bound)
-        if hearing:
-            considered |= active & model.war_fought & ~model.left[a]
-        lanes = find(considered)
+        lanes = find(active if hearing else active & (draws["climb"][a] < bound))
         if not lanes[0].size:
             continue
         ceiling = rows_at(model.params.commitment["ceiling"], climbable[own], lanes).astype(np.int8)
