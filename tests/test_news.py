@@ -77,3 +77,13 @@ def test_the_actor_knows_how_strongly_it_has_been_called_upon() -> None:
     assert np.all(patron.called_upon == 1.0)
     party = next(actor for actor in model.agents if actor.actor_id == "a")
     assert not np.any(party.called_upon)
+
+
+def test_the_fit_with_the_news_is_the_default_fit_plus_news_response() -> None:
+    """docs/calibration/with_news.yaml (MODEL.md 11.2) has the shipped fit's prior ranges and news_response's."""
+    from pathlib import Path
+
+    from sim.analysis.calibrate import DEFAULT_DYNAMICS, read_ranges
+
+    ranges = read_ranges(Path(__file__).parent.parent / "docs" / "calibration" / "with_news.yaml")
+    assert ranges == {**DEFAULT_DYNAMICS, "news_response": (0.0, 1.0)}
