@@ -91,7 +91,7 @@ class Actor(mesa.Agent):
         0. Only a rise above it is news, on which it may honour a commitment at once, to its ceiling; 0 for an
         actor with no commitment to climb."""
         own = self.model.commitments_of.get(self.index)
-        if own is None:
+        if own is None or not self.model.hearing:
             return np.zeros(self.model.lane_shape)
         return self.model.trigger_high[own].max(axis=0)
 

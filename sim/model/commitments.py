@@ -179,15 +179,12 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
                     & ~model.left[a][lanes])
         trigger = triggers(model, lanes, own)
         weights = rows_at(strength, climbable[own], lanes)
-        news = np.zeros_like(trigger)
-        if hearing:
-            news = news_of(model, own, lanes, trigger)
-        weighed.append((a, own, lanes, ceiling, np.where(eligible, trigger * weights, 0.0),
-                        np.where(eligible, news * weights, 0.0)))
+        news = np.where(eligible, news_of(model, own, lanes, trigger) * weights, 0.0) if hearing else None
+        weighed.append((a, own, lanes, ceiling, np.where(eligible, trigger * weights, 0.0), news))
     for a, own, lanes, ceiling, options, news in weighed:
         columns = np.arange(lanes[0].size)
         honoured = np.zeros(columns.size, dtype=bool)
-        if hearing:
+        if news is not None:
             best, strongest = _strongest(news)
             honoured = (strongest > 0) & (per_lane(model, draws["honour"][a], lanes)
                                           < per_lane(model, news_response, lanes) * strongest)

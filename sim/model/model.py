@@ -234,8 +234,9 @@ class EscalationModel(mesa.Model):
         self.form_day = np.where(self.form > 0, 0, -1).astype(np.int16)
         self.combat_day = np.where((self.form >= LIMITED) & (self.camp >= 0), 0, -1).astype(np.int16)
         self.incidents = np.zeros(actors, dtype=np.int32)
-        # The highest each climbable commitment's trigger has reached this crisis: a rise above it is news (7.5.12).
-        self.trigger_high = np.zeros((len(self.climbable), *shape))
+        # The highest each climbable commitment's trigger has reached this crisis: a rise above it is news (7.5.12);
+        # kept only in a model that weighs news.
+        self.trigger_high = np.zeros((len(self.climbable) if self.hearing else 0, *shape))
         self.willing = self._uniform(self.block_rngs, len(s.commitment_ids), np.float64)[:, None, :] \
             < p.commitment["reliability"]
         # Each outside power with declared rivals: one uniform a crisis against which deterrence is decided.
