@@ -49,18 +49,21 @@ def table_hash(table: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def hashes(runs: int, seed: int) -> dict[str, str]:
+def hashes(runs: int, seed: int, dynamics: dict[str, float] | None = None) -> dict[str, str]:
     import sim
+    from sim.scenario.loader import load_scenario
 
+    fixed = [f"dynamics.{name}={value}" for name, value in (dynamics or {}).items()]
     result: dict[str, str] = {}
     for path in SCENARIOS:
         started = time.perf_counter()
-        ensemble = sim.run_ensemble(path, runs=runs, seed=seed, workers=1, progress=False)
+        scenario = load_scenario(path, fixed)
+        ensemble = sim.run_ensemble(scenario, runs=runs, seed=seed, workers=1, progress=False)
         result[path] = f"{table_hash(ensemble.runs)}:{table_hash(ensemble.truces)}"
         print(f"{path:45s} {result[path][:16]}..{result[path][65:81]}  {time.perf_counter() - started:5.1f} s",
               flush=True)
     path, parameters = SWEEP
-    table = sim.sweep(path, parameters, runs=max(runs // 10, 1), seed=seed, workers=1, progress=False)
+    table = sim.sweep(path, parameters + fixed, runs=max(runs // 10, 1), seed=seed, workers=1, progress=False)
     result[f"sweep:{path}"] = table_hash(table)
     print(f"{'sweep:' + path:45s} {result[f'sweep:{path}'][:16]}", flush=True)
     return result
@@ -70,16 +73,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--dynamics", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a shared dynamic in every scenario (e.g. news_response=0.3 to cover a rule "
+                             "that is off by default); repeatable")
     parser.add_argument("--save", type=Path, help="write the hashes to this JSON file")
     parser.add_argument("--compare", type=Path, help="compare with hashes saved by --save")
     args = parser.parse_args(argv)
-    current = hashes(args.runs, args.seed)
+    dynamics = {name: float(value) for name, value in (item.split("=", 1) for item in args.dynamics)}
+    current = hashes(args.runs, args.seed, dynamics)
     if args.save:
-        args.save.write_text(json.dumps({"runs": args.runs, "seed": args.seed, "hashes": current}, indent=1))
+        args.save.write_text(json.dumps({"runs": args.runs, "seed": args.seed, "dynamics": dynamics,
+                                         "hashes": current}, indent=1))
     if args.compare:
         saved = json.loads(args.compare.read_text())
-        if (saved["runs"], saved["seed"]) != (args.runs, args.seed):
-            print(f"saved hashes are for runs={saved['runs']} seed={saved['seed']}: rerun with those", file=sys.stderr)
+        if (saved["runs"], saved["seed"], saved.get("dynamics", {})) != (args.runs, args.seed, dynamics):
+            print(f"saved hashes are for runs={saved['runs']} seed={saved['seed']} "
+                  f"dynamics={saved.get('dynamics', {})}: rerun with those", file=sys.stderr)
             return 2
         differ = [name for name, value in current.items() if saved["hashes"].get(name) != value]
         if differ:

@@ -165,13 +165,18 @@ def decide(model: EscalationModel, draws: dict[str, Array], active: Array) -> No
     hearing = model.hearing
     # An actor climbs where its draw is below its rate times its strongest trigger x strength, which is at
     # most its rate x the highest trigger x its strongest commitment: work out the lanes below that only
-    # (and, with news, every lane still played: the news is every rise of a trigger, whatever today's draws).
+    # (and, with news, every lane still played where a trigger can still rise above its highest: the news
+    # is every such rise, whatever today's draws; where every highest already is the highest any trigger
+    # can take today, there is no news and the highest stays).
     # Every actor's options are weighed before any climbs (a climb today must not change another's triggers).
     highest = highest_trigger(model)
     weighed = []
     for a, own in model.commitments_of.items():
         bound = outside["escalation_rate"][a] * (highest * strength[climbable[own]].max(axis=0))
-        lanes = find(active if hearing else active & (draws["climb"][a] < bound))
+        may_climb = draws["climb"][a] < bound
+        if hearing:
+            may_climb = may_climb | (model.trigger_high[own].min(axis=0) < highest)
+        lanes = find(active & may_climb)
         if not lanes[0].size:
             continue
         ceiling = rows_at(model.params.commitment["ceiling"], climbable[own], lanes).astype(np.int8)
